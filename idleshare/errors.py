@@ -1,0 +1,26 @@
+"""The exception hierarchy of idleshare.
+
+Library errors (paho, influxdb-client, sqlite, SQLAlchemy) are re-raised ``from err`` at the
+place where they enter, so that none leaks through a port.
+"""
+
+
+class IdleshareError(Exception):
+    """Base class of every error idleshare raises on purpose."""
+
+
+class ConfigError(IdleshareError):
+    """A setting is missing or invalid; the message names the key and the reason."""
+
+
+class WireError(IdleshareError):
+    """A message does not follow the wire format; the message says why."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class StoreError(IdleshareError):
+    """A storage backend failed or refused a request."""

@@ -1,0 +1,67 @@
+"""Server-side settings (pydantic-settings): environment variables ``IDLESHARE_*``.
+
+With nothing set, everything is embedded: an in-process MQTT broker, SQLite for readings and
+for the catalog. Set ``IDLESHARE_MQTT_URL`` and ``IDLESHARE_INFLUX_URL`` to use real servers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from idleshare.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IDLESHARE_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="where embedded databases live")
+    #: ``mqtt://[user:pass@]host:port`` or ``mqtts://...``; empty = embedded broker.
+    mqtt_url: str = ""
+    mqtt_client_id: str = "idleshare-ingest"
+    #: ``http://host:8086``; empty = embedded SQLite readings store.
+    influx_url: str = ""
+    #: InfluxDB 1.x: database, retention policy, user and password.
+    influx_db: str = "idleshare"
+    influx_rp: str = ""
+    influx_user: str = ""
+    influx_password: str = ""
+    #: InfluxDB 2.x/3.x: a token selects the v2 write API (org and bucket).
+    influx_token: str = ""
+    influx_org: str = ""
+    influx_bucket: str = "idleshare"
+    catalog_url: str = ""
+    #: Seconds between analytics runs.
+    analytics_interval_s: float = 30.0
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, v: str) -> str:
+        if v and urlsplit(v).scheme not in ("mqtt", "mqtts", "tcp"):
+            raise ValueError(f"mqtt_url must start with mqtt:// or mqtts://: got {v!r}")
+        return v
+
+    @field_validator("influx_url")
+    @classmethod
+    def _influx_scheme(cls, v: str) -> str:
+        if v and urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError(f"influx_url must start with http:// or https://: got {v!r}")
+        return v
+
+    @property
+    def catalog(self) -> str:
+        return self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.db'}"
+
+    @property
+    def readings_path(self) -> Path:
+        return self.data_dir / "readings.db"
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as err:
+        raise ConfigError(str(err)) from err

@@ -1,0 +1,232 @@
+"""The relational catalog (SQLAlchemy): tenants, API keys, assets, idle windows and offers.
+
+SQLite by default (``sqlite:///idleshare.db``); any SQLAlchemy URL works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from idleshare.assets import Asset
+from idleshare.errors import StoreError
+
+#: Sharing policy applied when an owner has set none.
+DEFAULT_POLICY: dict[str, Any] = {
+    "min_free_fraction": 0.5,  # idle when at least this share of capacity is free
+    "min_duration_s": 3600.0,  # ... for at least this long
+    "reserve_fraction": 0.1,  # share of free capacity the owner keeps back
+    "min_quantity": 1.0,  # smallest offer worth publishing, in the asset's unit
+    "price_per_unit_hour": 1.0,
+    "currency": "EUR",
+    "visibility": "public",  # own group, partners or public
+}
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="owner")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings, not secret
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class AssetRow(Base):
+    __tablename__ = "assets"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    lat: Mapped[float] = mapped_column(Float, default=0.0)
+    lon: Mapped[float] = mapped_column(Float, default=0.0)
+    metrics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+    def to_asset(self) -> Asset:
+        return Asset(id=self.id, tenant=self.tenant_id, kind=self.kind, capacity=self.capacity,
+                     unit=self.unit, lat=self.lat, lon=self.lon, name=self.name,
+                     metrics=tuple(self.metrics or ()))
+
+    def sharing_policy(self) -> dict[str, Any]:
+        return {**DEFAULT_POLICY, **(self.policy or {})}
+
+
+class IdleWindowRow(Base):
+    __tablename__ = "idle_windows"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"]),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    start: Mapped[float] = mapped_column(Float, index=True)
+    end: Mapped[float] = mapped_column(Float)
+    min_free: Mapped[float] = mapped_column(Float)  # least free quantity during the window
+    mean_free: Mapped[float] = mapped_column(Float)
+    ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"]),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    start: Mapped[float] = mapped_column(Float, index=True)
+    end: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(32), default="seasonal_naive")
+    lat: Mapped[float] = mapped_column(Float, default=0.0)
+    lon: Mapped[float] = mapped_column(Float, default=0.0)
+    price_per_unit_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    currency: Mapped[str] = mapped_column(String(8), default="EUR")
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    status: Mapped[str] = mapped_column(String(16), default="live", index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Catalog:
+    """Owns the engine; hands out sessions; a few operations every component needs."""
+
+    def __init__(self, url: str = "sqlite:///idleshare.db") -> None:
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        try:
+            self.engine = create_engine(url, **kwargs)
+            if url.startswith("sqlite"):
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot open catalog {url!r}: {err}") from err
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self._sessions() as s:
+            try:
+                yield s
+                s.commit()
+            except SQLAlchemyError as err:
+                s.rollback()
+                raise StoreError(f"catalog error: {err}") from err
+            except BaseException:
+                s.rollback()
+                raise
+
+    def ensure_tenant(self, tenant_id: str, name: str = "") -> None:
+        with self.session() as s:
+            if s.get(Tenant, tenant_id) is None:
+                s.add(Tenant(id=tenant_id, name=name or tenant_id))
+
+    def create_key(self, tenant_id: str, role: str = "owner", name: str = "") -> str:
+        """Create an API key and return it; only its hash is stored, so this is the one chance
+        to see it."""
+        self.ensure_tenant(tenant_id)
+        key = "idl_" + secrets.token_urlsafe(24)
+        with self.session() as s:
+            s.add(ApiKey(tenant_id=tenant_id, role=role, name=name, prefix=key[:8],
+                         key_hash=hash_key(key)))
+        return key
+
+    def key_owner(self, key: str) -> ApiKey | None:
+        with self.session() as s:
+            return s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+
+    def upsert_asset(self, asset: Asset, agent: str = "", online: bool | None = None,
+                     at: float | None = None) -> None:
+        """Register an asset (from an agent's birth message or a fleet file), keeping its
+        owner-set sharing policy."""
+        self.ensure_tenant(asset.tenant)
+        with self.session() as s:
+            row = s.get(AssetRow, (asset.tenant, asset.id))
+            if row is None:
+                row = AssetRow(tenant_id=asset.tenant, id=asset.id, policy={})
+                s.add(row)
+            row.kind, row.name, row.capacity, row.unit = (asset.kind, asset.name,
+                                                          asset.capacity, asset.unit)
+            row.lat, row.lon, row.metrics = asset.lat, asset.lon, list(asset.metrics)
+            if agent:
+                row.agent = agent
+            if online is not None:
+                row.online = online
+                row.status_at = at if at is not None else time.time()
+
+    def set_agent_online(self, tenant_id: str, agent: str, online: bool, at: float) -> int:
+        """Mark every asset of an agent online or offline; returns how many."""
+        with self.session() as s:
+            rows = s.scalars(select(AssetRow).where(AssetRow.tenant_id == tenant_id,
+                                                    AssetRow.agent == agent)).all()
+            for row in rows:
+                row.online, row.status_at = online, at
+            return len(rows)
+
+    def assets(self, tenant_id: str | None = None) -> list[AssetRow]:
+        with self.session() as s:
+            q = select(AssetRow).order_by(AssetRow.tenant_id, AssetRow.id)
+            if tenant_id is not None:
+                q = q.where(AssetRow.tenant_id == tenant_id)
+            return list(s.scalars(q).all())
+
+    def asset(self, tenant_id: str, asset_id: str) -> AssetRow | None:
+        with self.session() as s:
+            return s.get(AssetRow, (tenant_id, asset_id))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
