@@ -58,7 +58,7 @@ KINDS: tuple[AssetKind, ...] = (
         name="warehouse_zone",
         description="Storage zone or bay area; free = capacity - occupied positions.",
         primary_metric="occupied",
-        metrics=(Metric("occupied", "", "occupied positions, in the asset's unit (pallets, spaces, m²)"),),
+        metrics=(Metric("occupied", "", "occupied positions (pallets, spaces, m²)"),),
         free_fn=lambda occupied, capacity: capacity - occupied,
         default_unit="pallet",
     ),
@@ -114,7 +114,9 @@ def kind(name: str) -> AssetKind:
     try:
         return KINDS_BY_NAME[name]
     except KeyError:
-        raise ConfigError(f"unknown asset kind {name!r}: expected one of {sorted(KINDS_BY_NAME)}")
+        raise ConfigError(
+            f"unknown asset kind {name!r}: expected one of {sorted(KINDS_BY_NAME)}"
+        ) from None
 
 
 def check_id(what: str, value: str) -> str:
@@ -146,7 +148,9 @@ class Asset:
         if not self.capacity > 0:
             raise ConfigError(f"capacity of asset {self.id!r} must be > 0: got {self.capacity}")
         if not -90 <= self.lat <= 90 or not -180 <= self.lon <= 180:
-            raise ConfigError(f"location of asset {self.id!r} is off the globe: {self.lat}, {self.lon}")
+            raise ConfigError(
+                f"location of asset {self.id!r} is off the globe: {self.lat}, {self.lon}"
+            )
         if not self.metrics:
             object.__setattr__(self, "metrics", tuple(m.name for m in k.metrics))
 

@@ -63,12 +63,22 @@ class Topic:
         parts = topic.split("/")
         try:
             if parts[:2] == ["idleshare", VERSION] and len(parts) == 5 and parts[4] == READINGS:
-                return cls(tenant=check_id("tenant", parts[2]), channel=READINGS,
-                           asset=check_id("asset", parts[3]))
-            if (parts[:2] == ["idleshare", VERSION] and len(parts) == 6
-                    and parts[3] == "agents" and parts[5] == STATUS):
-                return cls(tenant=check_id("tenant", parts[2]), channel=STATUS,
-                           agent=check_id("agent", parts[4]))
+                return cls(
+                    tenant=check_id("tenant", parts[2]),
+                    channel=READINGS,
+                    asset=check_id("asset", parts[3]),
+                )
+            if (
+                parts[:2] == ["idleshare", VERSION]
+                and len(parts) == 6
+                and parts[3] == "agents"
+                and parts[5] == STATUS
+            ):
+                return cls(
+                    tenant=check_id("tenant", parts[2]),
+                    channel=STATUS,
+                    agent=check_id("agent", parts[4]),
+                )
         except ConfigError as err:
             raise WireError("bad_topic", str(err)) from err
         raise WireError("bad_topic", f"not an idleshare {VERSION} topic: {topic[:200]!r}")
@@ -137,18 +147,22 @@ def resolve_pack(records: Iterable[dict[str, object]]) -> Pack:
         t = float(rec.get("t", 0.0) or 0.0)  # type: ignore[arg-type]
         if not math.isfinite(value) or not math.isfinite(t):
             raise WireError("not_finite", "values and times must be finite numbers")
-        out.append(Measurement(name=str(rec.get("n", "")), value=value, time=bt + t,
-                               unit=str(rec.get("u", bu) or bu)))
+        out.append(
+            Measurement(
+                name=str(rec.get("n", "")),
+                value=value,
+                time=bt + t,
+                unit=str(rec.get("u", bu) or bu),
+            )
+        )
     if not out:
         raise WireError("empty_pack", "a pack needs at least one record")
     if agent is None or seq is None:
         raise WireError("missing_sequence", "the first record needs 'agent' and 'seq'")
-    if not bn.startswith(BASE_NAME_PREFIX) or not bn.endswith(":"):
+    parts = bn[len(BASE_NAME_PREFIX) : -1].split(":")
+    if not bn.startswith(BASE_NAME_PREFIX) or not bn.endswith(":") or len(parts) != 2:
         raise WireError("bad_base_name", f"expected 'urn:idleshare:<tenant>:<asset>:', got {bn!r}")
-    try:
-        tenant, asset = bn[len(BASE_NAME_PREFIX):-1].split(":")
-    except ValueError:
-        raise WireError("bad_base_name", f"expected 'urn:idleshare:<tenant>:<asset>:', got {bn!r}")
+    tenant, asset = parts
     return Pack(tenant=tenant, asset=asset, agent=agent, seq=seq, measurements=tuple(out))
 
 
@@ -157,7 +171,6 @@ def encode_status(
 ) -> bytes:
     """Birth (``online``) or last-will (``offline``) message of an agent."""
     return json.dumps(
-        {"agent": agent, "state": state, "time": time, "version": version,
-         "assets": list(assets)},
+        {"agent": agent, "state": state, "time": time, "version": version, "assets": list(assets)},
         separators=(",", ":"),
     ).encode()

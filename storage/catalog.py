@@ -80,9 +80,17 @@ class AssetRow(Base):
     status_at: Mapped[float] = mapped_column(Float, default=0.0)
 
     def to_asset(self) -> Asset:
-        return Asset(id=self.id, tenant=self.tenant_id, kind=self.kind, capacity=self.capacity,
-                     unit=self.unit, lat=self.lat, lon=self.lon, name=self.name,
-                     metrics=tuple(self.metrics or ()))
+        return Asset(
+            id=self.id,
+            tenant=self.tenant_id,
+            kind=self.kind,
+            capacity=self.capacity,
+            unit=self.unit,
+            lat=self.lat,
+            lon=self.lon,
+            name=self.name,
+            metrics=tuple(self.metrics or ()),
+        )
 
     def sharing_policy(self) -> dict[str, Any]:
         return {**DEFAULT_POLICY, **(self.policy or {})}
@@ -173,16 +181,24 @@ class Catalog:
         self.ensure_tenant(tenant_id)
         key = "idl_" + secrets.token_urlsafe(24)
         with self.session() as s:
-            s.add(ApiKey(tenant_id=tenant_id, role=role, name=name, prefix=key[:8],
-                         key_hash=hash_key(key)))
+            s.add(
+                ApiKey(
+                    tenant_id=tenant_id,
+                    role=role,
+                    name=name,
+                    prefix=key[:8],
+                    key_hash=hash_key(key),
+                )
+            )
         return key
 
     def key_owner(self, key: str) -> ApiKey | None:
         with self.session() as s:
             return s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
 
-    def upsert_asset(self, asset: Asset, agent: str = "", online: bool | None = None,
-                     at: float | None = None) -> None:
+    def upsert_asset(
+        self, asset: Asset, agent: str = "", online: bool | None = None, at: float | None = None
+    ) -> None:
         """Register an asset (from an agent's birth message or a fleet file), keeping its
         owner-set sharing policy."""
         self.ensure_tenant(asset.tenant)
@@ -191,8 +207,12 @@ class Catalog:
             if row is None:
                 row = AssetRow(tenant_id=asset.tenant, id=asset.id, policy={})
                 s.add(row)
-            row.kind, row.name, row.capacity, row.unit = (asset.kind, asset.name,
-                                                          asset.capacity, asset.unit)
+            row.kind, row.name, row.capacity, row.unit = (
+                asset.kind,
+                asset.name,
+                asset.capacity,
+                asset.unit,
+            )
             row.lat, row.lon, row.metrics = asset.lat, asset.lon, list(asset.metrics)
             if agent:
                 row.agent = agent
@@ -203,8 +223,9 @@ class Catalog:
     def set_agent_online(self, tenant_id: str, agent: str, online: bool, at: float) -> int:
         """Mark every asset of an agent online or offline; returns how many."""
         with self.session() as s:
-            rows = s.scalars(select(AssetRow).where(AssetRow.tenant_id == tenant_id,
-                                                    AssetRow.agent == agent)).all()
+            rows = s.scalars(
+                select(AssetRow).where(AssetRow.tenant_id == tenant_id, AssetRow.agent == agent)
+            ).all()
             for row in rows:
                 row.online, row.status_at = online, at
             return len(rows)

@@ -15,8 +15,16 @@ def open_reading_store(settings: Settings) -> ReadingStore:
     from storage.influx import InfluxV1Store, InfluxV2Store
 
     if settings.influx_token:
-        return InfluxV2Store(url=settings.influx_url, token=settings.influx_token,
-                             org=settings.influx_org, bucket=settings.influx_bucket)
-    return InfluxV1Store(url=settings.influx_url, database=settings.influx_db,
-                         retention_policy=settings.influx_rp, username=settings.influx_user,
-                         password=settings.influx_password)
+        return InfluxV2Store(
+            url=settings.influx_url,
+            token=settings.influx_token,
+            org=settings.influx_org,
+            bucket=settings.influx_bucket,
+        )
+    return InfluxV1Store(
+        url=settings.influx_url,
+        database=settings.influx_db,
+        retention_policy=settings.influx_rp,
+        username=settings.influx_user,
+        password=settings.influx_password,
+    )
