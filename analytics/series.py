@@ -106,11 +106,38 @@ class Steps:
 
     def covered_intervals(self) -> np.ndarray:
         """The time with data as merged ``[start, end)`` intervals, shape (k, 2)."""
-        keep = self.ends > self.starts
-        s, e = self.starts[keep], self.ends[keep]
-        if s.size == 0:
-            return np.zeros((0, 2))
-        # An interval starts a new block unless it begins where the previous one ended.
-        new = np.append(True, s[1:] > e[:-1])
-        last = np.append(new[1:], True)
-        return np.column_stack((s[new], e[last]))
+        return merge_intervals(np.column_stack((self.starts, self.ends)))
+
+
+def merge_intervals(intervals: np.ndarray) -> np.ndarray:
+    """Sort ``[start, end)`` intervals and merge those that overlap or touch; drop empty ones.
+
+    Parameters
+    ----------
+    intervals : array-like of shape (k, 2)
+
+    Returns
+    -------
+    merged : ndarray of shape (j, 2)
+        Sorted, disjoint and not touching, so a containment test needs one search.
+    """
+    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
+    iv = iv[iv[:, 1] > iv[:, 0]]
+    if iv.size == 0:
+        return np.zeros((0, 2))
+    iv = iv[np.argsort(iv[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(iv[:, 1])
+    # An interval starts a new block unless it begins at or before the block's furthest end.
+    new = np.append(True, iv[1:, 0] > reach[:-1])
+    first = np.flatnonzero(new)
+    return np.column_stack((iv[first, 0], np.maximum.reduceat(iv[:, 1], first)))
+
+
+def contained(intervals: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Whether each ``[start, end]`` lies inside one of sorted, disjoint ``intervals``."""
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    if len(intervals) == 0:
+        return np.zeros(start.shape, dtype=bool)
+    i = np.searchsorted(intervals[:, 0], start, side="right") - 1
+    j = np.clip(i, 0, None)
+    return (i >= 0) & (end <= intervals[j, 1])

@@ -6,12 +6,21 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, WithJsonSchema
+
+from idleshare.assets import KINDS
+
+T = TypeVar("T")
+
+#: Asset kinds as an enum, so /docs lists them and a typo is a 422 naming the choices.
+KindName = StrEnum("KindName", {k.name: k.name for k in KINDS})  # type: ignore[misc]
 
 #: Largest instant a datetime can hold; a bigger "epoch" is almost surely milliseconds.
 _MAX_EPOCH = 253402300799.0
@@ -98,3 +107,13 @@ def query_error(name: str, msg: str, value: Any) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", name), "msg": msg, "input": value}]
     )
+
+
+def split_page(
+    rows: list[T], limit: int, key: Callable[[T], list[Any]]
+) -> tuple[list[T], str | None]:
+    """Rows fetched with ``LIMIT limit + 1`` -> this page and the cursor of the next, if any."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(key(rows[-1]))

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from idleshare.assets import Asset
 from idleshare.errors import StoreError
@@ -147,6 +148,9 @@ class Catalog:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                # One shared connection, or every thread would see its own empty database.
+                kwargs["poolclass"] = StaticPool
         try:
             self.engine = create_engine(url, **kwargs)
             if url.startswith("sqlite"):

@@ -1,0 +1,52 @@
+"""The application factory: the stores come in as arguments, so tests and the demo choose them."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from api.routes import api_router
+from idleshare.errors import StoreError
+from storage.catalog import Catalog
+from storage.readings import ReadingStore
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Idle capacity of warehouses, machines and vehicles, as offers other businesses can book.
+
+* **Facility managers** (`owner` and `viewer` keys) see their own assets, utilisation, idle
+  windows and offers.
+* **Sharing platforms** (`platform` keys) see the public offers of every tenant.
+
+Send the API key as `Authorization: Bearer <key>`. Times are ISO 8601 UTC in responses; query
+parameters accept ISO 8601 or epoch seconds. Lists are paged: pass `next_cursor` back as
+`cursor` until it is `null`.
+"""
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A failing backend is the server's problem, not the caller's: 503, details only in the log.
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "storage unavailable, try again later"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+def create_app(catalog: Catalog, store: ReadingStore) -> FastAPI:
+    """The API over the given stores; the caller owns them and closes them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        app_version = version("idleshare")
+    except PackageNotFoundError:
+        app_version = "0.0.0"
+    app = FastAPI(title="idleshare", description=DESCRIPTION, version=app_version)
+    app.state.catalog = catalog
+    app.state.store = store
+    app.add_exception_handler(StoreError, _store_unavailable)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,230 @@
+"""The agent's TOML configuration, as frozen dataclasses whose fields are the TOML keys.
+
+See ``edge_agent/samples/*.toml`` for documented examples. Every error is a
+:class:`ConfigError` naming the key, e.g. ``"mqtt.qos must be 0, 1 or 2: got 3"``. Relative
+paths are relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from idleshare.assets import KINDS_BY_NAME, Asset, check_id
+from idleshare.errors import ConfigError
+from edge_agent.clock import parse_start
+from edge_agent.fields import INTERNAL, PATH, build, fail
+from edge_agent.sources import SOURCES
+
+SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+
+
+@dataclass(frozen=True)
+class AgentSection:
+    #: This agent's id; also its MQTT client id and the ``agent`` field of every pack.
+    id: str
+    tenant: str
+
+    def __post_init__(self) -> None:
+        check_id("id", self.id)
+        check_id("tenant", self.tenant)
+
+
+@dataclass(frozen=True)
+class MqttSection:
+    #: ``mqtt://host:port`` or ``mqtts://host:port`` (TLS).
+    url: str = "mqtt://127.0.0.1:1883"
+    qos: int = 1
+    keepalive_s: int = 30
+    username: str = ""
+    password: str = ""
+    #: TLS: CA bundle to trust (system CAs when empty), client certificate and key.
+    ca_file: str = field(default="", metadata=PATH)
+    cert_file: str = field(default="", metadata=PATH)
+    key_file: str = field(default="", metadata=PATH)
+    #: Reconnect backoff: paho doubles the delay from min to max.
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 60
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            fail("url", "must look like mqtt://host:port or mqtts://host:port", self.url)
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            fail("url", "has a bad port", self.url)
+        if self.qos not in (0, 1, 2):
+            fail("qos", "must be 0, 1 or 2", self.qos)
+        if self.keepalive_s < 5:
+            fail("keepalive_s", "must be >= 5", self.keepalive_s)
+        if not 1 <= self.reconnect_min_s <= self.reconnect_max_s:
+            fail("reconnect_min_s", f"must be within 1..reconnect_max_s ({self.reconnect_max_s})",
+                 self.reconnect_min_s)
+        if bool(self.cert_file) != bool(self.key_file):
+            fail("key_file", "must be set together with cert_file", self.key_file)
+        if self.password and not self.username:
+            fail("username", "is required when a password is set", self.username)
+        for key in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, key)
+            if path and not self.tls:
+                fail(key, "needs an mqtts:// url", path)
+            if path and not Path(path).is_file():
+                fail(key, "is not a readable file", path)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or SCHEMES[parts.scheme]
+
+
+@dataclass(frozen=True)
+class BufferSection:
+    #: The durable outbox (SQLite, WAL); one file per agent.
+    path: str = field(default="agent-outbox.db", metadata=PATH)
+    #: Most measurements of one asset per message when a backlog builds.
+    max_pack: int = 50
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_pack <= 1000:
+            fail("max_pack", "must be within 1..1000", self.max_pack)
+
+
+@dataclass(frozen=True)
+class ClockSection:
+    #: Simulated clock speed (demo); 1.0 is real time.
+    speed: float = 1.0
+    #: "now", an ISO time (UTC unless it says otherwise) or an offset like "-1d", "-6h".
+    start: str = "now"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.speed) and self.speed > 0):
+            fail("speed", "must be > 0", self.speed)
+        parse_start(self.start, 0.0)
+
+
+@dataclass(frozen=True)
+class AssetConfig:
+    id: str
+    kind: str
+    capacity: float
+    #: Capacity unit; the kind's default (pallet, machine, t, unit, m3) when empty.
+    unit: str = ""
+    lat: float = 0.0
+    lon: float = 0.0
+    name: str = ""
+    #: Which plug-in of :data:`edge_agent.sources.SOURCES` reads this asset.
+    source: str = "simulator"
+    #: Sampling interval, in clock seconds.
+    interval_s: float = 300.0
+    #: The source's own settings, from the ``[assets.<source>]`` section.
+    settings: Any = field(default=None, metadata=INTERNAL)
+
+    def __post_init__(self) -> None:
+        check_id("id", self.id)
+        if self.kind not in KINDS_BY_NAME:
+            fail("kind", f"must be one of {sorted(KINDS_BY_NAME)}", self.kind)
+        if not (math.isfinite(self.capacity) and self.capacity > 0):
+            fail("capacity", "must be > 0", self.capacity)
+        if not -90 <= self.lat <= 90:
+            fail("lat", "must be within -90..90", self.lat)
+        if not -180 <= self.lon <= 180:
+            fail("lon", "must be within -180..180", self.lon)
+        if self.source not in SOURCES:
+            fail("source", f"must be one of {sorted(SOURCES)}", self.source)
+        if not (math.isfinite(self.interval_s) and self.interval_s >= 1):
+            fail("interval_s", "must be >= 1", self.interval_s)
+        if not self.unit:
+            object.__setattr__(self, "unit", KINDS_BY_NAME[self.kind].default_unit)
+        if self.settings is None:
+            object.__setattr__(self, "settings", SOURCES[self.source].settings_type())
+
+    def to_asset(self, tenant: str) -> Asset:
+        return Asset(id=self.id, tenant=tenant, kind=self.kind, capacity=self.capacity,
+                     unit=self.unit, lat=self.lat, lon=self.lon, name=self.name)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    agent: AgentSection
+    assets: tuple[AssetConfig, ...]
+    mqtt: MqttSection = field(default_factory=MqttSection)
+    buffer: BufferSection = field(default_factory=BufferSection)
+    clock: ClockSection = field(default_factory=ClockSection)
+
+    def __post_init__(self) -> None:
+        if not self.assets:
+            raise ConfigError("assets must list at least one [[assets]] table")
+        seen: dict[str, int] = {}
+        for i, asset in enumerate(self.assets):
+            if asset.id in seen:
+                raise ConfigError(f"assets[{i}].id repeats assets[{seen[asset.id]}].id: "
+                                  f"got {asset.id!r}")
+            seen[asset.id] = i
+
+
+def load(path: str | Path) -> AgentConfig:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"config file cannot be read: {err}") from err
+    return parse(text, base_dir=path.resolve().parent, name=str(path))
+
+
+def parse(text: str, base_dir: Path | None = None, name: str = "config") -> AgentConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{name} is not valid TOML: {err}") from err
+    return from_dict(data, base_dir or Path.cwd())
+
+
+def from_dict(data: Mapping[str, Any], base_dir: Path) -> AgentConfig:
+    sections = {f.name for f in dataclasses.fields(AgentConfig)}
+    unknown = sorted(set(data) - sections)
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not a known section: expected one of {sorted(sections)}")
+    if "agent" not in data:
+        raise ConfigError("agent is required: an [agent] table with id and tenant")
+    tables = data.get("assets", [])
+    if not isinstance(tables, list):
+        raise ConfigError("assets must be an array of tables ([[assets]])")
+    return AgentConfig(
+        agent=build(AgentSection, data["agent"], "agent"),
+        mqtt=build(MqttSection, data.get("mqtt", {}), "mqtt", base_dir),
+        buffer=build(BufferSection, data.get("buffer", {}), "buffer", base_dir),
+        clock=build(ClockSection, data.get("clock", {}), "clock"),
+        assets=tuple(_asset(t, f"assets[{i}]", base_dir) for i, t in enumerate(tables)),
+    )
+
+
+def _asset(table: Any, where: str, base_dir: Path) -> AssetConfig:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table: got {table!r}")
+    source = table.get("source", "simulator")
+    if source not in SOURCES:
+        fail(f"{where}.source", f"must be one of {sorted(SOURCES)}", source)
+    for other in set(SOURCES) - {source}:
+        if other in table:
+            raise ConfigError(f"{where}.{other} is a section for source {other!r}, "
+                              f"but source is {source!r}")
+    fields = {k: v for k, v in table.items() if k != source}
+    settings = build(SOURCES[source].settings_type, table.get(source, {}), f"{where}.{source}",
+                     base_dir)
+    return build(AssetConfig, fields, where, base_dir, internal={"settings": settings})

@@ -1,0 +1,86 @@
+"""The MQTT transport: the small part of paho-mqtt 2.x the agent uses, and how it is set up.
+
+The agent takes a ``client_factory`` returning anything shaped like :class:`MqttClient`, so unit
+tests can run without a broker; :func:`paho_client` is the real one.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from idleshare.errors import ConfigError
+from edge_agent.config import MqttSection
+
+#: paho's return codes the agent looks at.
+SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS
+NO_CONN = MQTTErrorCode.MQTT_ERR_NO_CONN
+#: Messages paho keeps in flight (sent, not yet acknowledged) at once.
+MAX_INFLIGHT = 20
+
+
+class PublishInfo(Protocol):
+    mid: int
+    rc: int
+
+    def wait_for_publish(self, timeout: float | None = None) -> None: ...
+
+
+class MqttClient(Protocol):
+    """What the agent needs of a client (paho ``Client`` with VERSION2 callbacks)."""
+
+    on_connect: Callable[..., None] | None
+    on_disconnect: Callable[..., None] | None
+    on_publish: Callable[..., None] | None
+
+    def username_pw_set(self, username: str | None, password: str | None = None) -> None: ...
+    def tls_set(self, ca_certs: str | None = None, certfile: str | None = None,
+                keyfile: str | None = None) -> None: ...
+    def will_set(self, topic: str, payload: bytes | None = None, qos: int = 0,
+                 retain: bool = False) -> None: ...
+    def reconnect_delay_set(self, min_delay: int = 1, max_delay: int = 120) -> None: ...
+    def max_inflight_messages_set(self, inflight: int) -> None: ...
+    def connect_async(self, host: str, port: int = 1883, keepalive: int = 60) -> Any: ...
+    def loop_start(self) -> Any: ...
+    def loop_stop(self) -> Any: ...
+    def disconnect(self) -> Any: ...
+    def publish(self, topic: str, payload: bytes | None = None, qos: int = 0,
+                retain: bool = False) -> PublishInfo: ...
+
+
+ClientFactory = Callable[[str], MqttClient]
+
+
+def paho_client(client_id: str) -> MqttClient:
+    """A paho-mqtt client speaking MQTT 3.1.1 with the version-2 callback signatures."""
+    client: MqttClient = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                     protocol=paho.MQTTv311)
+    return client
+
+
+def configure(client: MqttClient, cfg: MqttSection, will_topic: str, will: bytes) -> None:
+    """Credentials, TLS, last will and reconnect backoff; then connect in the background."""
+    if cfg.username:
+        client.username_pw_set(cfg.username, cfg.password or None)
+    if cfg.tls:
+        try:
+            client.tls_set(ca_certs=cfg.ca_file or None, certfile=cfg.cert_file or None,
+                           keyfile=cfg.key_file or None)
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"mqtt.ca_file/cert_file/key_file cannot be loaded: {err}") from err
+    client.will_set(will_topic, will, qos=1, retain=True)
+    client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+    client.max_inflight_messages_set(MAX_INFLIGHT)
+    # connect_async + loop_start: paho's thread keeps retrying until the broker answers.
+    client.connect_async(cfg.host, cfg.port, cfg.keepalive_s)
+    client.loop_start()
+
+
+def is_failure(reason_code: object) -> bool:
+    """paho hands a ``ReasonCode`` (``is_failure``); fakes may hand a plain int."""
+    failure = getattr(reason_code, "is_failure", None)
+    return bool(failure) if failure is not None else bool(reason_code)

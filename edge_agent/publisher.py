@@ -1,0 +1,133 @@
+"""Moves packed messages from the outbox to the broker, and forgets them once acknowledged.
+
+paho calls back on its own network thread while holding its internal locks, so the callbacks
+only queue what happened; :meth:`Publisher.pump`, called from the agent's thread, does the work.
+That also means an acknowledgement can never be handled before the publisher has recorded
+which sequence number the message id belongs to.
+
+Messages handed to paho stay there across reconnects (paho resends unacknowledged QoS 1/2
+messages when the connection comes back); after a restart, the outbox sends them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from idleshare import wire
+from edge_agent.mqtt import NO_CONN, SUCCESS, MqttClient, is_failure
+from edge_agent.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: MqttClient,
+        tenant: str,
+        agent_id: str,
+        birth: Callable[[], bytes],
+        qos: int = 1,
+        max_pack: int = 50,
+        window: int = 100,
+        wake: threading.Event | None = None,
+    ) -> None:
+        self.outbox, self.client = outbox, client
+        self.tenant, self.agent_id = tenant, agent_id
+        self.birth, self.qos, self.max_pack, self.window = birth, qos, max_pack, window
+        self.status_topic = wire.status_topic(tenant, agent_id)
+        self._wake = wake or threading.Event()
+        self._acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
+        self._inflight: dict[int, int] = {}  # paho message id -> sequence number
+        self.connected = False
+        #: Measurements and messages the broker acknowledged; wall time of the last one.
+        self.published = 0
+        self.messages = 0
+        self.last_publish_time: float | None = None
+        self.errors = 0
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def pump(self) -> None:
+        """Handle acknowledgements, then hand waiting messages to the client while it is up."""
+        self._handle_acks()
+        room = self.window - len(self._inflight)
+        if not self.connected or room <= 0:
+            return
+        # Packing only here means a backlog built while offline leaves in full packs.
+        self.outbox.pack(self.max_pack)
+        handed = list(self._inflight.values())
+        for msg in self.outbox.messages(room, exclude=handed):
+            payload = wire.encode_pack(self.tenant, msg.asset, self.agent_id, msg.seq,
+                                       msg.measurements)
+            info = self.client.publish(wire.readings_topic(self.tenant, msg.asset), payload,
+                                       qos=self.qos)
+            # paho keeps a QoS 1/2 message published while offline and sends it on reconnect.
+            if info.rc == SUCCESS or (info.rc == NO_CONN and self.qos > 0):
+                self._inflight[info.mid] = msg.seq
+            else:
+                self.errors += 1
+                log.warning("publish of seq %d refused by the client (rc=%s)", msg.seq, info.rc)
+                break
+
+    def publish_offline(self, timeout: float) -> None:
+        """Say goodbye (a clean disconnect does not trigger the last will)."""
+        if not self.connected:
+            return
+        payload = wire.encode_status(self.agent_id, "offline", time.time())
+        info = self.client.publish(self.status_topic, payload, qos=1, retain=True)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError) as err:  # paho: not queued / connection lost
+            log.info("offline status not confirmed: %s", err)
+
+    # -- paho callbacks (network thread): record and wake, nothing more ----------------------
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
+                    properties: Any = None) -> None:
+        if is_failure(reason_code):
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        log.info("connected to the broker")
+        self.connected = True
+        client.publish(self.status_topic, self.birth(), qos=1, retain=True)
+        self._wake.set()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any = None) -> None:
+        if self.connected:
+            log.warning("disconnected from the broker: %s", reason_code)
+        self.connected = False
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any = 0,
+                    properties: Any = None) -> None:
+        self._acks.put((mid, is_failure(reason_code)))
+        self._wake.set()
+
+    def _handle_acks(self) -> None:
+        while True:
+            try:
+                mid, failed = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            seq = self._inflight.pop(mid, None)
+            if seq is None:  # a status message, not a pack
+                continue
+            if failed:  # MQTT 5 broker refused it: leave the rows, send the message again
+                self.errors += 1
+                log.warning("broker refused seq %d; will retry", seq)
+                continue
+            self.published += self.outbox.ack(seq)
+            self.messages += 1
+            self.last_publish_time = time.time()

@@ -1,0 +1,14 @@
+"""Source plug-ins by name: one line per source (see :mod:`edge_agent.sources.base`)."""
+
+from __future__ import annotations
+
+from edge_agent.sources.base import Source
+from edge_agent.sources.replay import ReplaySource
+from edge_agent.sources.simulator import SimulatorSource
+
+SOURCES: dict[str, type[Source]] = {
+    "simulator": SimulatorSource,
+    "replay": ReplaySource,
+}
+
+__all__ = ["SOURCES", "ReplaySource", "SimulatorSource", "Source"]

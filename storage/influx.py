@@ -1,0 +1,194 @@
+"""Readings in InfluxDB: 1.x over its HTTP API, 2.x/3.x through influxdb-client.
+
+Both read with InfluxQL over ``/query``: 1.x serves it natively, 2.x through a DBRP mapping
+and 3.x as its v1-compatible API. Line protocol and InfluxQL text live in
+:mod:`storage.lineproto`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+from urllib3.exceptions import HTTPError
+
+from idleshare.errors import StoreError
+from storage import lineproto
+from storage.readings import Reading
+
+
+class _Http:
+    """Small blocking HTTP client: one request per call, errors as :class:`StoreError`."""
+
+    def __init__(self, url: str, headers: dict[str, str], timeout_s: float) -> None:
+        self.url = url.rstrip("/")
+        self.headers = headers
+        self.timeout_s = timeout_s
+
+    def request(
+        self, method: str, path: str, params: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, bytes]:
+        """Status and body; a 4xx/5xx answer is returned, not raised, so callers can tell them
+        apart; no answer at all raises."""
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        headers = dict(self.headers)
+        if body is not None:
+            form = path == "/query"
+            headers["Content-Type"] = ("application/x-www-form-urlencoded" if form
+                                       else "text/plain; charset=utf-8")
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+        except (OSError, ValueError) as err:  # URLError, timeouts, refused, bad URL
+            raise StoreError(f"InfluxDB at {self.url} did not answer: {err}") from err
+
+    def influxql(self, query: str, params: dict[str, str]) -> list[list[Any]]:
+        body = urllib.parse.urlencode({"q": query}).encode()
+        status, text = self.request("POST", "/query", {**params, "epoch": "ns"}, body)
+        try:
+            answer = json.loads(text)
+        except ValueError as err:
+            raise StoreError(f"InfluxDB answered {status} without JSON: {text[:200]!r}") from err
+        if status >= 400 and "error" not in answer:
+            raise StoreError(f"InfluxDB answered {status}: {text[:200]!r}")
+        return lineproto.series_values(answer)
+
+
+def _read_points(http: _Http, query: str, params: dict[str, str]) -> list[tuple[float, float]]:
+    rows = http.influxql(query, params)
+    try:
+        return [(lineproto.ns_to_seconds(int(t)), float(v)) for t, v in rows]
+    except (TypeError, ValueError) as err:
+        raise StoreError(f"unexpected rows from InfluxDB: {rows[:3]}") from err
+
+
+def _read_count(http: _Http, query: str, params: dict[str, str]) -> int:
+    rows = http.influxql(query, params)
+    return int(rows[0][1]) if rows else 0
+
+
+class InfluxV1Store:
+    """A :class:`storage.readings.ReadingStore` on InfluxDB 1.x (``/write`` and ``/query``)."""
+
+    def __init__(self, url: str, database: str, retention_policy: str = "", username: str = "",
+                 password: str = "", timeout_s: float = 10.0) -> None:
+        headers = {}
+        if username:
+            # Basic auth rather than u/p parameters keeps the password out of URLs and logs.
+            token = base64.b64encode(f"{username}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        self._http = _Http(url, headers, timeout_s)
+        self.database = database
+        self.retention_policy = retention_policy
+        self._db_ready = False
+        self._lock = threading.Lock()
+
+    def _params(self) -> dict[str, str]:
+        params = {"db": self.database}
+        if self.retention_policy:
+            params["rp"] = self.retention_policy
+        return params
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if not readings:
+            return
+        body = lineproto.to_lines(readings).encode()
+        with self._lock:
+            self._ensure_database()
+        status, text = self._post_write(body)
+        if status == 404 and b"database not found" in text:
+            with self._lock:
+                self._create_database()  # dropped since we created it
+            status, text = self._post_write(body)
+        if status != 204:
+            raise StoreError(f"InfluxDB refused {len(readings)} readings ({status}): "
+                             f"{text[:300].decode(errors='replace')}")
+
+    def _ensure_database(self) -> None:
+        if not self._db_ready:
+            self._create_database()
+
+    def _create_database(self) -> None:
+        # CREATE DATABASE is a no-op for an existing database.
+        q = f"CREATE DATABASE {lineproto.quote_ident(self.database)}"
+        body = urllib.parse.urlencode({"q": q}).encode()
+        status, text = self._http.request("POST", "/query", {}, body)
+        # A non-admin user may not create databases; the database may exist all the same, and
+        # the write that follows says so if it does not.
+        if status >= 400 and status not in (401, 403):
+            raise StoreError(f"cannot create database {self.database!r} ({status}): "
+                             f"{text[:300].decode(errors='replace')}")
+        self._db_ready = True
+
+    def _post_write(self, body: bytes) -> tuple[int, bytes]:
+        return self._http.request("POST", "/write", {**self._params(), "precision": "ns"}, body)
+
+    def query(
+        self, tenant: str, asset: str, metric: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        q = lineproto.select_query(tenant, asset, metric, start, end, self.retention_policy)
+        with self._lock:
+            self._ensure_database()  # so a fresh deployment reads as empty, not as an error
+        return _read_points(self._http, q, {"db": self.database})
+
+    def count(self, tenant: str | None = None) -> int:
+        q = lineproto.count_query(tenant, self.retention_policy)
+        with self._lock:
+            self._ensure_database()
+        return _read_count(self._http, q, {"db": self.database})
+
+    def close(self) -> None:
+        """Nothing to release: every request opens and closes its own connection."""
+
+
+class InfluxV2Store:
+    """A :class:`storage.readings.ReadingStore` on InfluxDB 2.x/3.x: writes with influxdb-client,
+    reads with InfluxQL over the v1-compatible ``/query`` (2.x needs a DBRP mapping for the
+    bucket, which 2.x creates for new buckets)."""
+
+    def __init__(self, url: str, token: str, org: str, bucket: str,
+                 timeout_s: float = 10.0) -> None:
+        self.bucket = bucket
+        self.org = org
+        # retries=False: ingest retries with its own backoff and must see failures at once.
+        self._client = InfluxDBClient(url=url, token=token, org=org,
+                                      timeout=int(timeout_s * 1000), retries=False)
+        self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        self._http = _Http(url, {"Authorization": f"Token {token}"}, timeout_s)
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if not readings:
+            return
+        body = lineproto.to_lines(readings)
+        try:
+            self._write_api.write(bucket=self.bucket, org=self.org, record=body,
+                                  write_precision=WritePrecision.NS)
+        except ApiException as err:
+            raise StoreError(f"InfluxDB refused {len(readings)} readings ({err.status}): "
+                             f"{str(err.body)[:300]}") from err
+        except (HTTPError, OSError) as err:
+            raise StoreError(f"InfluxDB did not answer: {err}") from err
+
+    def query(
+        self, tenant: str, asset: str, metric: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        q = lineproto.select_query(tenant, asset, metric, start, end)
+        return _read_points(self._http, q, {"db": self.bucket})
+
+    def count(self, tenant: str | None = None) -> int:
+        return _read_count(self._http, lineproto.count_query(tenant), {"db": self.bucket})
+
+    def close(self) -> None:
+        self._client.close()

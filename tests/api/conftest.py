@@ -1,0 +1,139 @@
+"""Fixtures for the API: a real catalog on a temporary SQLite file and an in-memory store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from idleshare.assets import Asset
+from storage.catalog import Catalog, IdleWindowRow, OfferRow
+from storage.readings import Reading
+
+#: 2024-05-01T00:00:00Z, a whole day, so hour and day buckets start on it.
+T0 = 1714521600.0
+
+
+class FakeStore:
+    """The ReadingStore port in a dict, as the contract describes it."""
+
+    def __init__(self) -> None:
+        self.points: dict[tuple[str, str, str], dict[float, float]] = {}
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        for r in readings:
+            self.points.setdefault((r.tenant, r.asset, r.metric), {})[r.time] = r.value
+
+    def query(
+        self, tenant: str, asset: str, metric: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        series = self.points.get((tenant, asset, metric), {})
+        return sorted((t, v) for t, v in series.items() if start <= t < end)
+
+    def count(self, tenant: str | None = None) -> int:
+        return sum(len(v) for k, v in self.points.items() if tenant in (None, k[0]))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    # A file, not "sqlite://": an in-memory SQLite database is per thread under SQLAlchemy's
+    # SingletonThreadPool, and TestClient serves requests from another thread.
+    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
+    with TestClient(create_app(catalog, store)) as c:
+        yield c
+
+
+def auth(catalog: Catalog, tenant: str, role: str = "owner") -> dict[str, str]:
+    return {"Authorization": f"Bearer {catalog.create_key(tenant, role=role)}"}
+
+
+def add_asset(
+    catalog: Catalog,
+    tenant: str,
+    asset_id: str,
+    kind: str = "warehouse_zone",
+    capacity: float = 100.0,
+    unit: str = "pallet",
+) -> None:
+    catalog.upsert_asset(
+        Asset(id=asset_id, tenant=tenant, kind=kind, capacity=capacity, unit=unit),
+        online=True,
+        at=T0,
+    )
+
+
+def add_window(catalog: Catalog, tenant: str, asset_id: str, start: float, end: float) -> None:
+    with catalog.session() as s:
+        s.add(
+            IdleWindowRow(
+                tenant_id=tenant,
+                asset_id=asset_id,
+                start=start,
+                end=end,
+                min_free=60.0,
+                mean_free=70.0,
+                ongoing=False,
+            )
+        )
+
+
+def add_offer(
+    catalog: Catalog,
+    tenant: str,
+    asset_id: str,
+    start: float,
+    visibility: str = "public",
+    status: str = "live",
+    kind: str = "warehouse_zone",
+) -> int:
+    with catalog.session() as s:
+        row = OfferRow(
+            tenant_id=tenant,
+            asset_id=asset_id,
+            kind=kind,
+            quantity=40.0,
+            unit="pallet",
+            start=start,
+            end=start + 3600.0,
+            confidence=0.9,
+            visibility=visibility,
+            status=status,
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def walk(
+    client: TestClient, url: str, headers: dict[str, str], **params: object
+) -> tuple[list[dict], int]:
+    """Every item of a paged list, following next_cursor; returns the items and page count."""
+    items: list[dict] = []
+    pages, cursor = 0, None
+    while True:
+        r = client.get(url, headers=headers, params=params | ({"cursor": cursor} if cursor else {}))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        items += body["items"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items, pages
+        assert pages < 100, "pagination does not end"

@@ -1,0 +1,60 @@
+"""SQLite specifics: the file, its journal mode and concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from idleshare.errors import StoreError
+from storage.readings import Reading
+from storage.sqlite import SqliteReadingStore
+
+
+def test_readings_survive_closing_and_reopening_the_file(tmp_path: Path) -> None:
+    store = SqliteReadingStore(tmp_path / "r.db")
+    store.write([Reading("acme", "zone-1", "occupied", 1.5, 4.0)])
+    store.close()
+    again = SqliteReadingStore(tmp_path / "r.db")
+    assert again.query("acme", "zone-1", "occupied", 0, 10) == [(1.5, 4.0)]
+    again.close()
+
+
+def test_the_database_uses_write_ahead_logging(tmp_path: Path) -> None:
+    SqliteReadingStore(tmp_path / "r.db").close()
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_threads_can_write_and_read_at_once(sqlite_store: SqliteReadingStore) -> None:
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(50):
+                sqlite_store.write([Reading("acme", f"a{n}", "occupied", float(i), float(i))])
+                sqlite_store.count("acme")
+        except BaseException as err:  # reported by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sqlite_store.count("acme") == 200
+
+
+def test_an_unopenable_path_raises_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError):
+        SqliteReadingStore(tmp_path / "missing-dir" / "r.db")
+
+
+def test_a_closed_store_raises_store_error(sqlite_store: SqliteReadingStore) -> None:
+    sqlite_store.close()
+    with pytest.raises(StoreError) as info:
+        sqlite_store.write([Reading("acme", "zone-1", "occupied", 1.0, 1.0)])
+    assert isinstance(info.value.__cause__, sqlite3.Error)
