@@ -128,6 +128,11 @@ class IdleWindowDetector(BaseEstimator):
         """
         check_is_fitted(self)
         t, f = self._check_X(X)
+        return self._windows(t, f, f)
+
+    def _windows(self, t: np.ndarray, f: np.ndarray, values: np.ndarray) -> np.ndarray:
+        # Thresholds apply to the free fractions f; min and mean summarise ``values``, so a
+        # caller can have them in the asset's units without a lossy round trip via fractions.
         n = t.size
         if n == 0:
             return np.zeros((0, len(WINDOW_COLUMNS)))
@@ -146,13 +151,13 @@ class IdleWindowDetector(BaseEstimator):
         # Each reading holds until the next one, except before a gap; the sums run over the
         # readings a .. end_idx - 1, whose intervals tile [start, end) exactly.
         hold = np.where(gap_after, 0.0, np.append(np.diff(t), 0.0))
-        cum = np.concatenate(([0.0], np.cumsum(hold * f)))
+        cum = np.concatenate(([0.0], np.cumsum(hold * values)))
         duration = end - start
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(duration > 0, (cum[end_idx] - cum[a]) / duration, f[a])
-        # Least free over readings a .. b; the sentinel lets the last run's slice end at n.
+            mean = np.where(duration > 0, (cum[end_idx] - cum[a]) / duration, values[a])
+        # Least over readings a .. b; the sentinel lets the last run's slice end at n.
         bounds = np.column_stack((a, b + 1)).ravel()
-        least = np.minimum.reduceat(np.append(f, np.inf), bounds)[::2] if a.size else mean
+        least = np.minimum.reduceat(np.append(values, np.inf), bounds)[::2] if a.size else mean
 
         keep = duration >= self.min_duration_s
         return np.column_stack(
@@ -237,8 +242,5 @@ def detect(
         raise ValueError(f"capacity must be > 0: got {capacity}")
     t, q = as_series(times, free)
     X = np.column_stack((t, q / capacity))
-    rows = detector.fit(X).find_windows(X)
-    return [
-        IdleWindow(float(s), float(e), float(lo * capacity), float(m * capacity), bool(o))
-        for s, e, lo, m, o in rows
-    ]
+    rows = detector.fit(X)._windows(t, X[:, 1], q)
+    return [IdleWindow(float(s), float(e), float(lo), float(m), bool(o)) for s, e, lo, m, o in rows]

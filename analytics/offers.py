@@ -32,8 +32,8 @@ class SeasonalNaiveOfferBuilder(BaseEstimator):
     offers under ``min_quantity`` are dropped. Its confidence is Laplace's rule of succession
     ``(hits + 1) / (n + 2)`` over the window itself (one hit) and the same slot in each of the
     ``lookback_periods`` earlier periods that data fully covers (a hit when the slot lay
-    entirely inside an idle window). Offers for the same slot are merged, keeping the one from
-    the most recent window.
+    entirely inside an idle window). Where projected offers overlap, only the one from the
+    most recent window is kept, so no capacity is promised twice.
 
     scikit-learn's ``check_estimator`` does not apply: ``fit`` takes two interval tables and
     ``predict`` a time, not sample matrices. The tests run the API checks that do apply.
@@ -135,7 +135,7 @@ class SeasonalNaiveOfferBuilder(BaseEstimator):
         Returns
         -------
         offers : ndarray of shape (j, 4)
-            Columns :data:`OFFER_COLUMNS`, one row per distinct ``(start, end)``, sorted.
+            Columns :data:`OFFER_COLUMNS`, non-overlapping, sorted by start.
         """
         check_is_fitted(self)
         if not np.isfinite(now):
@@ -150,9 +150,15 @@ class SeasonalNaiveOfferBuilder(BaseEstimator):
         shift = k * self.period_s
         quantity = floor_quantity(w[:, 2] * (1.0 - self.reserve_fraction))
         offers = np.column_stack((w[:, 0] + shift, w[:, 1] + shift, quantity, confidence))
-        offers = offers[quantity >= self.min_quantity]
-        _, first = np.unique(np.round(offers[:, :2], TIME_DECIMALS), axis=0, return_index=True)
-        offers = offers[np.sort(first)]
+        # Where projected slots overlap, the most recent window wins: the same capacity must
+        # never be promised twice. Decided before the quantity filter, so a small recent
+        # window is not overruled by an older, larger one.
+        kept: list[int] = []
+        for i, (s, e) in enumerate(np.round(offers[:, :2], TIME_DECIMALS)):
+            if all(e <= offers[j, 0] or s >= offers[j, 1] for j in kept):
+                kept.append(i)
+        offers = offers[kept]
+        offers = offers[offers[:, 2] >= self.min_quantity]
         return offers[np.lexsort((offers[:, 1], offers[:, 0]))]
 
     def _check_params(self) -> None:

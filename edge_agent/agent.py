@@ -15,15 +15,15 @@ import time
 from dataclasses import dataclass
 
 import idleshare
-from idleshare import wire
-from idleshare.errors import ConfigError, StoreError
-from idleshare.wire import Measurement
 from edge_agent.clock import Clock, make_clock
 from edge_agent.config import AgentConfig, AssetConfig
 from edge_agent.mqtt import ClientFactory, configure, paho_client
 from edge_agent.outbox import Outbox
 from edge_agent.publisher import Publisher
 from edge_agent.sources import SOURCES, Source
+from idleshare import wire
+from idleshare.errors import ConfigError, StoreError
+from idleshare.wire import Measurement
 
 log = logging.getLogger(__name__)
 

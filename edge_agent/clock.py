@@ -46,9 +46,8 @@ def parse_start(value: str, wall: float) -> float:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(
-            f"start must be 'now', an ISO time or an offset like '-1d', '-6h', '-30m': got {value!r}"
-        ) from None
+        raise ConfigError(f"start must be 'now', an ISO time or an offset like '-1d', '-6h', "
+                          f"'-30m': got {value!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()

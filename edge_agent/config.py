@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from idleshare.assets import KINDS_BY_NAME, Asset, check_id
-from idleshare.errors import ConfigError
 from edge_agent.clock import parse_start
 from edge_agent.fields import INTERNAL, PATH, build, fail
 from edge_agent.sources import SOURCES
+from idleshare.assets import KINDS_BY_NAME, Asset, check_id
+from idleshare.errors import ConfigError
 
 SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 
@@ -199,7 +199,8 @@ def from_dict(data: Mapping[str, Any], base_dir: Path) -> AgentConfig:
     sections = {f.name for f in dataclasses.fields(AgentConfig)}
     unknown = sorted(set(data) - sections)
     if unknown:
-        raise ConfigError(f"{unknown[0]} is not a known section: expected one of {sorted(sections)}")
+        raise ConfigError(f"{unknown[0]} is not a known section: "
+                          f"expected one of {sorted(sections)}")
     if "agent" not in data:
         raise ConfigError("agent is required: an [agent] table with id and tenant")
     tables = data.get("assets", [])

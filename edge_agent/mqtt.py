@@ -13,8 +13,8 @@ from typing import Any, Protocol
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from idleshare.errors import ConfigError
 from edge_agent.config import MqttSection
+from idleshare.errors import ConfigError
 
 #: paho's return codes the agent looks at.
 SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS

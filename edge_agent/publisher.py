@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from idleshare import wire
 from edge_agent.mqtt import NO_CONN, SUCCESS, MqttClient, is_failure
 from edge_agent.outbox import Outbox
+from idleshare import wire
 
 log = logging.getLogger(__name__)
 

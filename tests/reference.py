@@ -58,9 +58,10 @@ def _slot_idle(times: list[float], free: list[float], threshold: float, s: float
 def offers(times: list[float], free: list[float], capacity: float, now: float,
            min_free_fraction: float = 0.5, min_duration_s: float = 3600.0,
            reserve_fraction: float = 0.1) -> list[Offer]:
-    """Each window moved whole days ahead to start at or after ``now``; the latest window wins
-    a slot; confidence (hits + 1) / (n + 2) over the window and the same slot on earlier days."""
-    by_slot: dict[tuple[float, float], Offer] = {}
+    """Each window moved whole days ahead to start at or after ``now``; where moved windows
+    overlap the latest window wins; confidence (hits + 1) / (n + 2) over the window and the
+    same slot on earlier days."""
+    candidates: list[Offer] = []
     threshold = min_free_fraction * capacity
     for w in windows(times, free, capacity, min_free_fraction, min_duration_s):
         k = max(1, math.ceil((now - w.start) / DAY))
@@ -72,6 +73,11 @@ def offers(times: list[float], free: list[float], capacity: float, now: float,
             hits += int(idle)
             back += 1
         quantity = math.floor(w.min_free * (1 - reserve_fraction) * 1000) / 1000
-        by_slot[(w.start + k * DAY, w.end + k * DAY)] = Offer(
-            w.start + k * DAY, w.end + k * DAY, quantity, (hits + 1) / (n + 2))
-    return sorted(by_slot.values(), key=lambda o: o.start)
+        candidates.append(
+            Offer(w.start + k * DAY, w.end + k * DAY, quantity, (hits + 1) / (n + 2))
+        )
+    kept: list[Offer] = []
+    for o in reversed(candidates):  # latest window first
+        if all(o.end <= k.start or o.start >= k.end for k in kept):
+            kept.append(o)
+    return sorted((o for o in kept if o.quantity >= 1.0), key=lambda o: o.start)

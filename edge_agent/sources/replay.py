@@ -27,11 +27,11 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from edge_agent.fields import PATH
+from edge_agent.sources.base import metric_bounds, metric_unit
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
-from edge_agent.fields import PATH
-from edge_agent.sources.base import metric_bounds, metric_unit
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ class ReplaySettings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"timezone must be an IANA zone name: got {self.timezone!r}") from None
+            raise ConfigError(
+                f"timezone must be an IANA zone name: got {self.timezone!r}") from None
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ class ReplaySource:
         except (UnicodeDecodeError, csv.Error) as err:
             raise ConfigError(f"file is not a {s.encoding} CSV: {err}") from err
         if not rows:
-            what = f"row with {s.filter_column} == {s.filter_value!r} and " if s.filter_column else ""
+            what = (f"row with {s.filter_column} == {s.filter_value!r} and "
+                    if s.filter_column else "")
             raise ConfigError(f"file has no {what}row whose {s.time_column!r} matches "
                               f"time_format {s.time_format!r}: got {s.file!r}")
         rows.sort(key=lambda r: r.time)  # stable: among equal times the file's first row wins

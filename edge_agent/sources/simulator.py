@@ -22,6 +22,7 @@ container             fill      (asset)  material in it, rising, emptied periodi
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -30,10 +31,10 @@ from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from edge_agent.sources.base import metric_bounds, metric_unit
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
-from edge_agent.sources.base import metric_bounds, metric_unit
 
 _HOUR = 3600.0
 _DAY = 86400.0
@@ -56,7 +57,8 @@ class SimulatorSettings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"timezone must be an IANA zone name: got {self.timezone!r}") from None
+            raise ConfigError(
+                f"timezone must be an IANA zone name: got {self.timezone!r}") from None
         if not 0 <= self.noise <= 0.5:
             raise ConfigError(f"noise must be within 0..0.5: got {self.noise}")
         if not self.rated_kw > 0:
@@ -76,7 +78,7 @@ class _Moment:
 
 
 def _interp(table: tuple[tuple[float, float], ...], hour: float) -> float:
-    for (h0, v0), (h1, v1) in zip(table, table[1:], strict=False):
+    for (h0, v0), (h1, v1) in itertools.pairwise(table):
         if h0 <= hour <= h1:
             return v0 + (v1 - v0) * (hour - h0) / (h1 - h0)
     return table[-1][1]

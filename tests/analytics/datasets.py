@@ -6,8 +6,8 @@ Timestamps carry no time zone in the sources; they are read as UTC, which only s
 from __future__ import annotations
 
 import csv
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ def parking() -> dict[str, tuple[float, np.ndarray, np.ndarray]]:
     path = _need(DATA / "uci_parking_birmingham" / "dataset_until_2016-12-05.csv")
     with path.open(newline="") as fh:
         for r in csv.DictReader(fh):
-            cap, times, occ = rows.setdefault(r["SystemCodeNumber"],
+            _, times, occ = rows.setdefault(r["SystemCodeNumber"],
                                               (float(r["Capacity"]), [], []))
             times.append(_epoch(r["LastUpdated"]))
             occ.append(float(r["Occupancy"]))

@@ -5,6 +5,7 @@ They follow the wording in :mod:`analytics` line by line and favour obviousness 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -43,7 +44,7 @@ def bucket_means(t: np.ndarray, u: np.ndarray, edges: np.ndarray,
                  max_gap_s: float) -> tuple[list[float], list[float]]:
     """Time-weighted mean and coverage per bucket, by clipping every step to every bucket."""
     means, coverage = [], []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         seconds = weighted = 0.0
         for j in range(len(t) - 1):
             if t[j + 1] - t[j] > max_gap_s:

@@ -31,7 +31,7 @@ def test_mean_free_is_weighted_by_how_long_each_reading_holds() -> None:
     assert windows([0, 0.5, 2, 3], [0.6, 1, 0, 0]) == [[0, 2, 0.6, 0.9, 0.0]]
 
 
-def test_a_window_without_a_leaving_reading_is_ongoing_and_its_last_reading_covers_no_time() -> None:
+def test_a_window_nothing_leaves_is_ongoing_and_its_last_reading_covers_no_time() -> None:
     # The last reading (0.6) counts for min_free but holds for no time, so the mean stays 1.
     assert windows([0, 1, 2, 3], [0, 0, 1, 0.6]) == [[2, 3, 0.6, 1.0, 1.0]]
 
@@ -155,8 +155,11 @@ def test_windows_match_a_plain_loop_on_a_real_office_room() -> None:
     times, occupied = datasets.office_occupancy()
     order = np.argsort(times, kind="stable")
     t, free = times[order], 1.0 - occupied[order]
-    n = _check_against_loop(t, free, min_duration_s=3600.0)
-    assert n >= 8  # at least the nights
+    _check_against_loop(t, free, min_duration_s=3600.0)
+    # Mon 2 Feb 2015 to Tue 10 Feb: five weeknights and one weekend, all closed by mornings.
+    hours = sorted((w.end - w.start) / H for w in idle_windows(t, free, 1.0))
+    assert len(hours) == 6
+    assert all(13 < h < 15 for h in hours[:5]) and 60 < hours[5] < 64
 
 
 def test_windows_match_a_plain_loop_on_real_car_parks() -> None:
@@ -169,3 +172,10 @@ def test_windows_match_a_plain_loop_on_real_car_parks() -> None:
         rows = found.find_windows(np.column_stack((t, free)))
         # Car parks report 08:00-16:30 only, so no window may run through a night.
         assert (rows[:, 1] - rows[:, 0] < 10 * H).all(), code
+
+
+def test_free_quantities_in_asset_units_are_exact_not_rescaled_fractions() -> None:
+    # 330 / 577 * 577 is 329.99999999999994 in floating point.
+    [window] = idle_windows(np.array([0.0, H, 2 * H, 3 * H]), np.array([0.0, 330, 330, 0]),
+                            577.0)
+    assert (window.min_free, window.mean_free) == (330.0, 330.0)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from analytics.series import free_quantity
-from analytics.utilisation import UTILISATION_BY_KIND, utilisation_series
-from idleshare.assets import KINDS
+from analytics.utilisation import utilisation_series
 from idleshare.errors import ConfigError
 from tests.analytics import datasets, reference
 
@@ -50,10 +49,6 @@ def test_container_utilisation_is_its_fill_and_others_are_what_is_taken() -> Non
     assert first("container", 8.0) == pytest.approx(0.8)  # 8 of 10 m3 filled
     assert first("warehouse_zone", 8.0) == pytest.approx(0.8)  # 8 of 10 pallets occupied
     assert first("machine", 1.0) == 1.0 and first("equipment", 0.0) == 0.0
-
-
-def test_every_kind_has_a_utilisation_definition() -> None:
-    assert set(UTILISATION_BY_KIND) == {k.name for k in KINDS}
 
 
 def test_buckets_align_to_multiples_of_the_bucket_length() -> None:

@@ -43,19 +43,25 @@ def victoria(tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=15)
 
 
-def export(url: str) -> list[dict]:
-    """Every sample VictoriaMetrics holds, as its export API lists them."""
-    urllib.request.urlopen(f"{url}/internal/force_flush").read()
+def export(url: str, samples: int) -> list[dict]:
+    """The series VictoriaMetrics holds, once ``samples`` samples show (new series become
+    searchable a moment after the write returns)."""
     match = urllib.parse.quote('{__name__="readings_value"}')
-    with urllib.request.urlopen(f"{url}/api/v1/export?match[]={match}") as resp:
-        return [json.loads(line) for line in resp.read().splitlines()]
+    deadline = time.monotonic() + 10
+    while True:
+        urllib.request.urlopen(f"{url}/internal/force_flush").read()
+        with urllib.request.urlopen(f"{url}/api/v1/export?match[]={match}") as resp:
+            series = [json.loads(line) for line in resp.read().splitlines()]
+        if sum(len(s["values"]) for s in series) >= samples or time.monotonic() > deadline:
+            return series
+        time.sleep(0.1)
 
 
 def test_writes_arrive_with_the_schema_tags_float_values_and_times(victoria: str) -> None:
     store = InfluxV2Store(victoria, token="t", org="o", bucket="b")
     store.write([Reading("acme", "zone-1", "occupied", NOW + 0.123, 3, unit="pallet"),
                  Reading("acme", "zone-1", "occupied", NOW + 1.5, 4.25, unit="pallet")])
-    [series] = export(victoria)
+    [series] = export(victoria, 2)
     assert series["metric"] == {"__name__": "readings_value", "tenant": "acme",
                                 "asset": "zone-1", "metric": "occupied", "unit": "pallet"}
     assert series["values"] == [3.0, 4.25]
@@ -67,7 +73,7 @@ def test_odd_tag_values_arrive_unmangled(victoria: str) -> None:
     odd = ["a b", "x,y", "k=v", "ü m²"]
     store = InfluxV2Store(victoria, token="t", org="o", bucket="b")
     store.write([Reading(v, "a", "m", NOW + i, 1.0) for i, v in enumerate(odd)])
-    assert sorted(s["metric"]["tenant"] for s in export(victoria)) == sorted(odd)
+    assert sorted(s["metric"]["tenant"] for s in export(victoria, len(odd))) == sorted(odd)
     store.close()
 
 

@@ -1,0 +1,164 @@
+"""A demo fleet: about 60 assets of every kind, for three tenants, one agent each.
+
+``acme-logistics`` runs warehouse zones and trucks, ``borealis-steel`` machines, equipment and
+by-product containers, ``citymotion`` a mix. Locations are around real cities. The clock starts a
+day back at ``speed``, so a day of history builds up quickly. When the shared data sets are
+present, a few assets replay real recordings: Birmingham car parks (as warehouse zones counting
+spaces) and a steel plant (as a machine), shifted by whole weeks to the clock's start so
+weekdays and times of day stay true.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_agent.config import (
+    AgentConfig,
+    AgentSection,
+    AssetConfig,
+    BufferSection,
+    ClockSection,
+    MqttSection,
+)
+from edge_agent.sources.replay import ReplaySettings
+from edge_agent.sources.simulator import SimulatorSettings
+
+PARKING_CSV = "uci_parking_birmingham/dataset_until_2016-12-05.csv"
+STEEL_CSV = "uci_steel_industry_energy/Steel_industry_data.csv"
+CAR_PARKS = ("BHMBCCMKT01", "Broad Street", "Bull Ring")
+WEEK_S = 7 * 86400.0
+INTERVAL_S = 300.0
+#: Steel plant: power (kW) above which the line counts as running (light load is ~13 kW).
+STEEL_RUNNING_KW = 40.0
+
+
+@dataclass(frozen=True)
+class City:
+    code: str
+    lat: float
+    lon: float
+    timezone: str
+
+
+BIRMINGHAM = City("bhm", 52.4862, -1.8904, "Europe/London")
+MANCHESTER = City("man", 53.4808, -2.2426, "Europe/London")
+LEEDS = City("lds", 53.8008, -1.5491, "Europe/London")
+DUISBURG = City("dui", 51.4344, 6.7623, "Europe/Berlin")
+SHEFFIELD = City("shf", 53.3811, -1.4701, "Europe/London")
+ROTTERDAM = City("rtm", 51.9244, 4.4777, "Europe/Amsterdam")
+LYON = City("lyo", 45.7640, 4.8357, "Europe/Paris")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    share: float  # of the fleet's assets
+    cities: tuple[City, ...]
+    kinds: tuple[str, ...]  # cycled through
+
+
+TENANTS = (
+    Tenant("acme-logistics", 0.40, (BIRMINGHAM, MANCHESTER, LEEDS),
+           ("warehouse_zone", "warehouse_zone", "vehicle")),
+    Tenant("borealis-steel", 0.35, (DUISBURG, SHEFFIELD),
+           ("machine", "machine", "equipment", "container")),
+    Tenant("citymotion", 0.25, (ROTTERDAM, LYON),
+           ("warehouse_zone", "vehicle", "machine", "equipment", "container")),
+)
+
+# kind -> (id code, display name, capacity range, unit)
+_KIND_LOOK = {
+    "warehouse_zone": ("zone", "Zone", (200, 1200), "pallet"),
+    "vehicle": ("truck", "Truck", (8, 26), "t"),
+    "machine": ("mach", "Press", (1, 1), "machine"),
+    "equipment": ("equip", "Forklift", (1, 1), "unit"),
+    "container": ("cont", "By-product container", (10, 40), "m3"),
+}
+
+
+def shared_data_dir() -> Path:
+    """``$IDLESHARE_SHARED_DATA``, else ``<repo>/../shared/data``."""
+    env = os.environ.get("IDLESHARE_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def demo_fleet(
+    n_assets: int = 60,
+    speed: float = 60.0,
+    mqtt_url: str = "mqtt://127.0.0.1:1883",
+    outbox_dir: str | Path = ".",
+    seed: int = 1,
+    data_dir: Path | None = None,
+) -> list[AgentConfig]:
+    """One agent config per tenant, ``n_assets`` assets in all (replays included)."""
+    rng = random.Random(seed)
+    data = data_dir if data_dir is not None else shared_data_dir()
+    replays = _replay_assets(data)
+    configs = []
+    for tenant in TENANTS:
+        assets = list(replays.get(tenant.name, []))
+        count = max(round(n_assets * tenant.share), len(assets) + 1)
+        for i in range(count - len(assets)):
+            kind = tenant.kinds[i % len(tenant.kinds)]
+            assets.append(_simulated(kind, tenant.cities[i % len(tenant.cities)], i + 1, seed, rng))
+        agent_id = f"gw-{tenant.name}"
+        configs.append(AgentConfig(
+            agent=AgentSection(id=agent_id, tenant=tenant.name),
+            mqtt=MqttSection(url=mqtt_url, reconnect_max_s=10),
+            buffer=BufferSection(path=str(Path(outbox_dir) / f"{agent_id}.db")),
+            clock=ClockSection(speed=speed, start="-1d"),
+            assets=tuple(assets),
+        ))
+    return configs
+
+
+def _simulated(kind: str, city: City, n: int, seed: int, rng: random.Random) -> AssetConfig:
+    code, label, (low, high), unit = _KIND_LOOK[kind]
+    settings = SimulatorSettings(
+        seed=seed, timezone=city.timezone, rated_kw=round(rng.uniform(20, 250)),
+        empty_every_h=round(rng.uniform(48, 120)))
+    return AssetConfig(
+        id=f"{city.code}-{code}-{n:02d}", kind=kind, capacity=float(rng.randint(low, high)),
+        unit=unit, lat=round(city.lat + rng.uniform(-0.05, 0.05), 5),
+        lon=round(city.lon + rng.uniform(-0.08, 0.08), 5), name=f"{label} {n}",
+        source="simulator", interval_s=INTERVAL_S, settings=settings)
+
+
+def _replay_assets(data: Path) -> dict[str, list[AssetConfig]]:
+    out: dict[str, list[AssetConfig]] = {}
+    parking, steel = data / PARKING_CSV, data / STEEL_CSV
+    if parking.is_file():
+        out["citymotion"] = _car_parks(parking)
+    if steel.is_file():
+        out["borealis-steel"] = [AssetConfig(
+            id="dui-steel-line-1", kind="machine", capacity=1.0, unit="machine",
+            lat=DUISBURG.lat + 0.02, lon=DUISBURG.lon - 0.03, name="Steel line 1 (replay)",
+            source="replay", interval_s=INTERVAL_S, settings=ReplaySettings(
+                file=str(steel), time_column="date", time_format="%d/%m/%Y %H:%M",
+                timezone=DUISBURG.timezone, midnight_ends_day=True,
+                values={"power": "Usage_kWh"}, scale={"power": 4.0},  # kWh per 15 min -> kW
+                state_metric="running", state_from="power", state_threshold=STEEL_RUNNING_KW,
+                align="clock_start", align_period_s=WEEK_S))]
+    return out
+
+
+def _car_parks(path: Path) -> list[AssetConfig]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        capacity = {row["SystemCodeNumber"]: row["Capacity"] for row in csv.DictReader(fh)}
+    assets = []
+    for n, code in enumerate(c for c in CAR_PARKS if c in capacity):
+        slug = code.lower().replace(" ", "-")
+        assets.append(AssetConfig(
+            id=f"bhm-park-{slug}", kind="warehouse_zone", capacity=float(capacity[code]),
+            unit="space", lat=round(BIRMINGHAM.lat + 0.006 * (n - 1), 5),
+            lon=round(BIRMINGHAM.lon + 0.008 * (n - 1), 5), name=f"Car park {code} (replay)",
+            source="replay", interval_s=INTERVAL_S, settings=ReplaySettings(
+                file=str(path), time_column="LastUpdated", time_format="%Y-%m-%d %H:%M:%S",
+                timezone=BIRMINGHAM.timezone, values={"occupied": "Occupancy"},
+                filter_column="SystemCodeNumber", filter_value=code,
+                align="clock_start", align_period_s=WEEK_S)))
+    return assets

@@ -1,0 +1,94 @@
+"""Validate a readings message into storage rows, or say in one word why not.
+
+Reasons (``WireError.reason``): oversize, bad_topic, bad_json, bad_schema, not_finite,
+bad_base_name, tenant_mismatch, asset_mismatch, unknown_asset, unknown_metric, bad_unit,
+out_of_range, too_old, in_future. A message is accepted or rejected whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from idleshare import wire
+from idleshare.assets import Asset
+from idleshare.errors import WireError
+from ingest.schema import SenmlPack
+from storage.readings import Reading
+
+AssetLookup = Callable[[str, str], Asset | None]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An accepted message: the resolved pack (who sent it, which sequence number) and its rows."""
+
+    pack: wire.Pack
+    readings: list[Reading]
+
+
+def schema_error(err: ValidationError) -> WireError:
+    errors = err.errors(include_url=False)
+    kinds = {e["type"] for e in errors}
+    if "json_invalid" in kinds:
+        return WireError("bad_json", errors[0]["msg"])
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"])
+    detail = f"{where}: {first['msg']}" if where else first["msg"]
+    return WireError("not_finite" if "finite_number" in kinds else "bad_schema", detail)
+
+
+class Validator:
+    """Turns ``(topic, payload)`` into readings of a known asset, checked against its kind."""
+
+    def __init__(self, lookup_asset: AssetLookup, max_age_s: float = 7 * 86400.0,
+                 max_future_s: float = 300.0, max_bytes: int = wire.MAX_PAYLOAD_BYTES) -> None:
+        self.lookup_asset = lookup_asset
+        self.max_age_s = max_age_s
+        self.max_future_s = max_future_s
+        self.max_bytes = max_bytes
+
+    def validate(self, topic: str, payload: bytes, now: float) -> list[Reading]:
+        return self.check(topic, payload, now).readings
+
+    def check(self, topic: str, payload: bytes, now: float) -> Checked:
+        if len(payload) > self.max_bytes:
+            raise WireError("oversize", f"{len(payload)} bytes > {self.max_bytes}")
+        where = wire.Topic.parse(topic)
+        if where.channel != wire.READINGS:
+            raise WireError("bad_topic", f"not a readings topic: {topic[:200]!r}")
+        try:
+            records = SenmlPack.model_validate_json(payload).records()
+        except ValidationError as err:
+            raise schema_error(err) from err
+        pack = wire.resolve_pack(records)
+        if pack.tenant != where.tenant:
+            raise WireError("tenant_mismatch", f"base name {pack.tenant!r}, topic {where.tenant!r}")
+        if pack.asset != where.asset:
+            raise WireError("asset_mismatch", f"base name {pack.asset!r}, topic {where.asset!r}")
+        asset = self.lookup_asset(pack.tenant, pack.asset)
+        if asset is None:
+            raise WireError("unknown_asset", f"{pack.tenant}/{pack.asset} is not in the catalog")
+        readings = [self._reading(asset, m, now) for m in pack.measurements]
+        return Checked(pack=pack, readings=readings)
+
+    def _reading(self, asset: Asset, m: wire.Measurement, now: float) -> Reading:
+        metric = asset.asset_kind.metric(m.name)
+        if metric is None:
+            raise WireError("unknown_metric", f"{m.name!r} is not a metric of a {asset.kind}")
+        # An empty metric unit means "the asset's own unit"; an agent may leave the unit out.
+        unit = metric.unit or asset.unit
+        if m.unit and m.unit != unit:
+            raise WireError("bad_unit", f"{m.name} is in {unit!r}, not {m.unit!r}")
+        high = asset.capacity if metric.maximum is None else metric.maximum
+        if not metric.minimum <= m.value <= high:
+            raise WireError("out_of_range", f"{m.name}={m.value} outside {metric.minimum}..{high}")
+        if m.time < now - self.max_age_s:
+            raise WireError("too_old", f"{m.name} at {m.time} is over {self.max_age_s:g} s old")
+        if m.time > now + self.max_future_s:
+            raise WireError("in_future", f"{m.name} at {m.time} is ahead of {now} by over "
+                            f"{self.max_future_s:g} s")
+        return Reading(tenant=asset.tenant, asset=asset.id, metric=m.name, time=m.time,
+                       value=m.value, unit=unit)

@@ -1,0 +1,42 @@
+"""The sharing policy and its mapping to the estimators."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.policy import SharingPolicy
+from idleshare.errors import ConfigError
+from storage.catalog import DEFAULT_POLICY
+
+
+def test_an_empty_policy_is_the_default_policy() -> None:
+    policy = SharingPolicy.from_dict({})
+    assert policy.min_free_fraction == DEFAULT_POLICY["min_free_fraction"]
+    assert policy.currency == DEFAULT_POLICY["currency"]
+
+
+def test_owner_keys_override_defaults_and_unknown_keys_are_ignored() -> None:
+    policy = SharingPolicy.from_dict({"min_free_fraction": 0.8, "min_quantity": 2,
+                                      "note": "kept by the API"})
+    assert policy.min_free_fraction == 0.8 and policy.min_quantity == 2.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("reserve_fraction", "ten percent"), ("price_per_unit_hour", True), ("currency", 978)],
+)
+def test_a_value_of_the_wrong_type_is_refused_naming_the_key(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=key):
+        SharingPolicy.from_dict({key: value})
+
+
+def test_the_policy_sets_the_detector_thresholds() -> None:
+    detector = SharingPolicy.from_dict({"min_free_fraction": 0.3, "min_duration_s": 600}).detector()
+    assert (detector.min_free_fraction, detector.min_duration_s) == (0.3, 600.0)
+
+
+def test_the_offer_builder_searches_every_whole_day_in_the_lookback() -> None:
+    policy = SharingPolicy.from_dict({"reserve_fraction": 0.25, "min_quantity": 3})
+    builder = policy.offer_builder(lookback_s=7.5 * 86400)
+    assert builder.lookback_periods == 7
+    assert (builder.reserve_fraction, builder.min_quantity) == (0.25, 3.0)

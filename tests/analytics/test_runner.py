@@ -1,0 +1,249 @@
+"""The runner end to end: readings in a store, windows and offers in an in-memory catalog."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from analytics.runner import run_forever, run_once
+from idleshare.assets import Asset
+from idleshare.errors import ConfigError, StoreError
+from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
+from storage.readings import Reading, ReadingStore
+from tests.analytics import datasets
+
+H, D = 3600.0, 86400.0
+T0 = 1_700_006_400.0  # a UTC midnight
+TENANT, BAY = "acme", "bay-1"
+
+
+class MemoryStore:
+    """A ReadingStore in a dict, with the same overwrite-per-key rule as the real ones."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str, str], dict[float, float]] = {}
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        for r in readings:
+            self.data.setdefault((r.tenant, r.asset, r.metric), {})[r.time] = r.value
+
+    def query(self, tenant: str, asset: str, metric: str, start: float,
+              end: float) -> list[tuple[float, float]]:
+        series = self.data.get((tenant, asset, metric), {})
+        return sorted((t, v) for t, v in series.items() if start <= t < end)
+
+    def count(self, tenant: str | None = None) -> int:
+        return sum(len(s) for k, s in self.data.items() if tenant in (None, k[0]))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    sqlite = pytest.importorskip("storage.sqlite")
+    real = sqlite.SqliteReadingStore(tmp_path / "readings.db")
+    yield real
+    real.close()
+
+
+@pytest.fixture
+def catalog() -> Iterator[Catalog]:
+    cat = Catalog("sqlite://")
+    cat.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
+                           unit="pallet", lat=52.5, lon=13.4))
+    set_policy(cat, BAY, {"price_per_unit_hour": 0.25, "currency": "CHF",
+                          "visibility": "partners"})
+    yield cat
+    cat.close()
+
+
+def set_policy(catalog: Catalog, asset: str, policy: dict[str, object]) -> None:
+    with catalog.session() as s:
+        row = s.get(AssetRow, (TENANT, asset))
+        assert row is not None
+        row.policy = policy
+
+
+def occupancy(store: ReadingStore, start_h: float, end_h: float, occupied: float,
+              asset: str = BAY) -> None:
+    """Readings every 30 min in [T0 + start_h, T0 + end_h)."""
+    hours = np.arange(start_h, end_h, 0.5)
+    store.write([Reading(TENANT, asset, "occupied", T0 + h * H, occupied) for h in hours])
+
+
+def day_idle_8_to_12(store: ReadingStore, day: int) -> None:
+    base = 24 * day
+    occupancy(store, base, base + 8, 90.0)
+    occupancy(store, base + 8, base + 12, 20.0)  # 80 of 100 pallets free
+    occupancy(store, base + 12, base + 24, 90.0)
+
+
+def offers(catalog: Catalog, status: str | None = None) -> list[OfferRow]:
+    with catalog.session() as s:
+        q = select(OfferRow).order_by(OfferRow.id)
+        if status is not None:
+            q = q.where(OfferRow.status == status)
+        return list(s.scalars(q).all())
+
+
+def window_count(catalog: Catalog) -> int:
+    with catalog.session() as s:
+        return len(s.scalars(select(IdleWindowRow)).all())
+
+
+def test_a_run_stores_windows_and_an_offer_listed_from_the_asset(
+    catalog: Catalog, store: ReadingStore
+) -> None:
+    day_idle_8_to_12(store, 0)
+    day_idle_8_to_12(store, 1)
+    report = run_once(catalog, store, now=T0 + 2 * D)
+
+    assert (report.assets, report.windows, report.offers_created, report.offers_withdrawn,
+            report.errors) == (1, 2, 1, 0, 0)
+    with catalog.session() as s:
+        stored = s.scalars(select(IdleWindowRow).order_by(IdleWindowRow.start)).all()
+        assert [(w.start, w.end, w.min_free, w.ongoing) for w in stored] == [
+            (T0 + 8 * H, T0 + 12 * H, 80.0, False),
+            (T0 + D + 8 * H, T0 + D + 12 * H, 80.0, False),
+        ]
+    [offer] = offers(catalog)
+    # Both days land on day 2, 08:00-12:00; the latest has one idle day before it: 3/4.
+    assert (offer.start, offer.end) == (T0 + 2 * D + 8 * H, T0 + 2 * D + 12 * H)
+    assert offer.quantity == 72.0 and offer.confidence == pytest.approx(0.75)
+    assert (offer.kind, offer.unit, offer.lat, offer.lon) == ("warehouse_zone", "pallet",
+                                                              52.5, 13.4)
+    assert (offer.price_per_unit_hour, offer.currency, offer.visibility) == (0.25, "CHF",
+                                                                              "partners")
+    assert (offer.status, offer.created_at, offer.updated_at) == ("live", T0 + 2 * D,
+                                                                  T0 + 2 * D)
+
+
+def test_a_second_run_keeps_unchanged_offers_and_replaces_windows(
+    catalog: Catalog, store: ReadingStore
+) -> None:
+    day_idle_8_to_12(store, 0)
+    run_once(catalog, store, now=T0 + 13 * H)
+    occupancy(store, 24, 30, 90.0)  # day 1 starts busy, as before the slot
+    report = run_once(catalog, store, now=T0 + D + 6 * H)
+
+    assert (report.offers_created, report.offers_withdrawn) == (0, 0)
+    [offer] = offers(catalog)
+    assert offer.status == "live" and offer.updated_at == T0 + 13 * H
+    assert window_count(catalog) == 1
+
+
+def test_an_offer_is_withdrawn_when_rewritten_readings_show_the_slot_busy(
+    catalog: Catalog, store: ReadingStore
+) -> None:
+    day_idle_8_to_12(store, 0)
+    run_once(catalog, store, now=T0 + 13 * H)
+    [before] = offers(catalog, "live")
+    occupancy(store, 8, 12, 90.0)  # the agent re-sends corrected readings for the same times
+    report = run_once(catalog, store, now=T0 + 14 * H)
+
+    assert (report.windows, report.offers_created, report.offers_withdrawn) == (0, 0, 1)
+    [after] = offers(catalog)
+    assert (after.id, after.status, after.updated_at) == (before.id, "withdrawn", T0 + 14 * H)
+    assert window_count(catalog) == 0
+
+
+def test_a_growing_ongoing_window_replaces_its_offer(
+    catalog: Catalog, store: ReadingStore
+) -> None:
+    occupancy(store, 0, 8, 90.0)
+    occupancy(store, 8, 10, 20.0)  # idle from 08:00, last reading 09:30
+    run_once(catalog, store, now=T0 + 9.75 * H)
+    occupancy(store, 10, 10.5, 20.0)
+    occupancy(store, 10.5, 11, 90.0)  # busy again at 10:30
+    report = run_once(catalog, store, now=T0 + 10.75 * H)
+
+    assert (report.offers_created, report.offers_withdrawn) == (1, 1)
+    assert [(o.end - T0 - D) / H for o in offers(catalog, "withdrawn")] == [9.5]
+    assert [(o.end - T0 - D) / H for o in offers(catalog, "live")] == [10.5]
+
+
+def test_offers_that_have_started_are_left_alone(catalog: Catalog, store: ReadingStore) -> None:
+    day_idle_8_to_12(store, 0)
+    run_once(catalog, store, now=T0 + 13 * H)
+    occupancy(store, 24, 34, 90.0)  # day 1 busy through its 08:00 slot
+    report = run_once(catalog, store, now=T0 + D + 9 * H)
+
+    assert (report.offers_created, report.offers_withdrawn) == (1, 0)
+    assert [(o.start - T0) / D for o in offers(catalog, "live")] == [
+        pytest.approx(1 + 8 / 24), pytest.approx(2 + 8 / 24)
+    ]
+
+
+def test_an_owner_policy_can_suppress_offers(catalog: Catalog, store: ReadingStore) -> None:
+    set_policy(catalog, BAY, {"min_quantity": 100.0})
+    day_idle_8_to_12(store, 0)
+    report = run_once(catalog, store, now=T0 + D)
+    assert (report.windows, report.offers_created) == (1, 0)
+
+
+class FailingFor:
+    """Wraps a store so that queries for one asset fail."""
+
+    def __init__(self, inner: ReadingStore, asset: str, stop: threading.Event | None = None):
+        self.inner, self.asset, self.stop = inner, asset, stop
+
+    def query(self, tenant: str, asset: str, metric: str, start: float,
+              end: float) -> list[tuple[float, float]]:
+        if asset == self.asset:
+            if self.stop is not None:
+                self.stop.set()
+            raise StoreError("readings backend is down")
+        return self.inner.query(tenant, asset, metric, start, end)
+
+
+def test_one_failing_asset_does_not_stop_the_others(
+    catalog: Catalog, store: ReadingStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog.upsert_asset(Asset(id="a-broken", tenant=TENANT, kind="machine", capacity=1.0,
+                               unit="machine"))
+    day_idle_8_to_12(store, 0)
+    report = run_once(catalog, FailingFor(store, "a-broken"), now=T0 + D)  # type: ignore[arg-type]
+
+    assert (report.assets, report.errors, report.offers_created) == (1, 1, 1)
+    assert "a-broken" in caplog.text
+
+
+def test_run_forever_counts_errors_and_returns_when_stopped(catalog: Catalog) -> None:
+    stop = threading.Event()
+    errors = run_forever(catalog, FailingFor(MemoryStore(), BAY, stop), 0.01, stop)  # type: ignore[arg-type]
+    assert errors == 1
+
+
+def test_run_forever_refuses_a_non_positive_interval(catalog: Catalog) -> None:
+    with pytest.raises(ConfigError, match="interval"):
+        run_forever(catalog, MemoryStore(), 0.0, threading.Event())
+
+
+def test_a_week_of_a_real_car_park_gives_offers_for_tomorrows_opening_hours(
+    catalog: Catalog,
+) -> None:
+    capacity, times, occupied = datasets.parking()["BHMBCCMKT01"]
+    store = MemoryStore()
+    catalog.upsert_asset(Asset(id="mkt", tenant=TENANT, kind="warehouse_zone",
+                               capacity=capacity, unit="space"))
+    store.write([Reading(TENANT, "mkt", "occupied", t, v) for t, v in zip(times, occupied,
+                                                                          strict=True)])
+    now = 1_480_550_400.0  # 2016-12-01 00:00 (read as UTC), a Thursday
+    report = run_once(catalog, store, now=now)
+
+    live = [o for o in offers(catalog) if o.asset_id == "mkt"]
+    assert report.errors == 0 and report.windows >= 5 and live
+    for o in live:
+        # Readings run 08:00-16:30, so tomorrow's offers do too.
+        assert now + 7.9 * H <= o.start < o.end <= now + 16.7 * H
+        assert 0 < o.quantity <= 0.9 * capacity and o.quantity == round(o.quantity, 3)
+        assert 2 / 9 <= o.confidence <= 8 / 9
