@@ -22,7 +22,7 @@ from edge_agent.outbox import Outbox
 from edge_agent.publisher import Publisher
 from edge_agent.sources import SOURCES, Source
 from idleshare import wire
-from idleshare.errors import ConfigError, StoreError
+from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class Agent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._publisher: Publisher | None = None
+        self._final_stats: AgentStats | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -116,9 +117,8 @@ class Agent:
             self._wake.wait(0.05)
             self._wake.clear()
         pub.pump()  # record the last acknowledgements
-        pub.publish_offline(timeout=1.0)
-        pub.client.disconnect()
-        pub.client.loop_stop()
+        pub.close(timeout=1.0)
+        self._final_stats = self.stats
         self.outbox.close()
         self._thread = None
 
@@ -135,6 +135,8 @@ class Agent:
 
     @property
     def stats(self) -> AgentStats:
+        if self._final_stats is not None:  # stopped: the outbox is closed
+            return self._final_stats
         pub = self._publisher
         return AgentStats(
             queued=self.outbox.count(),
@@ -154,8 +156,8 @@ class Agent:
             try:
                 self._sample_due()
                 self._publisher.pump()
-            except StoreError:
-                log.exception("outbox failed; retrying")
+            except Exception:  # outbox (StoreError) or a bug: log, and try again next tick
+                log.exception("agent pass failed; retrying")
             self._wake.wait(self.tick_s)
             self._wake.clear()
 

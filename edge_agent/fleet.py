@@ -29,7 +29,7 @@ from edge_agent.sources.simulator import SimulatorSettings
 
 PARKING_CSV = "uci_parking_birmingham/dataset_until_2016-12-05.csv"
 STEEL_CSV = "uci_steel_industry_energy/Steel_industry_data.csv"
-CAR_PARKS = ("BHMBCCMKT01", "Broad Street", "Bull Ring")
+CAR_PARKS = ("BHMBCCMKT01", "Broad Street", "Shopping")  # full coverage from day one
 WEEK_S = 7 * 86400.0
 INTERVAL_S = 300.0
 #: Steel plant: power (kW) above which the line counts as running (light load is ~13 kW).

@@ -46,6 +46,7 @@ class Publisher:
         self._acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
         self._inflight: dict[int, int] = {}  # paho message id -> sequence number
         self.connected = False
+        self._closing = False
         #: Measurements and messages the broker acknowledged; wall time of the last one.
         self.published = 0
         self.messages = 0
@@ -81,16 +82,19 @@ class Publisher:
                 log.warning("publish of seq %d refused by the client (rc=%s)", msg.seq, info.rc)
                 break
 
-    def publish_offline(self, timeout: float) -> None:
-        """Say goodbye (a clean disconnect does not trigger the last will)."""
-        if not self.connected:
-            return
-        payload = wire.encode_status(self.agent_id, "offline", time.time())
-        info = self.client.publish(self.status_topic, payload, qos=1, retain=True)
-        try:
-            info.wait_for_publish(timeout)
-        except (RuntimeError, ValueError) as err:  # paho: not queued / connection lost
-            log.info("offline status not confirmed: %s", err)
+    def close(self, timeout: float = 1.0) -> None:
+        """Say goodbye (a clean disconnect does not trigger the last will) and disconnect."""
+        if self.connected:
+            payload = wire.encode_status(self.agent_id, "offline", time.time())
+            info = self.client.publish(self.status_topic, payload, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as err:  # paho: not queued / connection lost
+                log.info("offline status not confirmed: %s", err)
+        self._closing = True
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected = False
 
     # -- paho callbacks (network thread): record and wake, nothing more ----------------------
 
@@ -106,7 +110,7 @@ class Publisher:
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any = None) -> None:
-        if self.connected:
+        if self.connected and not self._closing:
             log.warning("disconnected from the broker: %s", reason_code)
         self.connected = False
 

@@ -1,0 +1,187 @@
+"""The agent with a fake MQTT client: sampling, outbox, acknowledgements, birth and will."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import idleshare
+from edge_agent.agent import Agent
+from edge_agent.config import AgentConfig
+from edge_agent.sources.simulator import SimulatorSource
+from idleshare import wire
+from tests.edge_agent.fakes import FakeClient, ManualClock, agent_config
+
+T0 = 1_700_000_040.0  # on the 60 s grid
+Factory = Callable[[str], FakeClient]
+Runner = Callable[..., tuple[Agent, FakeClient, ManualClock]]
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def running(
+    tmp_path: Path, fake_clients: tuple[list[FakeClient], Factory]
+) -> Iterator[Runner]:
+    """Start agents on a hand-moved clock; stop them after the test."""
+    made, factory = fake_clients
+    agents: list[Agent] = []
+
+    def start(config: AgentConfig | None = None) -> tuple[Agent, FakeClient, ManualClock]:
+        clock = ManualClock(T0)
+        agent = Agent(config or agent_config(tmp_path / "outbox.db"), client_factory=factory,
+                      clock=clock, tick_s=0.005)
+        agent.start()
+        agents.append(agent)
+        return agent, made[-1], clock
+
+    yield start
+    for agent in agents:
+        agent.stop(drain_s=0)
+
+
+def test_start_sets_a_retained_offline_will_and_connects_in_the_background(running: Runner) -> None:
+    _, client, _ = running()
+    topic, payload, qos, retain = client.calls["will_set"]
+    assert topic == wire.status_topic("acme", "gw-test") and qos == 1 and retain
+    assert json.loads(payload)["state"] == "offline"
+    assert client.client_id == "gw-test"
+    assert client.calls["connect_async"] == ("127.0.0.1", 1883, 30)
+    assert client.calls["reconnect_delay_set"] == (1, 60)
+    assert client.calls["loop_start"]
+    assert "username_pw_set" not in client.calls and "tls_set" not in client.calls
+
+
+def test_credentials_and_tls_files_are_handed_to_the_client(
+    running: Runner, tmp_path: Path
+) -> None:
+    for name in ("ca.pem", "client.pem", "client.key"):
+        (tmp_path / name).write_text("x")
+    mqtt = (f"\n[mqtt]\nurl = 'mqtts://broker.example:8884'\nusername = 'gw'\n"
+            f"password = 's3cret'\nca_file = '{tmp_path / 'ca.pem'}'\n"
+            f"cert_file = '{tmp_path / 'client.pem'}'\n"
+            f"key_file = '{tmp_path / 'client.key'}'\n")
+    config = agent_config(tmp_path / "outbox.db", extra=mqtt)
+    _, client, _ = running(config)
+    assert client.calls["username_pw_set"] == ("gw", "s3cret")
+    assert client.calls["tls_set"] == (str(tmp_path / "ca.pem"), str(tmp_path / "client.pem"),
+                                       str(tmp_path / "client.key"))
+    assert client.calls["connect_async"][:2] == ("broker.example", 8884)
+
+
+def test_on_connect_publishes_a_retained_birth_with_every_asset(running: Runner) -> None:
+    agent, client, _ = running()
+    client.connect()
+    birth = client.sent[0]
+    assert birth.topic == wire.status_topic("acme", "gw-test") and birth.retain and birth.qos == 1
+    status = json.loads(birth.payload)
+    assert status["state"] == "online" and status["agent"] == "gw-test"
+    assert status["version"] == idleshare.__version__
+    expected = [a.to_asset("acme").to_dict() for a in agent.config.assets]
+    assert status["assets"] == expected
+    assert status["assets"][1]["metrics"] == ["in_use", "load", "lat", "lon"]
+
+
+def test_rows_leave_the_outbox_only_when_the_broker_acknowledges(running: Runner) -> None:
+    agent, client, _ = running()
+    wait_until(lambda: agent.stats.sampled == 5)  # zone: occupied; truck: 4 metrics
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    time.sleep(0.05)
+    assert agent.stats.queued == 5 and agent.stats.published == 0
+    zone, truck = client.readings()
+    client.ack(truck.mid)
+    wait_until(lambda: agent.stats.queued == 1)
+    assert agent.stats.published == 4 and agent.stats.last_publish_time is not None
+    client.ack(zone.mid)
+    wait_until(lambda: agent.stats.queued == 0)
+    packs = [wire.resolve_pack(json.loads(s.payload)) for s in client.readings()]
+    assert [(p.asset, p.agent) for p in packs] == [("zone-a", "gw-test"), ("truck-1", "gw-test")]
+    assert packs[0].seq < packs[1].seq
+    assert all(m.time == T0 for p in packs for m in p.measurements)
+
+
+def test_unacknowledged_messages_are_sent_again_with_the_same_seq_after_a_restart(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, client, _ = running()
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    client.ack(client.readings()[0].mid)
+    wait_until(lambda: agent.stats.queued == 4)
+    agent.stop(drain_s=0)
+
+    _, client2, _ = running()
+    client2.connect()
+    wait_until(lambda: len(client2.readings()) >= 1)
+    resent = json.loads(client2.readings()[0].payload)
+    assert resent == json.loads(client.readings()[1].payload)
+
+
+def test_readings_taken_offline_leave_in_packs_after_connecting(
+    tmp_path: Path, running: Runner
+) -> None:
+    agent, client, clock = running(agent_config(tmp_path / "outbox.db", max_pack=8))
+    clock.t += 60 * 9  # ten samples of each asset are due
+    wait_until(lambda: agent.stats.sampled == 50)
+    assert client.readings() == []  # nothing is handed over while offline
+    client.connect()
+    wait_until(lambda: sum(len(json.loads(s.payload)) for s in client.readings()) == 50)
+    packs = [wire.resolve_pack(json.loads(s.payload)) for s in client.readings()]
+    assert max(len(p.measurements) for p in packs) == 8
+    assert [p.seq for p in packs] == sorted({p.seq for p in packs})
+    zone_times = [m.time for p in packs if p.asset == "zone-a" for m in p.measurements]
+    assert zone_times == [T0 + 60 * i for i in range(10)]  # every due time, in order
+
+
+def test_messages_handed_over_before_a_drop_are_left_to_paho_to_resend(running: Runner) -> None:
+    agent, client, clock = running()
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    client.drop()
+    clock.t += 60
+    wait_until(lambda: agent.stats.sampled == 10)
+    time.sleep(0.05)
+    assert len(client.readings()) == 2  # no duplicates from the agent while offline
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 4)
+    for s in client.readings():
+        client.ack(s.mid)
+    wait_until(lambda: agent.stats.queued == 0)
+    assert agent.stats.published == 10
+
+
+def test_a_failing_source_is_counted_and_the_others_keep_reporting(
+    running: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_read = SimulatorSource.read
+
+    def flaky(self: SimulatorSource, t: float) -> list[wire.Measurement]:
+        if self.asset.id == "truck-1":
+            raise OSError("sensor unplugged")
+        return real_read(self, t)
+
+    monkeypatch.setattr(SimulatorSource, "read", flaky)
+    agent, _, clock = running()
+    clock.t += 120
+    wait_until(lambda: agent.stats.read_errors == 3)
+    assert agent.stats.sampled == 3
+
+
+def test_stop_publishes_a_retained_offline_status(running: Runner) -> None:
+    agent, client, _ = running()
+    client.connect()
+    agent.stop(drain_s=0)
+    last = client.sent[-1]
+    assert last.retain and json.loads(last.payload)["state"] == "offline"
+    assert client.calls["disconnect"] and client.calls["loop_stop"]
