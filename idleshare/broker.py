@@ -67,7 +67,7 @@ class EmbeddedBroker:
         fut = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
         try:
             fut.result(timeout=10)
-        except Exception:  # noqa: BLE001 - shutting down anyway
+        except Exception:  # shutting down anyway
             logging.getLogger(__name__).debug("broker shutdown raised", exc_info=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)

@@ -125,6 +125,6 @@ class Demo:
             stop = self._stops.pop()
             try:
                 stop()
-            except Exception:  # noqa: BLE001 - keep stopping the rest
+            except Exception:  # keep stopping the rest
                 log.exception("error while stopping the demo")
         print("idleshare demo stopped", flush=True)

@@ -15,6 +15,8 @@ from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from storage.catalog import Catalog
 
+MAX_MISSING = 10_000
+
 
 class AssetCache:
     def __init__(self, catalog: Catalog, miss_ttl_s: float = 30.0,
@@ -42,6 +44,8 @@ class AssetCache:
             asset = None  # a row no longer valid (e.g. a kind since removed) is no asset
         with self._lock:
             if asset is None:
+                if len(self._missing) >= MAX_MISSING:
+                    self._missing.clear()  # bounded: made-up ids must not grow it for ever
                 self._missing[key] = self.clock()
             else:
                 self._known[key] = asset

@@ -1,0 +1,75 @@
+"""MQTT plumbing for ingest: broker URLs, and a paho client set up for a persistent session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from idleshare.errors import ConfigError
+
+#: ``client_factory(client_id, protocol)`` -> an unconnected paho client.
+ClientFactory = Callable[[str, int], mqtt.Client]
+_DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883}
+
+
+@dataclass(frozen=True)
+class MqttUrl:
+    """``mqtt://[user:pass@]host[:port]``; ``mqtts://`` for TLS (system CA certificates)."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = field(default="", repr=False)
+    tls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> MqttUrl:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as err:
+            raise ConfigError(f"mqtt_url is not a URL: {err}") from err
+        if parts.scheme not in _DEFAULT_PORTS:
+            raise ConfigError(f"mqtt_url must start with mqtt:// or mqtts://: got {url!r}")
+        if not parts.hostname:
+            raise ConfigError(f"mqtt_url needs a host: got {url!r}")
+        return cls(host=parts.hostname, port=port or _DEFAULT_PORTS[parts.scheme],
+                   username=unquote(parts.username or ""), password=unquote(parts.password or ""),
+                   tls=parts.scheme == "mqtts")
+
+
+def paho_client(client_id: str, protocol: int = mqtt.MQTTv311) -> mqtt.Client:
+    """A client that leaves acknowledging to the caller and keeps its session."""
+    if protocol == mqtt.MQTTv5:
+        return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+                           manual_ack=True)
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+                       clean_session=False, manual_ack=True)
+
+
+def connect(client: mqtt.Client, url: MqttUrl, keepalive_s: int = 30,
+            receive_maximum: int = 1000, session_expiry_s: int = 7 * 86400) -> None:
+    """Start connecting in the background (paho reconnects on its own after a loss).
+
+    MQTT 5 lets the client cap unacknowledged deliveries (Receive Maximum) and asks for the
+    session to outlive the connection; MQTT 3.1.1 keeps it with clean_session=False and the
+    broker's own in-flight limit applies.
+    """
+    if url.username:
+        client.username_pw_set(url.username, url.password or None)
+    if url.tls:
+        client.tls_set()
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    if client.protocol == mqtt.MQTTv5:
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = receive_maximum
+        props.SessionExpiryInterval = session_expiry_s
+        client.connect_async(url.host, url.port, keepalive_s, clean_start=False, properties=props)
+    else:
+        client.connect_async(url.host, url.port, keepalive_s)

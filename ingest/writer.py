@@ -1,0 +1,163 @@
+"""Batch readings from many messages into few store writes, and report each durable write.
+
+A batch is written when it holds ``batch_size`` readings, when its oldest message has waited
+``flush_interval_s``, or when no message has arrived for ``idle_flush_s``. The last rule
+matters: the broker stops delivering once its limit of unacknowledged messages is reached,
+and messages are acknowledged only after their write, so waiting for a full batch could wait
+for ever. A failed write is retried with exponential backoff, unacknowledged, until it works.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from idleshare.errors import StoreError
+from storage.readings import Reading, ReadingStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One received message waiting for its readings to be written before it is acknowledged."""
+
+    mid: int
+    qos: int
+    connection: int  # which connection delivered it: a packet id means nothing on another
+    readings: tuple[Reading, ...] = ()
+    key: tuple[str, str] | None = None  # (tenant, agent) for the dedup, None for a repeat
+    seq: int = -1
+
+
+@dataclass
+class _Queue:
+    entries: deque[Entry] = field(default_factory=deque)
+    readings: int = 0
+    first_at: float = 0.0
+    last_at: float = 0.0
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        store: ReadingStore,
+        on_written: Callable[[list[Entry]], None],
+        on_error: Callable[[StoreError], None] = lambda err: None,
+        batch_size: int = 5000,
+        flush_interval_s: float = 1.0,
+        idle_flush_s: float = 0.02,
+        retry_initial_s: float = 0.2,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.on_written = on_written
+        self.on_error = on_error
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.idle_flush_s = idle_flush_s
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self._q = _Queue()
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._writing = 0  # messages taken from the queue and not yet acknowledged
+        self._deadline = float("inf")  # when stopping gives up on a failing store
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def add(self, entry: Entry) -> None:
+        with self._cond:
+            now = time.monotonic()
+            if not self._q.entries:
+                self._q.first_at = now
+            self._q.entries.append(entry)
+            self._q.readings += len(entry.readings)
+            self._q.last_at = now
+            self._cond.notify()  # the writer re-computes when the queue is due
+
+    @property
+    def pending(self) -> int:
+        """Messages received and not yet written (queued or being written)."""
+        with self._cond:
+            return len(self._q.entries) + self._writing
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Write what is queued (retrying for up to ``timeout_s``) and stop; False if some
+        messages stay unwritten, which the broker then delivers again to the next session."""
+        self._deadline = time.monotonic() + timeout_s
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout_s + 5)
+        return self.pending == 0
+
+    def _due_in(self, now: float) -> float | None:
+        """Seconds until the queue must be written: 0 = now, None = nothing queued."""
+        q = self._q
+        if not q.entries:
+            return None
+        if self._stopping.is_set() or q.readings >= self.batch_size:
+            return 0.0
+        due = min(q.first_at + self.flush_interval_s, q.last_at + self.idle_flush_s)
+        return max(0.0, due - now)
+
+    def _take(self) -> list[Entry] | None:
+        with self._cond:
+            while True:
+                due = self._due_in(time.monotonic())
+                if due == 0.0:
+                    break
+                if due is None and self._stopping.is_set():
+                    return None
+                self._cond.wait(due)
+            batch, n = [], 0
+            while self._q.entries and (not batch or n + len(self._q.entries[0].readings)
+                                       <= self.batch_size):
+                entry = self._q.entries.popleft()
+                batch.append(entry)
+                n += len(entry.readings)
+            self._q.readings -= n
+            self._q.first_at = time.monotonic()
+            self._writing = len(batch)
+            return batch
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            if not self._write([r for e in batch for r in e.readings]):
+                return  # gave up while stopping: they stay counted as pending
+            try:
+                self.on_written(batch)
+            except Exception:
+                log.exception("acknowledging a written batch failed")
+            with self._cond:
+                self._writing = 0
+
+    def _write(self, readings: list[Reading]) -> bool:
+        delay = self.retry_initial_s
+        while True:
+            try:
+                self.store.write(readings)
+                return True
+            except StoreError as err:
+                self.on_error(err)
+                log.warning("writing %d readings failed, retrying in %.1f s: %s",
+                            len(readings), delay, err)
+            except Exception as err:  # a store bug must not kill the thread silently
+                self.on_error(StoreError(repr(err)))
+                log.exception("the store failed unexpectedly, retrying in %.1f s", delay)
+            if self._stopping.is_set():
+                if time.monotonic() + delay > self._deadline:
+                    return False
+                time.sleep(delay)
+            else:
+                self._stopping.wait(delay)  # stop() cuts the wait short to apply its deadline
+            delay = min(delay * 2, self.retry_max_s)

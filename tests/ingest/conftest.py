@@ -1,0 +1,155 @@
+"""Fixtures for ingest against the real broker: a publishing agent, a dead-letter listener,
+and Ingest instances whose persistent sessions are removed afterwards."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from idleshare import wire
+from idleshare.assets import Asset
+from ingest import deadletter
+from ingest.service import Ingest
+from storage.catalog import Catalog
+from storage.readings import ReadingStore
+from storage.sqlite import SqliteReadingStore
+from tests.servers import MosquittoServer
+
+
+def wait_for(condition: Callable[[], bool], state: Callable[[], object] = lambda: "",
+             timeout_s: float = 15.0) -> None:
+    """Poll ``condition``; on timeout fail showing ``state()``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout_s} s: {state()}")
+        time.sleep(0.02)
+
+
+def connected(server: MosquittoServer, client_id: str, **kwargs: Any) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, **kwargs)
+    client.connect("127.0.0.1", server.port)
+    client.loop_start()
+    return client
+
+
+class Agent:
+    """Publishes like an edge agent: QoS 1, waiting until the broker has each message."""
+
+    def __init__(self, server: MosquittoServer, tenant: str, agent_id: str = "agent-1") -> None:
+        self.tenant, self.id = tenant, agent_id
+        self.client = connected(server, f"agent-{uuid.uuid4().hex[:8]}")
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(10)
+        assert info.is_published()
+
+    def birth(self, *assets: Asset) -> None:
+        self.publish(wire.status_topic(self.tenant, self.id),
+                     wire.encode_status(self.id, "online", time.time(), "test",
+                                        [a.to_dict() for a in assets]))
+
+    def pack(self, asset: str, seq: int, *measurements: wire.Measurement) -> bytes:
+        payload = wire.encode_pack(self.tenant, asset, self.id, seq, measurements)
+        self.publish(wire.readings_topic(self.tenant, asset), payload)
+        return payload
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class DeadLetters:
+    """Every dead letter about one tenant's topics."""
+
+    def __init__(self, server: MosquittoServer, tenant: str) -> None:
+        self.tenant = tenant
+        self.letters: list[dict[str, Any]] = []
+        subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dl-{tenant}")
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect("127.0.0.1", server.port)
+        self.client.subscribe(deadletter.TOPIC, qos=1)
+        self.client.loop_start()
+        assert subscribed.wait(10)
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        letter = json.loads(msg.payload)
+        if f"/{self.tenant}/" in letter["topic"]:
+            self.letters.append(letter)
+
+    def reasons(self) -> list[str]:
+        return sorted(letter["reason"] for letter in list(self.letters))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteReadingStore]:
+    store = SqliteReadingStore(tmp_path / "readings.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def agent(mosquitto: MosquittoServer, tenant: str) -> Iterator[Agent]:
+    a = Agent(mosquitto, tenant)
+    yield a
+    a.close()
+
+
+@pytest.fixture
+def deadletters(mosquitto: MosquittoServer, tenant: str) -> Iterator[DeadLetters]:
+    d = DeadLetters(mosquitto, tenant)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def make_ingest(mosquitto: MosquittoServer, catalog: Catalog, tenant: str,
+                sqlite_store: SqliteReadingStore) -> Iterator[Callable[..., Ingest]]:
+    """``make_ingest(store, **kwargs)``: a started, subscribed Ingest of this test's tenant
+    only (other tests share the broker) with its own client id; stopped afterwards, and its
+    persistent session removed. It depends on ``sqlite_store`` so that it stops first."""
+    made: list[Ingest] = []
+
+    def make(store: ReadingStore, **kwargs: Any) -> Ingest:
+        kwargs = {"client_id": f"ingest-{tenant}", "tenant_filter": tenant,
+                  "flush_interval_s": 0.2, "retry_max_s": 0.5, **kwargs}
+        ingest = Ingest(store, catalog, mosquitto.url, **kwargs).start()
+        made.append(ingest)
+        assert ingest.wait_ready(10), "ingest did not subscribe"
+        return ingest
+
+    yield make
+    for ingest in made:
+        ingest.stop()
+    # A clean connection with the same client id ends the session the broker kept for it.
+    clean = connected(mosquitto, f"ingest-{tenant}", clean_session=True)
+    clean.disconnect()
+    clean.loop_stop()
