@@ -167,10 +167,21 @@ def resolve_pack(records: Iterable[dict[str, object]]) -> Pack:
 
 
 def encode_status(
-    agent: str, state: str, time: float, version: str = "", assets: Sequence[dict] = ()
+    agent: str,
+    state: str,
+    time: float,
+    version: str = "",
+    assets: Sequence[dict] = (),
+    queued: int = 0,
+    dropped: int = 0,
 ) -> bytes:
-    """Birth (``online``) or last-will (``offline``) message of an agent."""
+    """Birth (``online``) or last-will (``offline``) message of an agent.
+
+    ``queued`` is the agent's outbox depth and ``dropped`` how many readings it has ever dropped
+    to stay within its disk budget, so the loss is visible upstream.
+    """
     return json.dumps(
-        {"agent": agent, "state": state, "time": time, "version": version, "assets": list(assets)},
+        {"agent": agent, "state": state, "time": time, "version": version,
+         "assets": list(assets), "queued": queued, "dropped": dropped},
         separators=(",", ":"),
     ).encode()

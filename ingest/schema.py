@@ -85,3 +85,5 @@ class AgentStatus(BaseModel):
     time: FiniteFloat
     version: Annotated[str, Field(max_length=64)] = ""
     assets: list[AnnouncedAsset] = []
+    queued: Annotated[int, Field(ge=0)] = 0
+    dropped: Annotated[int, Field(ge=0)] = 0

@@ -137,6 +137,58 @@ class OfferRow(Base):
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)
 
 
+class OfferEventRow(Base):
+    """The change log of offers, for feeds: the id is the monotonic cursor, and a withdrawn
+    offer leaves a tombstone here rather than disappearing."""
+
+    __tablename__ = "offer_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)  # the offer's owner
+    type: Mapped[str] = mapped_column(String(16))  # created, updated, withdrawn, booked
+    at: Mapped[float] = mapped_column(Float, default=time.time)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BookingRow(Base):
+    """Capacity of an offer held or booked by another tenant (held -> confirmed -> cancelled,
+    or expired when a hold is not confirmed in time)."""
+
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)  # who books
+    owner_tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="held", index=True)
+    hold_expires_at: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+def offer_snapshot(offer: OfferRow) -> dict[str, Any]:
+    """The fields of an offer a feed consumer needs, as stored in its events."""
+    return {
+        "id": offer.id, "tenant": offer.tenant_id, "asset": offer.asset_id, "kind": offer.kind,
+        "quantity": offer.quantity, "unit": offer.unit, "start": offer.start, "end": offer.end,
+        "confidence": offer.confidence, "method": offer.method, "lat": offer.lat,
+        "lon": offer.lon, "price_per_unit_hour": offer.price_per_unit_hour,
+        "currency": offer.currency, "visibility": offer.visibility, "status": offer.status,
+    }
+
+
+def record_offer_event(session: Session, offer: OfferRow, type_: str, at: float) -> None:
+    """Append an event for ``offer`` (flushed, so a new offer has its id) in the caller's
+    transaction: the change and its event commit together or not at all."""
+    session.flush()
+    session.add(OfferEventRow(offer_id=offer.id, tenant_id=offer.tenant_id, type=type_, at=at,
+                              visibility=offer.visibility, snapshot=offer_snapshot(offer)))
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
