@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from edge_agent.clock import Clock, make_clock
 from edge_agent.config import AgentConfig, AssetConfig
 from edge_agent.mqtt import ClientFactory, configure, paho_client
 from edge_agent.outbox import Outbox
+from edge_agent.policy import Reporter
 from edge_agent.publisher import Publisher
 from edge_agent.sources import SOURCES, Source
 from idleshare import wire
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 
 #: Samples per asset taken in one pass while catching up, so the loop stays responsive.
 MAX_CATCH_UP = 500
+#: Seconds between two writes of the agent's state for ``idleshare agent status``.
+STATE_EVERY_S = 5.0
+#: A new dropped count is published at most this often (seconds).
+DROPPED_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class AgentStats:
     #: Measurements taken since start, and failed reads.
     sampled: int
     read_errors: int
+    #: Measurements ever dropped to stay within the disk budget.
+    dropped: int = 0
 
 
 def make_sources(config: AgentConfig, start: float) -> dict[str, Source]:
@@ -72,8 +80,16 @@ class Agent:
         self.client_factory = client_factory or paho_client
         self.tick_s = tick_s
         self.sources = make_sources(config, self.clock.start)
-        self.outbox = Outbox(config.buffer.path, config.agent.id)
+        self.outbox = Outbox(config.buffer.path, config.agent.id, config.buffer.max_bytes)
+        self._reporters = {a.id: Reporter(a.metrics) for a in config.assets}
+        # Resume after the last stored sample: a restart never samples the same time twice.
+        last = self.outbox.last_sampled()
+        self._resume = {a.id: last[a.id] for a in config.assets if a.id in last}
         self._next_due: dict[str, float] = {}
+        self._status_at = 0.0  # monotonic time of the last status refresh
+        self._state_at = 0.0
+        self._reported_dropped = -1
+        self._was_connected = False
         self._sampled = 0
         self._read_errors = 0
         self._wake = threading.Event()
@@ -91,8 +107,8 @@ class Agent:
         cfg = self.config
         client = self.client_factory(cfg.agent.id)
         self._publisher = Publisher(
-            self.outbox, client, cfg.agent.tenant, cfg.agent.id, self._birth,
-            qos=cfg.mqtt.qos, max_pack=cfg.buffer.max_pack, wake=self._wake)
+            self.outbox, client, cfg.agent.tenant, cfg.agent.id, self._online_status,
+            qos=cfg.mqtt.qos, max_pack=cfg.buffer.max_pack, wake=self._wake, mqtt=cfg.mqtt)
         will = wire.encode_status(cfg.agent.id, "offline", time.time(), idleshare.__version__)
         configure(client, cfg.mqtt, self._publisher.status_topic, will)
         self._thread = threading.Thread(target=self._run, name=f"agent-{cfg.agent.id}",
@@ -119,6 +135,7 @@ class Agent:
         pub.pump()  # record the last acknowledgements
         pub.close(timeout=1.0)
         self._final_stats = self.stats
+        self._write_state(force=True)
         self.outbox.close()
         self._thread = None
 
@@ -146,6 +163,7 @@ class Agent:
             connected=pub.connected if pub else False,
             sampled=self._sampled,
             read_errors=self._read_errors,
+            dropped=self.outbox.dropped,
         )
 
     # -- worker -------------------------------------------------------------------------------
@@ -156,6 +174,8 @@ class Agent:
             try:
                 self._sample_due()
                 self._publisher.pump()
+                self._refresh_status()
+                self._write_state()
             except Exception:  # outbox (StoreError) or a bug: log, and try again next tick
                 log.exception("agent pass failed; retrying")
             self._wake.wait(self.tick_s)
@@ -167,10 +187,13 @@ class Agent:
             due = self._next_due.get(asset.id)
             if due is None:  # first sample on the interval grid at or before now
                 due = math.floor(now / asset.interval_s) * asset.interval_s
+                if asset.id in self._resume:  # ... but after the last one stored
+                    after = math.floor(self._resume[asset.id] / asset.interval_s) + 1
+                    due = max(due, after * asset.interval_s)
             for _ in range(MAX_CATCH_UP):
                 if due > now:
                     break
-                self._store(asset, self._read(asset, due))
+                self._store(asset, self._reporters[asset.id].filter(self._read(asset, due)), due)
                 due += asset.interval_s
             self._next_due[asset.id] = due
 
@@ -185,12 +208,40 @@ class Agent:
         self._read_errors += len(readings) - len(good)
         return good
 
-    def _store(self, asset: AssetConfig, readings: list[Measurement]) -> None:
+    def _store(self, asset: AssetConfig, readings: list[Measurement], due: float) -> None:
         if readings:
-            self._sampled += self.outbox.add(asset.id, readings)
+            self._sampled += self.outbox.add(asset.id, readings, sampled_at=due)
 
-    def _birth(self) -> bytes:
+    # -- status ---------------------------------------------------------------------------------
+
+    def _online_status(self) -> bytes:
+        """Birth and its refreshes: version, assets, queue depth and dropped count."""
         tenant = self.config.agent.tenant
+        self._reported_dropped = dropped = self.outbox.dropped
+        self._status_at = time.monotonic()
         return wire.encode_status(
             self.config.agent.id, "online", time.time(), idleshare.__version__,
-            [a.to_asset(tenant).to_dict() for a in self.config.assets])
+            [a.to_asset(tenant).to_dict() for a in self.config.assets],
+            queued=self.outbox.count(), dropped=dropped)
+
+    def _refresh_status(self) -> None:
+        """Republish the retained status every ``status_interval_s``, sooner on new drops."""
+        assert self._publisher is not None
+        since = time.monotonic() - self._status_at
+        if since >= self.config.mqtt.status_interval_s or (
+                since >= DROPPED_EVERY_S and self.outbox.dropped != self._reported_dropped):
+            self._publisher.publish_status()
+
+    def _write_state(self, force: bool = False) -> None:
+        """What ``idleshare agent status`` shows, recorded in the outbox file."""
+        pub = self._publisher
+        connected = bool(pub and pub.connected and not force)
+        now = time.monotonic()
+        if not force and now - self._state_at < STATE_EVERY_S and connected == self._was_connected:
+            return
+        self._state_at, self._was_connected = now, connected
+        state: dict[str, object] = dict(connected=connected, running=not force, pid=os.getpid(),
+                                        updated=time.time())
+        if pub and pub.last_publish_time is not None:  # else keep the previous run's
+            state["last_publish"] = pub.last_publish_time
+        self.outbox.set_state(**state)

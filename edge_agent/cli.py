@@ -1,4 +1,7 @@
-"""``idleshare agent run|check --config FILE`` (argparse: typer is not on the Pi)."""
+"""``idleshare agent run|check|status --config FILE`` and ``idleshare agent bench``.
+
+argparse, not typer: the agent's Pi installs only the ``edge`` extra.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from types import FrameType
 from edge_agent import config as config_mod
 from edge_agent.agent import Agent, make_sources
 from edge_agent.clock import make_clock
+from edge_agent.status import format_status, read_status, status_json
 from idleshare.errors import ConfigError, IdleshareError
 
 
@@ -24,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, help="agent TOML file")
     check = commands.add_parser("check", help="validate a config (and its sources) and exit")
     check.add_argument("--config", required=True, help="agent TOML file")
+    status = commands.add_parser(
+        "status", help="queue depth, oldest queued reading, last publish, connection, dropped")
+    status.add_argument("--config", required=True, help="agent TOML file")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    commands.add_parser("bench", add_help=False,
+                        help="benchmark: memory, CPU and backlog drain (--help for options)")
     return parser
 
 
@@ -32,11 +42,20 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from edge_agent import bench
+
+        return bench.main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = config_mod.load(args.config)
+        if args.command == "status":
+            status = read_status(cfg.buffer.path)
+            print(status_json(status) if args.json else format_status(status))
+            return 0
         if args.command == "check":
             sources = make_sources(cfg, make_clock(cfg.clock.start, cfg.clock.speed).start)
             print(f"{args.config}: ok, agent {cfg.agent.id!r} of tenant {cfg.agent.tenant!r}, "

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from edge_agent.clock import parse_start
 from edge_agent.fields import INTERNAL, PATH, build, fail
+from edge_agent.policy import MetricPolicy
 from edge_agent.sources import SOURCES
 from idleshare.assets import KINDS_BY_NAME, Asset, check_id
 from idleshare.errors import ConfigError
@@ -49,8 +50,11 @@ class MqttSection:
     cert_file: str = field(default="", metadata=PATH)
     key_file: str = field(default="", metadata=PATH)
     #: Reconnect backoff: paho doubles the delay from min to max.
+    #: Reconnect backoff: the delay doubles from min to max, with random jitter.
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60
+    #: The retained status (queue depth, dropped count) is refreshed this often, in seconds.
+    status_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -67,6 +71,8 @@ class MqttSection:
         if not 1 <= self.reconnect_min_s <= self.reconnect_max_s:
             fail("reconnect_min_s", f"must be within 1..reconnect_max_s ({self.reconnect_max_s})",
                  self.reconnect_min_s)
+        if not (math.isfinite(self.status_interval_s) and self.status_interval_s >= 1):
+            fail("status_interval_s", "must be >= 1", self.status_interval_s)
         if bool(self.cert_file) != bool(self.key_file):
             fail("key_file", "must be set together with cert_file", self.key_file)
         if self.password and not self.username:
@@ -98,10 +104,18 @@ class BufferSection:
     path: str = field(default="agent-outbox.db", metadata=PATH)
     #: Most measurements of one asset per message when a backlog builds.
     max_pack: int = 50
+    #: Disk budget of the outbox, MB; past it the oldest readings are dropped (and counted).
+    max_mb: float = 500.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_pack <= 1000:
             fail("max_pack", "must be within 1..1000", self.max_pack)
+        if not (math.isfinite(self.max_mb) and self.max_mb >= 0.25):
+            fail("max_mb", "must be >= 0.25", self.max_mb)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,8 @@ class AssetConfig:
     interval_s: float = 300.0
     #: The source's own settings, from the ``[assets.<source>]`` section.
     settings: Any = field(default=None, metadata=INTERNAL)
+    #: Per-metric reporting, from ``[assets.metrics.<name>]`` (see :mod:`edge_agent.policy`).
+    metrics: dict[str, MetricPolicy] = field(default_factory=dict, metadata=INTERNAL)
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
@@ -152,6 +168,13 @@ class AssetConfig:
             object.__setattr__(self, "unit", KINDS_BY_NAME[self.kind].default_unit)
         if self.settings is None:
             object.__setattr__(self, "settings", SOURCES[self.source].settings_type())
+        names = [m.name for m in KINDS_BY_NAME[self.kind].metrics]
+        for name, policy in self.metrics.items():
+            if name not in names:
+                raise ConfigError(f"metrics.{name} is not a metric of kind {self.kind} {names}")
+            if policy.interval_s and policy.interval_s < self.interval_s:
+                fail(f"metrics.{name}.interval_s", f"must be 0 or >= interval_s "
+                     f"({self.interval_s})", policy.interval_s)
 
     def to_asset(self, tenant: str) -> Asset:
         return Asset(id=self.id, tenant=tenant, kind=self.kind, capacity=self.capacity,
@@ -225,7 +248,13 @@ def _asset(table: Any, where: str, base_dir: Path) -> AssetConfig:
         if other in table:
             raise ConfigError(f"{where}.{other} is a section for source {other!r}, "
                               f"but source is {source!r}")
-    fields = {k: v for k, v in table.items() if k != source}
+    fields = {k: v for k, v in table.items() if k not in (source, "metrics")}
     settings = build(SOURCES[source].settings_type, table.get(source, {}), f"{where}.{source}",
                      base_dir)
-    return build(AssetConfig, fields, where, base_dir, internal={"settings": settings})
+    metrics = table.get("metrics", {})
+    if not isinstance(metrics, Mapping):
+        raise ConfigError(f"{where}.metrics must be a table of [{where}.metrics.<name>] tables")
+    policies = {str(name): build(MetricPolicy, policy, f"{where}.metrics.{name}")
+                for name, policy in metrics.items()}
+    return build(AssetConfig, fields, where, base_dir,
+                 internal={"settings": settings, "metrics": policies})

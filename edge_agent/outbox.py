@@ -9,17 +9,22 @@ Once packed, a message keeps its sequence number and content until acknowledged,
 sent again (after a restart) is recognisably the same one to ingest. Sequence numbers grow
 strictly across restarts; a new outbox starts at the current time in milliseconds, so even a
 lost outbox file cannot make them go backwards.
+
+The file is bounded: past ``max_bytes`` (or when the disk itself is full) the oldest rows are
+dropped and counted in ``dropped``, which survives restarts and is reported upstream.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from idleshare.errors import ConfigError, StoreError
 from idleshare.wire import MAX_PAYLOAD_BYTES, Measurement
@@ -39,6 +44,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 #: Room kept for the pack's base fields (base name, agent id, seq) below the payload limit.
 _HEADROOM = 1024
+#: Over budget, drop down to this share of it, so the next drop is a while away.
+_REFILL = 0.9
+#: Disk full: drop this share of the rows and try again.
+_FULL_DROP = 0.1
+#: Smallest budget: SQLite's own pages need some room.
+MIN_BYTES = 64 * 1024
+#: The WAL file is truncated to this after a checkpoint.
+_WAL_LIMIT = 4 * 1024 * 1024
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,18 +70,31 @@ def _record_size(name: str, unit: str) -> int:
     return len(json.dumps(name)) + len(json.dumps(unit)) + 80
 
 
+def _is_full(err: sqlite3.Error) -> bool:
+    return getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(err)
+
+
 class Outbox:
     """SQLite-backed queue of measurements; thread-safe (one connection behind a lock)."""
 
-    def __init__(self, path: str | Path, agent_id: str) -> None:
+    def __init__(self, path: str | Path, agent_id: str, max_bytes: int = 500 * 1024 * 1024
+                 ) -> None:
+        if max_bytes < MIN_BYTES:
+            raise ConfigError(f"buffer.max_mb must be >= {MIN_BYTES / 2**20:.3f}: "
+                              f"got {max_bytes / 2**20}")
         self.path = Path(path)
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        #: Readings lost because even a drop could not make room (disk full); not persisted.
+        self._lost = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power loss
+            self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
             self._db.executescript(_SCHEMA)
+            self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
             with self._tx():
                 owner = self._meta("agent")
                 if owner is None:
@@ -79,39 +107,80 @@ class Outbox:
             raise ConfigError(f"buffer.path belongs to agent {owner!r}, not {agent_id!r}: "
                               f"got {str(self.path)!r}")
 
-    def add(self, asset: str, measurements: Iterable[Measurement]) -> int:
-        """Store measurements of one asset; returns how many."""
-        rows = [(asset, m.name, m.value, m.time, m.unit) for m in measurements]
-        with self._tx():
-            self._db.executemany(
-                "INSERT INTO outbox (asset, name, value, time, unit) VALUES (?, ?, ?, ?, ?)", rows)
-        return len(rows)
+    # -- writing --------------------------------------------------------------------------------
 
-    def pack(self, max_pack: int) -> int:
-        """Give every unpacked row a message; returns how many messages were made."""
-        with self._tx():
-            rows = self._db.execute(
-                "SELECT id, asset, name, unit FROM outbox WHERE seq IS NULL ORDER BY id").fetchall()
-            if not rows:
-                return 0
-            chunks: list[list[int]] = []
-            open_chunk: dict[str, tuple[list[int], list[int]]] = {}  # asset -> (ids, [bytes])
-            for row_id, asset, name, unit in rows:
-                size = _record_size(name, unit)
-                ids, used = open_chunk.get(asset, ([], [0]))
-                if len(ids) >= max_pack or used[0] + size > MAX_PAYLOAD_BYTES - _HEADROOM:
-                    ids, used = [], [0]
-                if not ids:
-                    chunks.append(ids)
-                    open_chunk[asset] = (ids, used)
-                ids.append(row_id)
-                used[0] += size
-            first = int(self._meta("next_seq") or 1)
-            self._db.executemany(
-                "UPDATE outbox SET seq = ? WHERE id = ?",
-                ((first + n, row_id) for n, ids in enumerate(chunks) for row_id in ids))
-            self._set_meta("next_seq", str(first + len(chunks)))
+    def add(self, asset: str, measurements: Iterable[Measurement],
+            sampled_at: float | None = None) -> int:
+        """Store measurements of one asset; returns how many were kept.
+
+        ``sampled_at`` (the clock time of the sample) is remembered per asset, so a restarted
+        agent resumes after it instead of sampling the same time twice. Over the disk budget
+        the oldest rows make room; on a full disk, too, or the new rows are counted as lost.
+        """
+        rows = [(asset, m.name, m.value, m.time, m.unit) for m in measurements]
+        if not rows:
+            return 0
+
+        def insert() -> int:
+            self._insert(asset, rows, sampled_at)
+            self._enforce_budget()
+            return len(rows)
+
+        kept = self._with_room(insert)
+        if kept is None:
+            self._lost += len(rows)
+        return kept or 0
+
+    def pack(self, max_pack: int, max_rows: int | None = None) -> int:
+        """Give unpacked rows (the oldest ``max_rows``) a message; returns how many messages.
+
+        When more rows wait than were read, each asset's last, partly filled pack is left for
+        the next call, so a long backlog leaves in full packs.
+        """
+        return self._with_room(lambda: self._pack(max_pack, max_rows)) or 0
+
+    def _pack(self, max_pack: int, max_rows: int | None) -> int:
+        limit = -1 if max_rows is None else max_rows
+        rows = self._db.execute(
+            "SELECT id, asset, name, unit FROM outbox WHERE seq IS NULL ORDER BY id LIMIT ?",
+            (limit,)).fetchall()
+        if not rows:
+            return 0
+        chunks: list[list[int]] = []
+        open_chunk: dict[str, tuple[list[int], list[int]]] = {}  # asset -> (ids, [bytes])
+        for row_id, asset, name, unit in rows:
+            size = _record_size(name, unit)
+            ids, used = open_chunk.get(asset, ([], [0]))
+            if len(ids) >= max_pack or used[0] + size > MAX_PAYLOAD_BYTES - _HEADROOM:
+                ids, used = [], [0]
+            if not ids:
+                chunks.append(ids)
+                open_chunk[asset] = (ids, used)
+            ids.append(row_id)
+            used[0] += size
+        if max_rows is not None and len(rows) == max_rows:
+            partial = {id(ids) for ids, _ in open_chunk.values() if len(ids) < max_pack}
+            full = [ids for ids in chunks if id(ids) not in partial]
+            chunks = full or chunks  # never stall: a batch of only partial packs goes too
+        first = int(self._meta("next_seq") or 1)
+        self._db.executemany(
+            "UPDATE outbox SET seq = ? WHERE id = ?",
+            ((first + n, row_id) for n, ids in enumerate(chunks) for row_id in ids))
+        self._set_meta("next_seq", str(first + len(chunks)))
         return len(chunks)
+
+    def ack(self, seq: int) -> int:
+        """The broker has the message: forget its rows; returns how many."""
+        with self._tx():
+            return self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount
+
+    def set_state(self, **state: object) -> None:
+        """Record the running agent's state (``idleshare agent status`` reads it)."""
+        with self._tx():
+            for key, value in state.items():
+                self._set_meta(f"state.{key}", json.dumps(value))
+
+    # -- reading --------------------------------------------------------------------------------
 
     def messages(self, limit: int, exclude: Sequence[int] = ()) -> list[OutMessage]:
         """Up to ``limit`` packed, unacknowledged messages by sequence, skipping ``exclude``."""
@@ -129,26 +198,89 @@ class Outbox:
                                                              for _, n, v, t, u in rows)))
         return out
 
-    def ack(self, seq: int) -> int:
-        """The broker has the message: forget its rows; returns how many."""
-        with self._tx():
-            return self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount
-
     def count(self) -> int:
         """Measurements not yet acknowledged."""
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     @property
+    def dropped(self) -> int:
+        """Measurements ever dropped to stay within the budget (or lost to a full disk)."""
+        with self._lock:
+            return int(self._meta("dropped") or 0) + self._lost
+
+    def last_sampled(self) -> dict[str, float]:
+        """Clock time of each asset's last stored sample."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM meta WHERE key LIKE 'last:%'").fetchall()
+        return {key[5:]: float(value) for key, value in rows}
+
+    @property
     def next_seq(self) -> int:
         with self._lock:
             return int(self._meta("next_seq") or 1)
+
+    def used_bytes(self) -> int:
+        with self._lock:
+            return self._used_bytes()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _insert(self, asset: str, rows: list[tuple[str, str, float, float, str]],
+                sampled_at: float | None) -> None:
+        self._db.executemany(
+            "INSERT INTO outbox (asset, name, value, time, unit) VALUES (?, ?, ?, ?, ?)", rows)
+        if sampled_at is not None:
+            self._set_meta(f"last:{asset}", repr(sampled_at))
+
+    def _with_room(self, work: Callable[[], T]) -> T | None:
+        """``work()`` in a transaction; on a full disk, drop the oldest rows and try once more.
+
+        Returns None when even then there was no room.
+        """
+        for attempt in range(2):
+            try:
+                with self._tx():
+                    return work()
+            except StoreError as err:
+                if not (isinstance(err.__cause__, sqlite3.Error) and _is_full(err.__cause__)):
+                    raise
+                if attempt == 0:
+                    self._drop_share(_FULL_DROP)
+        return None
+
+    def _used_bytes(self) -> int:
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+        return int(pages - free) * self._page_size
+
+    def _enforce_budget(self) -> None:
+        used = self._used_bytes()
+        if used <= self.max_bytes:
+            return
+        # Rows are about the same size: drop the share that brings the file back under budget.
+        self._drop_oldest_rows(math.ceil(self._rows() * (1 - _REFILL * self.max_bytes / used)))
+
+    def _drop_share(self, share: float) -> None:
+        try:
+            with self._tx():
+                self._drop_oldest_rows(max(1, math.ceil(self._rows() * share)))
+        except StoreError:
+            pass  # nothing more to free; the caller counts the readings as lost
+
+    def _rows(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def _drop_oldest_rows(self, n: int) -> None:
+        gone = self._db.execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
+            (n,)).rowcount
+        self._set_meta("dropped", str(int(self._meta("dropped") or 0) + gone))
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
@@ -177,7 +309,10 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         try:
-            self._db.execute("COMMIT" if exc is None else "ROLLBACK")
+            if exc is None:
+                self._db.execute("COMMIT")
+            elif self._db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                self._db.execute("ROLLBACK")
         except sqlite3.Error as err:
             raise StoreError(f"outbox commit failed: {err}") from err
         finally:

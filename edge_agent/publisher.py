@@ -18,7 +18,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edge_agent.mqtt import NO_CONN, SUCCESS, MqttClient, is_failure
+from edge_agent.config import MqttSection
+from edge_agent.mqtt import (
+    NO_CONN,
+    SUCCESS,
+    Backoff,
+    MqttClient,
+    describe_connect_error,
+    describe_refusal,
+    is_failure,
+)
 from edge_agent.outbox import Outbox
 from idleshare import wire
 
@@ -32,21 +41,27 @@ class Publisher:
         client: MqttClient,
         tenant: str,
         agent_id: str,
-        birth: Callable[[], bytes],
+        status: Callable[[], bytes],
         qos: int = 1,
         max_pack: int = 50,
         window: int = 100,
         wake: threading.Event | None = None,
+        mqtt: MqttSection | None = None,
     ) -> None:
         self.outbox, self.client = outbox, client
         self.tenant, self.agent_id = tenant, agent_id
-        self.birth, self.qos, self.max_pack, self.window = birth, qos, max_pack, window
+        #: The ``online`` status message (birth), with queue depth and dropped count.
+        self.status = status
+        self.qos, self.max_pack, self.window = qos, max_pack, window
+        self.mqtt = mqtt or MqttSection()
+        self.backoff = Backoff(self.mqtt.reconnect_min_s, self.mqtt.reconnect_max_s)
         self.status_topic = wire.status_topic(tenant, agent_id)
         self._wake = wake or threading.Event()
         self._acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
         self._inflight: dict[int, int] = {}  # paho message id -> sequence number
         self.connected = False
         self._closing = False
+        self._refused = False
         #: Measurements and messages the broker acknowledged; wall time of the last one.
         self.published = 0
         self.messages = 0
@@ -55,6 +70,7 @@ class Publisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_connect_fail = self._on_connect_fail
 
     @property
     def inflight(self) -> int:
@@ -66,10 +82,14 @@ class Publisher:
         room = self.window - len(self._inflight)
         if not self.connected or room <= 0:
             return
-        # Packing only here means a backlog built while offline leaves in full packs.
-        self.outbox.pack(self.max_pack)
         handed = list(self._inflight.values())
-        for msg in self.outbox.messages(room, exclude=handed):
+        waiting = self.outbox.messages(room, exclude=handed)
+        if len(waiting) < room:
+            # Packing only here means a backlog built while offline leaves in full packs;
+            # a bounded batch keeps memory flat however long the backlog.
+            self.outbox.pack(self.max_pack, max_rows=room * self.max_pack)
+            waiting = self.outbox.messages(room, exclude=handed)
+        for msg in waiting:
             payload = wire.encode_pack(self.tenant, msg.asset, self.agent_id, msg.seq,
                                        msg.measurements)
             info = self.client.publish(wire.readings_topic(self.tenant, msg.asset), payload,
@@ -81,6 +101,13 @@ class Publisher:
                 self.errors += 1
                 log.warning("publish of seq %d refused by the client (rc=%s)", msg.seq, info.rc)
                 break
+
+    def publish_status(self) -> bool:
+        """Refresh the retained ``online`` status; False while disconnected."""
+        if not self.connected:
+            return False
+        self.client.publish(self.status_topic, self.status(), qos=1, retain=True)
+        return True
 
     def close(self, timeout: float = 1.0) -> None:
         """Say goodbye (a clean disconnect does not trigger the last will) and disconnect."""
@@ -101,18 +128,39 @@ class Publisher:
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any = None) -> None:
         if is_failure(reason_code):
-            log.warning("broker refused the connection: %s", reason_code)
+            self._refused = True
+            log.error("%s; retrying in %.1f s", describe_refusal(reason_code), self._retry_later())
             return
-        log.info("connected to the broker")
+        log.info("connected to the broker at %s:%d", self.mqtt.host, self.mqtt.port)
+        self.backoff.reset()
+        client.publish(self.status_topic, self.status(), qos=1, retain=True)  # birth first
         self.connected = True
-        client.publish(self.status_topic, self.birth(), qos=1, retain=True)
         self._wake.set()
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        err = getattr(client, "connect_error", None)
+        log.error("%s; retrying in %.1f s", describe_connect_error(err, self.mqtt),
+                  self._retry_later())
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any = None) -> None:
-        if self.connected and not self._closing:
-            log.warning("disconnected from the broker: %s", reason_code)
+        if self._closing:
+            return
+        if self._refused:  # already said why, and when the next attempt is
+            self._refused = False
+        elif self.connected:
+            log.warning("disconnected from the broker: %s; reconnecting in %.1f s",
+                        reason_code, self._retry_later())
+        else:  # the link broke before the broker answered (a TLS or protocol mismatch)
+            log.error("%s (%s); retrying in %.1f s", describe_connect_error(None, self.mqtt),
+                      reason_code, self._retry_later())
         self.connected = False
+
+    def _retry_later(self) -> float:
+        """Set paho's next reconnect wait from the jittered backoff; returns it."""
+        delay = self.backoff.next()
+        self.client.reconnect_delay_set(delay, delay)
+        return delay
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any = 0,
                     properties: Any = None) -> None:

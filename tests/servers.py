@@ -6,6 +6,7 @@ in its own temporary directory and is stopped (and can be restarted) by the test
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import signal
 import socket
@@ -103,6 +104,9 @@ def mosquitto_config(port: int, workdir: Path, extra: str = "") -> Path:
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\n"
+        # Run as root, mosquitto would switch to user 'mosquitto' and fail to save its
+        # persistence file in the test's folder: queued messages would not survive a restart.
+        f"user {getpass.getuser()}\n"
         "allow_anonymous true\n"
         "persistence true\n"
         f"persistence_location {workdir}/\n"

@@ -9,7 +9,9 @@ Time: ``align = "original"`` keeps the file's timestamps; ``align = "clock_start
 so the first row lands at the agent clock's start. With ``align_period_s`` (e.g. 604800) the
 shift is a whole number of periods, keeping weekday and time of day; rows that then fall before
 the clock's start are skipped. A row is emitted once its (shifted) time is <= clock now, so the
-clock's speed is the replay speed.
+clock's speed is the replay speed. ``speed`` (with ``align = "clock_start"`` and no period)
+compresses the file's time instead: at ``speed = 60`` an hour of recording plays in a minute,
+stamped with the minute it plays in.
 
 Real files are messy; this source copes with: a UTF-8 byte-order mark and CRLF line endings,
 rows grouped by another column (``filter_column == filter_value``, then sorted by time),
@@ -65,6 +67,8 @@ class ReplaySettings:
     state_threshold: float = 0.0
     align: str = "original"
     align_period_s: float = 0.0
+    #: Play the file this many times faster than it was recorded (``clock_start`` only).
+    speed: float = 1.0
     clamp: bool = True
 
     def __post_init__(self) -> None:
@@ -76,6 +80,11 @@ class ReplaySettings:
             raise ConfigError(f"align must be one of {list(ALIGNS)}: got {self.align!r}")
         if self.align_period_s < 0:
             raise ConfigError(f"align_period_s must be >= 0: got {self.align_period_s}")
+        if not (math.isfinite(self.speed) and self.speed > 0):
+            raise ConfigError(f"speed must be > 0: got {self.speed}")
+        if self.speed != 1.0 and (self.align != "clock_start" or self.align_period_s):
+            raise ConfigError(f"speed needs align = 'clock_start' and no align_period_s: "
+                              f"got {self.speed}")
         if len(self.delimiter) != 1:
             raise ConfigError(f"delimiter must be one character: got {self.delimiter!r}")
         if bool(self.filter_column) != bool(self.filter_value):
@@ -117,9 +126,9 @@ class ReplaySource:
         #: Rows dropped while loading: unparseable, repeated or before the clock's start.
         self.skipped = 0
         rows = self._load()
-        shift = self._shift(rows[0].time, start)
-        self._rows = [_Row(r.time + shift, r.values) for r in rows if r.time + shift >= start
-                      or settings.align == "original"]
+        shift, first = self._shift(rows[0].time, start), rows[0].time
+        placed = (_Row(first + shift + (r.time - first) / settings.speed, r.values) for r in rows)
+        self._rows = [r for r in placed if r.time >= start or settings.align == "original"]
         self.skipped += len(rows) - len(self._rows)
         self._next = 0
 

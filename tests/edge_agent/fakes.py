@@ -37,6 +37,7 @@ class FakeClient:
     on_connect: Callable[..., None] | None = None
     on_disconnect: Callable[..., None] | None = None
     on_publish: Callable[..., None] | None = None
+    on_connect_fail: Callable[..., None] | None = None
     calls: dict[str, Any] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     connected: bool = False
@@ -53,8 +54,9 @@ class FakeClient:
                  retain: bool = False) -> None:
         self.calls["will_set"] = (topic, payload, qos, retain)
 
-    def reconnect_delay_set(self, min_delay: int = 1, max_delay: int = 120) -> None:
-        self.calls["reconnect_delay_set"] = (min_delay, max_delay)
+    def reconnect_delay_set(self, min_delay: float = 1, max_delay: float = 120) -> None:
+        self.calls.setdefault("reconnect_delay_set", (min_delay, max_delay))  # configure's
+        self.calls["retry_delay"] = min_delay  # the publisher's later ones
 
     def max_inflight_messages_set(self, inflight: int) -> None:
         self.calls["max_inflight_messages_set"] = inflight

@@ -185,3 +185,55 @@ def test_stop_publishes_a_retained_offline_status(running: Runner) -> None:
     last = client.sent[-1]
     assert last.retain and json.loads(last.payload)["state"] == "offline"
     assert client.calls["disconnect"] and client.calls["loop_stop"]
+
+
+def _statuses(client: FakeClient) -> list[dict]:
+    return [json.loads(s.payload) for s in client.sent if s.topic.endswith("/status")]
+
+
+def test_the_retained_status_carries_queue_depth_and_the_dropped_count(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, client, _ = running()
+    wait_until(lambda: agent.stats.sampled == 5)
+    agent.outbox._db.execute("INSERT OR REPLACE INTO meta VALUES ('dropped', '42')")
+    client.connect()
+    wait_until(lambda: bool(_statuses(client)))
+    first = _statuses(client)[0]
+    assert (first["state"], first["queued"], first["dropped"]) == ("online", 5, 42)
+    assert client.sent[0].retain
+
+
+def test_a_restarted_agent_resumes_after_its_last_stored_sample(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, _, clock = running()
+    clock.t += 120
+    wait_until(lambda: agent.stats.sampled == 15)
+    agent.stop(drain_s=0)
+    again, _, clock2 = running()  # its clock starts at T0 again, as after a reboot into the past
+    clock2.t += 180
+    wait_until(lambda: again.stats.sampled == 5)  # only T0 + 180 is new
+    time.sleep(0.05)
+    assert again.stats.sampled == 5
+    again.outbox.pack(50)
+    times = {m.time for msg in again.outbox.messages(100) for m in msg.measurements}
+    assert times == {T0 + 60 * i for i in range(4)}  # one copy of each, none twice
+
+
+def test_deadband_and_heartbeat_thin_out_unchanging_metrics(
+    running: Runner, tmp_path: Path
+) -> None:
+    extra = ("[assets.metrics.lat]\ndeadband = 1.0\nheartbeat_s = 180\n"
+             "[assets.metrics.lon]\ninterval_s = 120\n")
+    agent, _, clock = running(agent_config(tmp_path / "outbox.db", extra=extra))
+    clock.t += 60 * 6  # seven samples of each asset
+    wait_until(lambda: agent.stats.sampled >= 7 + 7 * 2 + 3 + 4)
+    time.sleep(0.05)
+    agent.outbox.pack(50)
+    counts: dict[str, int] = {}
+    for msg in agent.outbox.messages(100):
+        for m in msg.measurements:
+            counts[m.name] = counts.get(m.name, 0) + 1
+    # The parked truck's latitude never moves: reported at T0, T0+180 and T0+360 (heartbeat).
+    assert counts == {"occupied": 7, "in_use": 7, "load": 7, "lat": 3, "lon": 4}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,19 +85,6 @@ class Subscriber:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-@pytest.fixture
-def subscribe() -> Iterator[Callable[[int, str, str], Subscriber]]:
-    made: list[Subscriber] = []
-
-    def make(port: int, topic: str, client_id: str) -> Subscriber:
-        made.append(Subscriber(port, topic, client_id))
-        return made[-1]
-
-    yield make
-    for sub in made:
-        sub.close()
 
 
 def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:

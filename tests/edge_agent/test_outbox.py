@@ -100,3 +100,60 @@ def test_an_outbox_of_another_agent_is_refused(tmp_path: Path) -> None:
     Outbox(tmp_path / "outbox.db", "gw-1").close()
     with pytest.raises(ConfigError, match=r"buffer\.path belongs to agent 'gw-1'"):
         Outbox(tmp_path / "outbox.db", "gw-2")
+
+
+def _fill(box: Outbox, n: int, t0: float = 1000.0) -> None:
+    for i in range(0, n, 100):
+        box.add("zone-a", _ms(100, t0 + 60 * i))
+
+
+def test_over_the_disk_budget_the_oldest_rows_go_and_are_counted(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1", max_bytes=256 * 1024)
+    _fill(box, 20_000)
+    assert box.used_bytes() <= 256 * 1024
+    kept = box.count()
+    assert 0 < kept < 20_000
+    assert box.dropped == 20_000 - kept
+    box.pack(1000)
+    times = [m.time for msg in box.messages(1000) for m in msg.measurements]
+    assert times[-1] == 1000.0 + 60 * 19_999  # the newest survive
+    assert times == sorted(times)
+    box.close()
+    assert Outbox(tmp_path / "outbox.db", "gw-1").dropped == 20_000 - kept  # persisted
+
+
+def test_a_full_disk_drops_the_oldest_and_keeps_storing(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    box._db.execute("PRAGMA max_page_count = 64")  # SQLite answers SQLITE_FULL past 256 kB
+    _fill(box, 20_000)
+    assert box.count() > 0 and box.dropped > 0
+    before = box.count()
+    assert box.add("zone-a", _ms(1, 9e9)) == 1  # still accepts new readings
+    assert box.count() >= before * (1 - 0.1)  # at most a tenth made room
+    assert box.pack(50, max_rows=100) == 2  # and still packs them for the broker
+
+
+def test_a_bounded_pack_leaves_partly_filled_packs_for_later(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    for i in range(30):
+        box.add("zone-a", [Measurement("occupied", 1.0, 1000.0 + i)])
+        box.add("zone-b", [Measurement("occupied", 1.0, 1000.0 + i)])
+    assert box.pack(max_pack=10, max_rows=25) == 2  # zone-a 10 + zone-b 10; 5 rows held back
+    assert box.pack(max_pack=10, max_rows=100) == 4
+    sizes = [(m.asset, len(m.measurements)) for m in box.messages(10)]
+    assert sizes == [("zone-a", 10), ("zone-b", 10), ("zone-a", 10), ("zone-b", 10),
+                     ("zone-a", 10), ("zone-b", 10)]
+
+
+def test_last_sample_time_and_agent_state_survive_reopening(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    box.add("zone-a", _ms(2), sampled_at=1060.0)
+    box.set_state(connected=True, last_publish=5.0)
+    box.close()
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    assert box.last_sampled() == {"zone-a": 1060.0}
+
+
+def test_a_budget_too_small_for_sqlite_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"buffer\.max_mb must be >="):
+        Outbox(tmp_path / "outbox.db", "gw-1", max_bytes=1000)
