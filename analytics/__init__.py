@@ -51,8 +51,12 @@ Sharing policy (:mod:`analytics.policy`)
     ``visibility`` (copied onto offers).
 
 Runner (:mod:`analytics.runner`)
-    For every asset: query the primary metric over ``[now - lookback, now)``, replace the
-    asset's idle windows, and reconcile its live offers that have not started
-    (``start > now``): an offer with the same start, end and quantity keeps its id, the others
-    become ``withdrawn`` (row kept, ``updated_at = now``), and new ones are inserted ``live``.
+    For every asset: query the primary metric over the longer of the lookback and 35 days,
+    find idle windows over ``[now - lookback, now)``, and make offers: from the fleet
+    forecaster (:mod:`analytics.fleet`, one model per kind) when the readings reach back 14
+    days, seasonal naive otherwise. Then replace the idle windows and reconcile the offers
+    with bookings (:mod:`analytics.publish`), recording an offer event for every change.
+
+Forecasts, forecast offers, bookings, state inference and evaluation are defined in their
+modules and in ``docs/analytics.md``.
 """

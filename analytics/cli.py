@@ -1,4 +1,4 @@
-"""``idleshare analytics`` (and later evaluation and benchmarks)."""
+"""``idleshare analytics``, ``idleshare evaluate`` and ``idleshare bench analytics``."""
 
 from __future__ import annotations
 
@@ -31,3 +31,23 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         finally:
             store.close()
             catalog.close()
+
+    @app.command()
+    def evaluate(
+        step_h: Annotated[int, typer.Option(help="hours between backtest origins")] = 48,
+    ) -> None:
+        """Replay the real data sets and print accuracy, forecast and offer figures."""
+        from analytics.evaluate import report
+
+        typer.echo(report(step_h=step_h))
+
+    @bench.command("analytics")
+    def bench_analytics(
+        assets: Annotated[int, typer.Option(help="assets in the fleet")] = 10_000,
+        days: Annotated[int, typer.Option(help="days of history")] = 30,
+        step_s: Annotated[float, typer.Option(help="seconds between readings")] = 300.0,
+    ) -> None:
+        """Forecasts and offers for a synthetic fleet; prints the time taken."""
+        from analytics.bench import report, run
+
+        typer.echo(report(run(assets=assets, days=days, step_s=step_s)))

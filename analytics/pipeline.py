@@ -19,6 +19,8 @@ class Analysis:
     windows: list[IdleWindow]
     #: Shape (j, 4): :data:`analytics.offers.OFFER_COLUMNS`.
     offers: np.ndarray
+    #: How the offers were made: ``seasonal_naive`` or ``forecast_p10``.
+    method: str = "seasonal_naive"
 
 
 def analyse(

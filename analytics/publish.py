@@ -1,4 +1,16 @@
-"""Write one asset's analysis to the catalog: replace its idle windows, reconcile its offers."""
+"""Write one asset's analysis to the catalog: replace its idle windows, reconcile its offers.
+
+Every offer change is recorded as an offer event (created, updated, withdrawn) in the same
+transaction, for the feeds.
+
+Bookings (definitions also in docs/analytics.md)
+    A booking *counts* while it is ``confirmed``, or ``held`` with ``hold_expires_at > now``.
+    The *booked* quantity of an offer is the sum of its counting bookings. Offers that have not
+    started and carry bookings are *kept*: their quantity may shrink to what the new analysis
+    allows but never below what is booked, and never grows. New offers promise what the
+    analysis allows less the *committed* quantity over their window: the most, at any moment,
+    of kept and started offers' quantities plus counting bookings of other offers.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +20,13 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from analytics.offers import TIME_DECIMALS
+from analytics.offers import TIME_DECIMALS, floor_quantity
 from analytics.pipeline import Analysis
 from analytics.policy import SharingPolicy
-from storage.catalog import AssetRow, IdleWindowRow, OfferRow
+from storage.catalog import AssetRow, BookingRow, IdleWindowRow, OfferRow, record_offer_event
 
 LIVE, WITHDRAWN = "live", "withdrawn"
+CREATED, UPDATED = "created", "updated"
 
 
 @dataclass(frozen=True)
@@ -21,22 +34,46 @@ class PublishCounts:
     windows: int
     created: int
     withdrawn: int
+    updated: int = 0
 
 
-def _key(start: float, end: float, quantity: float) -> tuple[float, float, float]:
-    # An offer is "unchanged" when slot and quantity agree to the precision offers carry.
-    return (round(start, TIME_DECIMALS), round(end, TIME_DECIMALS), round(quantity, 3))
+def _slot(start: float, end: float) -> tuple[float, float]:
+    return (round(start, TIME_DECIMALS), round(end, TIME_DECIMALS))
 
 
-def publish(
-    session: Session, asset: AssetRow, policy: SharingPolicy, analysis: Analysis, now: float
-) -> PublishCounts:
+def counting_bookings(session: Session, asset: AssetRow, now: float) -> list[BookingRow]:
+    """Bookings of ``asset`` that count at ``now`` and have not ended."""
+    return list(session.scalars(select(BookingRow).where(
+        BookingRow.owner_tenant_id == asset.tenant_id, BookingRow.asset_id == asset.id,
+        BookingRow.end > now,
+        (BookingRow.status == "confirmed")
+        | ((BookingRow.status == "held") & (BookingRow.hold_expires_at > now)),
+    )).all())
+
+
+def _peak(blocks: list[tuple[float, float, float]], start: float, end: float) -> float:
+    """Most quantity committed at any moment of ``[start, end)`` by ``(s, e, q)`` blocks."""
+    edges = sorted({start, *(s for s, _, _ in blocks if start < s < end)})
+    return max((sum(q for s, e, q in blocks if s <= t < e) for t in edges), default=0.0)
+
+
+def _allowed(offers: np.ndarray, start: float, end: float) -> float:
+    """Least quantity the analysis allows at any moment of ``[start, end)``; 0 if uncovered."""
+    covering = [(s, e, q) for s, e, q, _ in offers.tolist() if s < end and e > start]
+    edges = sorted({start, *(e for _, e, _ in covering if start < e < end)})
+    return min((next((q for s, e, q in covering if s <= t < e), 0.0) for t in edges),
+               default=0.0)
+
+
+def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: Analysis,
+            now: float) -> PublishCounts:
     """Store ``analysis`` for ``asset`` in ``session`` (the caller commits).
 
-    Idle windows are replaced wholesale. Live offers that have not started are reconciled:
-    one with the same start, end and quantity as a new offer keeps its id (its confidence,
-    price and listing details are refreshed); the others are withdrawn, keeping the row; new
-    offers are inserted live. Offers that have started are left alone.
+    Idle windows are replaced wholesale. Live offers that have started are left alone. Booked
+    offers that have not started are kept, shrunk if the analysis now allows less (never
+    below their bookings). Other live offers that have not started are matched by window to
+    the new offers (less what is committed): same window keeps the row (updated if quantity,
+    confidence or listing changed), the rest are withdrawn, and new windows are inserted.
     """
     owner = (IdleWindowRow.tenant_id == asset.tenant_id, IdleWindowRow.asset_id == asset.id)
     session.execute(delete(IdleWindowRow).where(*owner))
@@ -45,44 +82,66 @@ def publish(
                       min_free=w.min_free, mean_free=w.mean_free, ongoing=w.ongoing)
         for w in analysis.windows
     )
-
+    offers = np.asarray(analysis.offers, dtype=float).reshape(-1, 4)
     live = session.scalars(
         select(OfferRow).where(OfferRow.tenant_id == asset.tenant_id,
                                OfferRow.asset_id == asset.id, OfferRow.status == LIVE)
         .order_by(OfferRow.id)
     ).all()
-    pending: dict[tuple[float, float, float], OfferRow] = {}
-    started: set[tuple[float, float, float]] = set()
-    surplus: list[OfferRow] = []  # the same key twice can only come from an earlier fault
-    for o in live:
-        key = _key(o.start, o.end, o.quantity)
-        if o.start <= now:
-            started.add(key)
-        elif key in pending:
-            surplus.append(o)
-        else:
-            pending[key] = o
+    booked: dict[int, float] = {}
+    bookings = counting_bookings(session, asset, now)
+    for b in bookings:
+        booked[b.offer_id] = booked.get(b.offer_id, 0.0) + b.quantity
+
     listing = dict(kind=asset.kind, unit=asset.unit, lat=asset.lat, lon=asset.lon,
                    price_per_unit_hour=policy.price_per_unit_hour, currency=policy.currency,
-                   visibility=policy.visibility)
+                   visibility=policy.visibility, capabilities=list(policy.capabilities),
+                   method=analysis.method)
+    updated = withdrawn = created = 0
+    committed: list[tuple[float, float, float]] = []
+    pending: dict[tuple[float, float], OfferRow] = {}
+    for o in live:
+        if o.start <= now:
+            committed.append((o.start, o.end, o.quantity))
+        elif booked.get(o.id, 0.0) > 0:
+            keep = max(booked[o.id], min(o.quantity, _allowed(offers, o.start, o.end)))
+            if keep != o.quantity:
+                o.quantity, o.updated_at = keep, now
+                record_offer_event(session, o, UPDATED, now)
+                updated += 1
+            committed.append((o.start, o.end, o.quantity))
+        elif _slot(o.start, o.end) in pending:  # a duplicate can only come from an old fault
+            withdrawn += _withdraw(session, o, now)
+        else:
+            pending[_slot(o.start, o.end)] = o
+    kept_ids = {o.id for o in live if o.start <= now or booked.get(o.id, 0.0) > 0}
+    committed += [(b.start, b.end, b.quantity) for b in bookings if b.offer_id not in kept_ids]
 
-    created = 0
-    for start, end, quantity, confidence in np.asarray(analysis.offers).tolist():
-        key = _key(start, end, quantity)
-        if key in started:
+    for start, end, quantity, confidence in offers.tolist():
+        quantity = float(floor_quantity(quantity - _peak(committed, start, end)))
+        if quantity < policy.min_quantity:
             continue
-        fields = dict(listing, confidence=confidence)
-        row = pending.pop(key, None)
+        fields = dict(listing, quantity=quantity, confidence=confidence)
+        row = pending.pop(_slot(start, end), None)
         if row is None:
-            session.add(OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, start=start,
-                                 end=end, quantity=quantity, status=LIVE, created_at=now,
-                                 updated_at=now, **fields))
+            row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, start=start, end=end,
+                           status=LIVE, created_at=now, updated_at=now, **fields)
+            session.add(row)
+            record_offer_event(session, row, CREATED, now)
             created += 1
         elif any(getattr(row, name) != value for name, value in fields.items()):
             for name, value in fields.items():
                 setattr(row, name, value)
             row.updated_at = now
-    stale = [*pending.values(), *surplus]
-    for row in stale:
-        row.status, row.updated_at = WITHDRAWN, now
-    return PublishCounts(windows=len(analysis.windows), created=created, withdrawn=len(stale))
+            record_offer_event(session, row, UPDATED, now)
+            updated += 1
+    for row in pending.values():
+        withdrawn += _withdraw(session, row, now)
+    return PublishCounts(windows=len(analysis.windows), created=created, withdrawn=withdrawn,
+                         updated=updated)
+
+
+def _withdraw(session: Session, row: OfferRow, now: float) -> int:
+    row.status, row.updated_at = WITHDRAWN, now
+    record_offer_event(session, row, WITHDRAWN, now)
+    return 1

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from analytics.pipeline import analyse
+import numpy as np
+
+from analytics.fleet import FORECAST_LOOKBACK_S, FleetAsset, fleet_offers, long_enough
+from analytics.fleet import METHOD as FORECAST_METHOD
+from analytics.pipeline import Analysis, analyse
 from analytics.policy import SharingPolicy
 from analytics.publish import PublishCounts, publish
+from analytics.series import free_quantity
 from idleshare.assets import kind as asset_kind
 from idleshare.errors import ConfigError
 from storage.catalog import AssetRow, Catalog
@@ -51,14 +56,37 @@ def run_once(
     if not lookback_s > 0:
         raise ValueError(f"lookback_s must be > 0: got {lookback_s}")
     assets = windows = created = withdrawn = errors = 0
+    # Assets with weeks of history wait for one forecaster per kind, fitted on all of them.
+    waiting: dict[str, list[tuple[AssetRow, SharingPolicy, Analysis, FleetAsset]]] = {}
+    done: list[PublishCounts] = []
     for row in catalog.assets():
         try:
-            counts = _run_asset(catalog, store, row, now, lookback_s)
+            policy, analysis, history = _analyse_asset(store, row, now, lookback_s)
+            if history is None:
+                done.append(_publish(catalog, row, policy, analysis, now))
+            else:
+                waiting.setdefault(row.kind, []).append((row, policy, analysis, history))
         except Exception:
             # Any fault stays with its asset: log it with the traceback and carry on.
             log.exception("analytics failed for asset %s/%s", row.tenant_id, row.id)
             errors += 1
-            continue
+    for group in waiting.values():
+        try:
+            offers = fleet_offers([h for *_, h in group], now)
+        except Exception:
+            log.exception("forecaster failed; seasonal-naive offers instead")
+            offers = [a.offers for _, _, a, _ in group]
+            methods = [a.method for _, _, a, _ in group]
+        else:
+            methods = [FORECAST_METHOD] * len(group)
+        for (row, policy, analysis, _), o, m in zip(group, offers, methods, strict=True):
+            try:
+                done.append(_publish(catalog, row, policy,
+                                     replace(analysis, offers=o, method=m), now))
+            except Exception:
+                log.exception("analytics failed for asset %s/%s", row.tenant_id, row.id)
+                errors += 1
+    for counts in done:
         assets += 1
         windows += counts.windows
         created += counts.created
@@ -68,12 +96,25 @@ def run_once(
                      errors=errors)
 
 
-def _run_asset(catalog: Catalog, store: ReadingStore, row: AssetRow, now: float,
-               lookback_s: float) -> PublishCounts:
+def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: float
+                   ) -> tuple[SharingPolicy, Analysis, FleetAsset | None]:
+    """Idle windows and seasonal-naive offers; the history too if it is long enough for the
+    forecaster."""
     policy = SharingPolicy.from_dict(row.sharing_policy())
     metric = asset_kind(row.kind).primary_metric
-    readings = store.query(row.tenant_id, row.id, metric, now - lookback_s, now)
-    analysis = analyse(readings, row.kind, row.capacity, policy, now, lookback_s)
+    since = now - max(lookback_s, FORECAST_LOOKBACK_S)
+    readings = np.asarray(store.query(row.tenant_id, row.id, metric, since, now),
+                          dtype=float).reshape(-1, 2)
+    recent = readings[readings[:, 0] >= now - lookback_s]
+    analysis = analyse(recent, row.kind, row.capacity, policy, now, lookback_s)
+    if not long_enough(readings[:, 0], now):
+        return policy, analysis, None
+    free = free_quantity(row.kind, readings[:, 1], row.capacity)
+    return policy, analysis, FleetAsset(readings[:, 0], free, row.capacity, policy)
+
+
+def _publish(catalog: Catalog, row: AssetRow, policy: SharingPolicy, analysis: Analysis,
+             now: float) -> PublishCounts:
     with catalog.session() as session:
         return publish(session, row, policy, analysis, now)
 

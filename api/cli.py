@@ -1,7 +1,9 @@
-"""``idleshare api`` and ``idleshare keys``."""
+"""``idleshare api``, ``idleshare keys``, ``idleshare tenants``, ``idleshare devices`` and
+``idleshare bench api``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +17,11 @@ ROLES = ("owner", "viewer", "platform")
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
     app.add_typer(keys, name="keys")
+    tenants = typer.Typer(help="Manage tenants and groups.", no_args_is_help=True)
+    app.add_typer(tenants, name="tenants")
+    devices = typer.Typer(help="Provision broker credentials for agents.", no_args_is_help=True)
+    app.add_typer(devices, name="devices")
+    _register_more(tenants, devices, bench)
 
     @app.command()
     def api(
@@ -61,3 +68,68 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         catalog = Catalog(s.catalog)
         typer.echo(f"API key: {catalog.create_key(tenant, role=role, name=name)}")
         catalog.close()
+
+
+def _register_more(tenants: typer.Typer, devices: typer.Typer, bench: typer.Typer) -> None:
+    @tenants.command("group")
+    def tenants_group(
+        group: Annotated[str, typer.Option(help="group id")],
+        tenant: Annotated[list[str], typer.Option(help="member tenant id (repeat)")],
+        data_dir: DataDir = None,
+    ) -> None:
+        """Put tenants in a group: members see each other's group and partner offers."""
+        from idleshare.assets import check_id
+        from storage.catalog import Catalog, GroupMemberRow
+
+        try:
+            check_id("group", group)
+            for t in tenant:
+                check_id("tenant", t)
+        except IdleshareError as err:
+            fail(str(err), 2)
+        s = settings(data_dir=data_dir)
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(s.catalog)
+        for t in tenant:
+            catalog.ensure_tenant(t)
+        with catalog.session() as session:
+            for t in tenant:
+                if session.get(GroupMemberRow, (group, t)) is None:
+                    session.add(GroupMemberRow(group_id=group, tenant_id=t))
+        catalog.close()
+        typer.echo(f"group {group}: {', '.join(tenant)}")
+
+    @devices.command("add")
+    def devices_add(
+        tenant: Annotated[str, typer.Option(help="tenant id")],
+        device: Annotated[str, typer.Option(help="device (agent) id")],
+        password_file: Annotated[Path, typer.Option(help="Mosquitto password_file")],
+        acl_file: Annotated[Path, typer.Option(help="Mosquitto acl_file")],
+        asset: Annotated[list[str] | None, typer.Option(help="asset it publishes (repeat)")] = None,
+        reader: Annotated[
+            bool, typer.Option(help="a read-all service account (ingest) instead of a device")
+        ] = False,
+    ) -> None:
+        """Create broker credentials; the password is shown once. Send SIGHUP to Mosquitto
+        (systemctl reload mosquitto) to load them."""
+        from api.devices import add_device
+
+        try:
+            user, password = add_device(
+                password_file, acl_file, tenant, device, asset or [], reader=reader
+            )
+        except IdleshareError as err:
+            fail(str(err), 2)
+        typer.echo(f"username: {user}\npassword: {password}")
+
+    @bench.command("api")
+    def bench_api(
+        assets: Annotated[int, typer.Option(min=1)] = 10_000,
+        offers: Annotated[int, typer.Option(min=1)] = 50_000,
+        rate: Annotated[float, typer.Option(min=1)] = 200.0,
+        duration: Annotated[float, typer.Option(min=1)] = 20.0,
+    ) -> None:
+        """Offer search p99 at a fixed rate, load from a second process, with the raw limit."""
+        from api.bench import report, run
+
+        typer.echo(report(run(assets=assets, offers=offers, rate=rate, duration=duration)))

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
 
 
-def get_catalog(request: Request) -> Catalog:
+# Dependencies that do not block are async: a sync one costs a hop to the thread pool.
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_store(request: Request) -> ReadingStore:
+async def get_store(request: Request) -> ReadingStore:
     return request.app.state.store
 
 
@@ -50,24 +54,64 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def get_caller(
+#: Known keys for a few seconds: most requests then skip the key query. A revoked key stops
+#: working at once in the process that revoked it (``forget_keys``), within KEY_TTL_S elsewhere.
+KEY_TTL_S = 5.0
+_known_keys: dict[tuple[int, str], tuple[float, Caller]] = {}
+
+
+def forget_keys() -> None:
+    _known_keys.clear()
+
+
+async def get_caller(
     catalog: CatalogDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or not credentials.credentials:
         raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    key = catalog.key_owner(credentials.credentials)
+    now = time.monotonic()
+    cache_key = (id(catalog), credentials.credentials)
+    hit = _known_keys.get(cache_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    key = await run_in_threadpool(catalog.key_owner, credentials.credentials)
     if key is None:
         raise _unauthorized("unknown API key")
-    return Caller(tenant_id=key.tenant_id, role=key.role)
+    caller = Caller(tenant_id=key.tenant_id, role=key.role)
+    if len(_known_keys) > 10_000:
+        _known_keys.clear()
+    _known_keys[cache_key] = (now + KEY_TTL_S, caller)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_tenant(caller: CallerDep) -> str:
+async def get_tenant(caller: CallerDep) -> str:
     return caller.tenant_id
 
 
 #: The caller's tenant id, for routes that only ever show the caller's own data.
 TenantDep = Annotated[str, Depends(get_tenant)]
+
+
+def _require(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
+    async def check(caller: CallerDep) -> Caller:
+        if caller.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this needs a key with role {' or '.join(roles)}: "
+                f"this key's role is {caller.role}",
+            )
+        return caller
+
+    return check
+
+
+#: A caller whose key may change the tenant's assets, policies, keys and partners.
+OwnerDep = Annotated[Caller, Depends(_require("owner"))]
+#: A caller whose key may book offers.
+PlatformDep = Annotated[Caller, Depends(_require("platform"))]
+#: A caller whose key may subscribe webhooks (not read-only viewers).
+SubscriberDep = Annotated[Caller, Depends(_require("owner", "platform"))]

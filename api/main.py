@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -19,7 +21,11 @@ Idle capacity of warehouses, machines and vehicles, as offers other businesses c
 
 * **Facility managers** (`owner` and `viewer` keys) see their own assets, utilisation, idle
   windows and offers.
-* **Sharing platforms** (`platform` keys) see the public offers of every tenant.
+* **Sharing platforms** (`platform` keys) find offers (public ones, and group or partner ones
+  as their owners allow), hold and book them, and keep a copy in sync through the feeds
+  (`/v1/feeds`) or webhooks.
+* `owner` keys change assets, sharing policies, partners and keys; `viewer` keys only read.
+  Another tenant's resources answer 404, exactly like missing ones.
 
 Send the API key as `Authorization: Bearer <key>`. Times are ISO 8601 UTC in responses; query
 parameters accept ISO 8601 or epoch seconds. Lists are paged: pass `next_cursor` back as
@@ -36,15 +42,36 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def create_app(catalog: Catalog, store: ReadingStore) -> FastAPI:
-    """The API over the given stores; the caller owns them and closes them."""
+def create_app(
+    catalog: Catalog, store: ReadingStore, dispatch_interval_s: float | None = 1.0
+) -> FastAPI:
+    """The API over the given stores; the caller owns them and closes them. While the app
+    runs, a thread delivers webhooks and expires holds every ``dispatch_interval_s``
+    (``None``: no thread, as in tests that drive the dispatcher themselves)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         app_version = version("idleshare")
     except PackageNotFoundError:
         app_version = "0.0.0"
-    app = FastAPI(title="idleshare", description=DESCRIPTION, version=app_version)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from api.webhooks import Dispatcher, DispatcherThread
+
+        thread = None
+        if dispatch_interval_s is not None:
+            thread = DispatcherThread(Dispatcher(catalog), dispatch_interval_s)
+            thread.start()
+        try:
+            yield
+        finally:
+            if thread is not None:
+                thread.stop()
+
+    app = FastAPI(
+        title="idleshare", description=DESCRIPTION, version=app_version, lifespan=lifespan
+    )
     app.state.catalog = catalog
     app.state.store = store
     app.add_exception_handler(StoreError, _store_unavailable)

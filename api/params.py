@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, WithJsonSchema
 
@@ -117,3 +117,7 @@ def split_page(
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor(key(rows[-1]))
+
+
+#: A row id in a path; bounded so a huge number is a 422, not a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2**53, description="the row's id")]

@@ -24,3 +24,8 @@ class WireError(IdleshareError):
 
 class StoreError(IdleshareError):
     """A storage backend failed or refused a request."""
+
+
+class StoreRefused(StoreError):
+    """The backend answered and refused the data itself (bad line, type conflict): retrying the
+    same write can never succeed, unlike a backend that is down or overloaded."""

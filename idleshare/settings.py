@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     influx_org: str = ""
     influx_bucket: str = "idleshare"
     catalog_url: str = ""
+    #: Ingest: serve Prometheus metrics on this port (0 = off).
+    ingest_metrics_port: int = Field(0, ge=0, le=65535)
+    #: Ingest: take readings through the MQTT shared subscription ``$share/<group>/...`` so
+    #: several workers (each with its own mqtt_client_id) split the load; empty = no sharing.
+    ingest_share_group: str = ""
     #: Seconds between analytics runs.
     analytics_interval_s: float = 30.0
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
 
 from idleshare.errors import IdleshareError
 from idleshare.settings import load_settings
+from ingest import logs
 from ingest.service import run
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -18,3 +18,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if not s.mqtt_url:
             fail("ingest needs a broker: set --mqtt-url or IDLESHARE_MQTT_URL", 2)
         raise typer.Exit(0 if run(s, stop_event()) else 1)
+
+    @bench.command("ingest")
+    def bench_ingest(scale: float = typer.Option(1.0, help="fraction of the full message "
+                                                 "counts (1.0: 100,000 messages)")) -> None:
+        """Ingest throughput and freshness next to the raw broker and InfluxDB limits."""
+        from ingest.bench import run
+
+        run(scale)

@@ -1,11 +1,25 @@
-"""What ingest counts: plain numbers for tests and the CLI, Prometheus counters for scraping."""
+"""What ingest counts: plain numbers for tests and the CLI, Prometheus metrics for scraping.
+
+Metric names (all prefixed ``idleshare_ingest_``; docs/ingest.md lists them):
+messages_received_total, readings_stored_total, messages_stored_total,
+messages_rejected_total{reason}, messages_duplicate_total, statuses_applied_total,
+store_errors_total, batch_write_seconds (histogram),
+reading_lag_seconds (histogram: reading time to durable write), pending_messages,
+pending_readings (gauges).
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from collections import Counter as Tally
+from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+PREFIX = "idleshare_ingest_"
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0,
+               3600.0, 86400.0)
 
 
 @dataclass(frozen=True)
@@ -16,6 +30,7 @@ class Stats:
     duplicates: int = 0  # messages
     statuses: int = 0  # birth and last-will messages applied
     store_errors: int = 0  # failed write attempts (each is retried)
+    batches: int = 0  # successful store writes
 
 
 class IngestMetrics:
@@ -24,35 +39,56 @@ class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self._lock = threading.Lock()
-        self._stats = Stats()
+        self._n: Tally[str] = Tally()  # Stats fields -> counts
+        self._reasons: Tally[str] = Tally()
+        reg = self.registry
 
         def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
-            return Counter(f"idleshare_ingest_{name}", doc, labels, registry=self.registry)
+            return Counter(PREFIX + name, doc, labels, registry=reg)
 
         self._received = counter("messages_received", "MQTT messages received")
         self._stored = counter("readings_stored", "Readings durably written to the store")
+        self._stored_msgs = counter("messages_stored", "Messages whose readings were written")
         self._rejected = counter("messages_rejected", "Messages rejected, by reason", ("reason",))
         self._duplicates = counter("messages_duplicate", "Repeated messages dropped")
         self._statuses = counter("statuses_applied", "Agent birth/last-will messages applied")
-        self._store_errors = counter("store_errors", "Failed write attempts")
+        self._store_errors = counter("store_errors", "Failed write attempts (retried)")
+        self._write_s = Histogram(PREFIX + "batch_write_seconds", "Duration of a successful "
+                                  "batch write", buckets=WRITE_BUCKETS, registry=reg)
+        self._lag_s = Histogram(PREFIX + "reading_lag_seconds", "From a reading's own time to "
+                                "its durable write", buckets=LAG_BUCKETS, registry=reg)
+        self.pending_messages = Gauge(PREFIX + "pending_messages", "Messages received and not "
+                                      "yet written and acknowledged", registry=reg)
+        self.pending_readings = Gauge(PREFIX + "pending_readings", "Readings waiting in the "
+                                      "batch", registry=reg)
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
+        """Expose the metrics over HTTP (``/metrics``) on ``port``."""
+        start_http_server(port, addr=addr, registry=self.registry)
 
     @property
     def stats(self) -> Stats:
         with self._lock:
-            return self._stats  # immutable: each change makes a new one
+            return Stats(rejected=dict(self._reasons), **self._n)
 
     def _add(self, **changes: int) -> None:
         with self._lock:
-            s = self._stats
-            self._stats = replace(s, **{k: getattr(s, k) + v for k, v in changes.items()})
+            self._n.update(changes)
 
     def received(self) -> None:
         self._received.inc()
-        self._add(received=1)
+        with self._lock:  # the hot path: no keyword-argument update
+            self._n["received"] += 1
 
-    def stored(self, n: int) -> None:
-        self._stored.inc(n)
-        self._add(stored=n)
+    def written(self, messages: int, readings: int, seconds: float,
+                lags: list[float]) -> None:
+        """A batch was durably written in ``seconds``; ``lags`` sample reading-to-write delays."""
+        self._stored.inc(readings)
+        self._stored_msgs.inc(messages)
+        self._write_s.observe(seconds)
+        for lag in lags:
+            self._lag_s.observe(lag)
+        self._add(stored=readings, batches=1)
 
     def duplicate(self) -> None:
         self._duplicates.inc()
@@ -69,5 +105,4 @@ class IngestMetrics:
     def rejected(self, reason: str) -> None:
         self._rejected.labels(reason=reason).inc()
         with self._lock:
-            s = self._stats
-            self._stats = replace(s, rejected={**s.rejected, reason: s.rejected.get(reason, 0) + 1})
+            self._reasons[reason] += 1

@@ -13,9 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 from idleshare.assets import ID_PATTERN
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+#: A unit becomes an InfluxDB tag: no control characters, no backslash (line protocol cannot
+#: carry a value ending in one or escaping with one). Empty means no unit tag.
+Unit = Annotated[str, Field(max_length=32, pattern=r"^[^\x00-\x1f\x7f\\]*$")]
 Id = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
 #: Fields only the first record may carry: the base fields and the idleshare extensions.
 FIRST_RECORD_ONLY = ("bn", "bt", "bu", "agent", "seq")
+_FIRST_ONLY = frozenset(FIRST_RECORD_ONLY)
 
 
 class Record(BaseModel):
@@ -48,9 +52,11 @@ class SenmlPack(RootModel[list[Record]]):
         if missing:
             raise ValueError(f"the first record needs {', '.join(missing)}")
         for i, rec in enumerate(rest, start=1):
-            extra = [f for f in FIRST_RECORD_ONLY if getattr(rec, f) is not None]
-            if extra:
-                raise ValueError(f"record {i}: only the first record may carry {', '.join(extra)}")
+            if _FIRST_ONLY & rec.model_fields_set:  # one set operation per record: hot path
+                extra = [f for f in FIRST_RECORD_ONLY if getattr(rec, f) is not None]
+                if extra:
+                    raise ValueError(f"record {i}: only the first record may carry "
+                                     f"{', '.join(extra)}")
         return self
 
     def records(self) -> list[dict[str, object]]:
@@ -68,7 +74,7 @@ class AnnouncedAsset(BaseModel):
     id: Id
     kind: str
     capacity: FiniteFloat
-    unit: Annotated[str, Field(max_length=32)]
+    unit: Unit
     lat: FiniteFloat = 0.0
     lon: FiniteFloat = 0.0
     name: Annotated[str, Field(max_length=200)] = ""

@@ -4,9 +4,15 @@ Delivery is at least once end to end: the subscription is QoS 1 in a persistent 
 readings message is acknowledged only after ``store.write`` returned for its readings, so a
 crash or a failing store makes the broker deliver it again; storage is idempotent per key, and
 repeats are dropped by (agent, seq) before they cost a write. A message that fails validation
-is counted, sent to the dead-letter topic and acknowledged: it must never block the consumer.
+is counted, sent to the dead-letter topic and acknowledged: it must never block the consumer;
+so is a message whose readings the store refuses outright (reason ``store_refused``).
 
-Threads: paho's network thread validates and queues; the writer thread writes and acknowledges.
+Scale-out: with ``share_group`` set, readings are taken through the shared subscription
+``$share/<group>/...``, so each message goes to one of the workers in the group. Status
+messages stay a plain subscription: every worker must learn every announced asset.
+
+Threads: paho's network thread validates and queues; the writer thread writes and acknowledges;
+a message the catalog could not serve waits on the "later" thread and is handled again.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from prometheus_client import CollectorRegistry
 
 from idleshare import wire
 from idleshare.assets import check_id
-from idleshare.errors import ConfigError, StoreError, WireError
+from idleshare.errors import ConfigError, StoreError, StoreRefused, WireError
 from idleshare.settings import Settings
 from ingest import deadletter
 from ingest.assets import AssetCache
 from ingest.dedup import Dedup
+from ingest.later import Later
 from ingest.metrics import IngestMetrics, Stats
 from ingest.mqtt import ClientFactory, MqttUrl, connect, paho_client
 from ingest.status import parse_status
@@ -50,8 +57,9 @@ class Ingest:
         client_factory: ClientFactory | None = None,
         *,
         tenant_filter: str = "+",
+        share_group: str = "",
         protocol: int = mqtt.MQTTv311,
-        max_inflight: int = 1000,
+        max_inflight: int = 10_000,
         max_age_s: float = 7 * 86400.0,
         max_future_s: float = 300.0,
         idle_flush_s: float = 0.02,
@@ -66,10 +74,16 @@ class Ingest:
         # "+" takes every tenant; one tenant's id gives an ingest of its own (or a test's).
         if tenant_filter != "+":
             check_id("tenant_filter", tenant_filter)
+        shared = f"$share/{check_id('share_group', share_group)}/" if share_group else ""
         self.filters = (f"{wire.ROOT}/{tenant_filter}/agents/+/{wire.STATUS}",
-                        f"{wire.ROOT}/{tenant_filter}/+/{wire.READINGS}")
+                        f"{shared}{wire.ROOT}/{tenant_filter}/+/{wire.READINGS}")
         self.protocol = protocol
-        self.max_inflight = max_inflight  # MQTT 5 only; with 3.1.1 the broker's limit applies
+        # MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send. It must
+        # be well above batch_size, or batches stay small; it also bounds ingest's memory while
+        # the store is down. With 3.1.1 the broker's max_inflight_messages applies instead.
+        if not 0 < max_inflight <= 65535:
+            raise ConfigError(f"max_inflight must be 1..65535: got {max_inflight}")
+        self.max_inflight = max_inflight
         self.stop_timeout_s = stop_timeout_s
         self.metrics = IngestMetrics(registry)
         self.registry = self.metrics.registry
@@ -79,9 +93,13 @@ class Ingest:
         self._factory = client_factory or paho_client
         self._client: mqtt.Client | None = None
         self._writer = BatchWriter(store, self._written, lambda err: self.metrics.store_error(),
-                                   batch_size=batch_size, flush_interval_s=flush_interval_s,
-                                   idle_flush_s=idle_flush_s, retry_max_s=retry_max_s)
+                                   self._refused, batch_size=batch_size,
+                                   flush_interval_s=flush_interval_s, idle_flush_s=idle_flush_s,
+                                   retry_max_s=retry_max_s)
         self._dedup = Dedup()
+        self._later = Later()
+        self.metrics.pending_messages.set_function(lambda: self._writer.pending)
+        self.metrics.pending_readings.set_function(lambda: self._writer.pending_readings)
         # Guards the dedup and the connection number; acks are sent holding it, so none can
         # slip onto a new connection where its packet id would mean another message.
         self._lock = threading.Lock()
@@ -121,6 +139,7 @@ class Ingest:
         """Stop taking messages, write and acknowledge those taken, disconnect. False if some
         stayed unwritten (the store kept failing): the broker delivers them again later."""
         self._accepting = False
+        self._later.stop()  # unacknowledged: the broker delivers them to the next session
         done = self._writer.stop(self.stop_timeout_s)
         if self._client is not None:
             self._client.disconnect()  # after the queued acknowledgements, in order
@@ -158,92 +177,134 @@ class Ingest:
         if self._accepting:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
 
-    def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if not self._accepting:
             return  # not acknowledged: the broker delivers it to the next session
         self.metrics.received()
+        self._handle(msg, self._connection, 0)
+
+    def _handle(self, msg: mqtt.MQTTMessage, connection: int, attempt: int) -> None:
         now = time.time()
         try:
             topic = msg.topic
         except UnicodeDecodeError:
-            self._reject(msg, repr(msg._topic), WireError("bad_topic", "not UTF-8"), now)
+            self._reject(msg, repr(msg._topic), WireError("bad_topic", "not UTF-8"), now,
+                         connection)
             return
         try:
             where = wire.Topic.parse(topic)
             if where.channel == wire.STATUS:
-                self._on_status(msg, where)
+                self._on_status(msg, where, connection)
             else:
-                self._on_readings(msg, topic, now)
+                self._on_readings(msg, topic, where, now, connection)
         except WireError as err:
-            self._reject(msg, topic, err, now)
+            self._reject(msg, topic, err, now, connection)
         except StoreError as err:
-            # The catalog failed: leave the message unacknowledged for a later delivery.
+            # The catalog failed: try again shortly, still unacknowledged (so a restart or a
+            # lost connection makes the broker deliver it again instead).
             self.metrics.store_error()
-            log.warning("cannot handle a message on %s now: %s", topic, err)
+            delay = min(0.5 * 2 ** attempt, 30.0)
+            log.warning("cannot handle a message on %s now, retrying in %.1f s: %s", topic, delay,
+                        err, extra={"event": "catalog_error", "topic": topic})
+            self._later.call(delay, lambda: self._retry(msg, connection, attempt + 1))
         except Exception as err:
             # A bug must not stop the consumer: keep the message where it can be replayed.
             log.exception("unexpected error handling a message on %s", topic)
-            self._reject(msg, topic, WireError("internal_error", repr(err)[:300]), now)
+            self._reject(msg, topic, WireError("internal_error", repr(err)[:300]), now,
+                         connection)
 
-    def _on_status(self, msg: mqtt.MQTTMessage, where: wire.Topic) -> None:
+    def _retry(self, msg: mqtt.MQTTMessage, connection: int, attempt: int) -> None:
+        if self._accepting and connection == self._connection:
+            self._handle(msg, connection, attempt)
+        # else: its connection is gone and the broker delivers it again
+
+    def _on_status(self, msg: mqtt.MQTTMessage, where: wire.Topic, connection: int) -> None:
         if msg.payload:  # an empty payload only clears the retained status
             status = parse_status(where, msg.payload)
             if status.online:
+                # Known to validation at once, even if the catalog write below fails and waits
+                # for a retry: the readings right behind the birth must not be refused.
+                for asset in status.assets:
+                    self.assets.put(asset)
                 for asset in status.assets:
                     self.catalog.upsert_asset(asset, agent=status.agent, online=True,
                                               at=status.time)
-                    self.assets.put(asset)
                 if not msg.retain:  # a live birth: the agent may have restarted its numbering
                     with self._lock:
                         self._dedup.restart((status.tenant, status.agent))
             else:
                 self.catalog.set_agent_online(status.tenant, status.agent, False, status.time)
             self.metrics.status()
-        self._ack(msg)
+        self._ack(msg, connection)
 
-    def _on_readings(self, msg: mqtt.MQTTMessage, topic: str, now: float) -> None:
-        checked = self.validator.check(topic, msg.payload, now)
+    def _on_readings(self, msg: mqtt.MQTTMessage, topic: str, where: wire.Topic, now: float,
+                     connection: int) -> None:
+        checked = self.validator.check(topic, msg.payload, now, where)
         key, seq = (checked.pack.tenant, checked.pack.agent), checked.pack.seq
         with self._lock:
             state = self._dedup.state(key, seq)
             if state == "new":
                 self._dedup.pending(key, seq)
-            connection = self._connection
         if state == "new":
             self._writer.add(Entry(msg.mid, msg.qos, connection, tuple(checked.readings), key,
-                                   seq))
+                                   seq, topic, msg.payload))
             return
         self.metrics.duplicate()
         if state == "stored":
-            self._ack(msg)
+            self._ack(msg, connection)
         else:  # its first copy is still being written: acknowledge this one after it
             self._writer.add(Entry(msg.mid, msg.qos, connection))
 
-    def _reject(self, msg: mqtt.MQTTMessage, topic: str, err: WireError, now: float) -> None:
-        self.metrics.rejected(err.reason)
-        log.info("rejected a message on %s: %s", topic[:200], err)
-        assert self._client is not None
-        letter = deadletter.encode(err.reason, err.detail, topic, msg.payload, now)
-        self._client.publish(deadletter.TOPIC, letter, qos=1)
-        self._ack(msg)
+    def _reject(self, msg: mqtt.MQTTMessage, topic: str, err: WireError, now: float,
+                connection: int) -> None:
+        self._dead_letter(err, topic, msg.payload, now)
+        self._ack(msg, connection)
 
-    def _ack(self, msg: mqtt.MQTTMessage) -> None:
+    def _dead_letter(self, err: WireError, topic: str, payload: bytes, now: float) -> None:
+        self.metrics.rejected(err.reason)
+        # Debug only: every one is counted and dead-lettered, and a flood must not flood logs.
+        log.debug("rejected a message on %s: %s", topic[:200], err,
+                  extra={"event": "rejected", "reason": err.reason, "topic": topic[:200]})
         assert self._client is not None
-        self._client.ack(msg.mid, msg.qos)
+        letter = deadletter.encode(err.reason, err.detail, topic, payload, now)
+        self._client.publish(deadletter.TOPIC, letter, qos=1)
+
+    def _ack(self, msg: mqtt.MQTTMessage, connection: int) -> None:
+        """Acknowledge on the connection that delivered it: a packet id means nothing on
+        another, and the broker sends a message of a lost connection again anyway."""
+        assert self._client is not None
+        with self._lock:
+            if connection == self._connection:
+                self._client.ack(msg.mid, msg.qos)
 
     # writer thread
 
-    def _written(self, batch: list[Entry]) -> None:
+    def _written(self, batch: list[Entry], seconds: float) -> None:
+        self._settle(batch)
+        now = time.time()
+        # One lag per message (its newest reading) keeps the histogram off the hot path.
+        lags = [now - e.readings[-1].time for e in batch if e.readings]
+        self.metrics.written(len(lags), sum(len(e.readings) for e in batch), seconds, lags)
+
+    def _refused(self, entry: Entry, err: StoreRefused) -> None:
+        """The store refused this message's readings for good: dead-letter it, do not block."""
+        log.warning("the store refused a message on %s: %s", entry.topic[:200], err,
+                    extra={"event": "store_refused", "topic": entry.topic[:200]})
+        self._dead_letter(WireError("store_refused", str(err)), entry.topic, entry.payload,
+                          time.time())
+        self._settle([entry])
+
+    def _settle(self, entries: list[Entry]) -> None:
+        """Mark the messages done and acknowledge them."""
         assert self._client is not None
         with self._lock:
-            for entry in batch:
+            for entry in entries:
                 if entry.key is not None:
                     self._dedup.stored(entry.key, entry.seq)
                 if entry.connection == self._connection:
                     self._client.ack(entry.mid, entry.qos)
                 # else: delivered on a lost connection; the broker sends it again, and that
                 # copy, now a known repeat, is acknowledged instead.
-        self.metrics.stored(sum(len(e.readings) for e in batch))
 
 
 def run(settings: Settings, stop: threading.Event) -> bool:
@@ -254,11 +315,17 @@ def run(settings: Settings, stop: threading.Event) -> bool:
     store = open_reading_store(settings)
     catalog = Catalog(settings.catalog)
     try:
-        ingest = Ingest(store, catalog, settings.mqtt_url, client_id=settings.mqtt_client_id)
+        # MQTT 5: the Receive Maximum, not the broker's (small) in-flight limit for 3.1.1
+        # clients, sets how many messages can wait for one batch write. The class default
+        # stays 3.1.1 for the demo's embedded broker, which speaks nothing newer.
+        ingest = Ingest(store, catalog, settings.mqtt_url, client_id=settings.mqtt_client_id,
+                        share_group=settings.ingest_share_group, protocol=mqtt.MQTTv5)
+        if settings.ingest_metrics_port:
+            ingest.metrics.serve(settings.ingest_metrics_port)
         ingest.start()
         stop.wait()
         done = ingest.stop()
-        log.info("stopped: %s", ingest.stats)
+        log.info("stopped: %s", ingest.stats, extra={"event": "stopped", "written_all": done})
         return done
     finally:
         store.close()

@@ -5,6 +5,10 @@ A batch is written when it holds ``batch_size`` readings, when its oldest messag
 matters: the broker stops delivering once its limit of unacknowledged messages is reached,
 and messages are acknowledged only after their write, so waiting for a full batch could wait
 for ever. A failed write is retried with exponential backoff, unacknowledged, until it works.
+
+A write the store *refuses* (:class:`StoreRefused`: a line it cannot parse) would fail for ever
+and block every message behind it, so the batch is halved until the refused messages stand
+alone; those are handed to ``on_refused`` (ingest dead-letters them) and the rest is written.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from idleshare.errors import StoreError
+from idleshare.errors import StoreError, StoreRefused
 from storage.readings import Reading, ReadingStore
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is made per message, and frozen init is slow
 class Entry:
     """One received message waiting for its readings to be written before it is acknowledged."""
 
@@ -32,6 +36,8 @@ class Entry:
     readings: tuple[Reading, ...] = ()
     key: tuple[str, str] | None = None  # (tenant, agent) for the dedup, None for a repeat
     seq: int = -1
+    topic: str = ""  # kept for the dead letter, should the store refuse the readings
+    payload: bytes = field(default=b"", repr=False)
 
 
 @dataclass
@@ -46,8 +52,9 @@ class BatchWriter:
     def __init__(
         self,
         store: ReadingStore,
-        on_written: Callable[[list[Entry]], None],
+        on_written: Callable[[list[Entry], float], None],
         on_error: Callable[[StoreError], None] = lambda err: None,
+        on_refused: Callable[[Entry, StoreRefused], None] = lambda entry, err: None,
         batch_size: int = 5000,
         flush_interval_s: float = 1.0,
         idle_flush_s: float = 0.02,
@@ -57,6 +64,7 @@ class BatchWriter:
         self.store = store
         self.on_written = on_written
         self.on_error = on_error
+        self.on_refused = on_refused
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.idle_flush_s = idle_flush_s
@@ -75,13 +83,25 @@ class BatchWriter:
 
     def add(self, entry: Entry) -> None:
         with self._cond:
-            now = time.monotonic()
-            if not self._q.entries:
-                self._q.first_at = now
-            self._q.entries.append(entry)
-            self._q.readings += len(entry.readings)
-            self._q.last_at = now
-            self._cond.notify()  # the writer re-computes when the queue is due
+            q = self._q
+            q.last_at = time.monotonic()
+            was_empty = not q.entries
+            if was_empty:
+                q.first_at = q.last_at
+            q.entries.append(entry)
+            q.readings += len(entry.readings)
+            # Wake the writer only when that changes its plans: an empty queue it waits on
+            # without a deadline, or a full batch. Waking it for every message costs more
+            # than the rest of ingest (a thread switch and the GIL each time); otherwise it
+            # wakes at the deadline it computed and looks again.
+            if was_empty or q.readings >= self.batch_size:
+                self._cond.notify()
+
+    @property
+    def pending_readings(self) -> int:
+        """Readings queued for the next batch."""
+        with self._cond:
+            return self._q.readings
 
     @property
     def pending(self) -> int:
@@ -132,21 +152,45 @@ class BatchWriter:
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
-            if not self._write([r for e in batch for r in e.readings]):
+            if not self._commit(batch):
                 return  # gave up while stopping: they stay counted as pending
-            try:
-                self.on_written(batch)
-            except Exception:
-                log.exception("acknowledging a written batch failed")
             with self._cond:
                 self._writing = 0
 
+    def _commit(self, batch: list[Entry]) -> bool:
+        """Write the batch and report it, halving it around refused messages; False if the
+        store still failed when stopping gave up."""
+        started = time.monotonic()
+        try:
+            if not self._write([r for e in batch for r in e.readings]):
+                return False
+        except StoreRefused as err:
+            if len(batch) == 1:
+                self._report(self.on_refused, batch[0], err)
+                return True
+            log.warning("the store refused a batch of %d messages, splitting it: %s",
+                        len(batch), err)
+            half = len(batch) // 2
+            return self._commit(batch[:half]) and self._commit(batch[half:])
+        self._report(self.on_written, batch, time.monotonic() - started)
+        return True
+
+    @staticmethod
+    def _report(callback: Callable[..., None], *args: object) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("acknowledging a written batch failed")
+
     def _write(self, readings: list[Reading]) -> bool:
+        """True once written, False if stopping gave up; raises StoreRefused at once."""
         delay = self.retry_initial_s
         while True:
             try:
                 self.store.write(readings)
                 return True
+            except StoreRefused:
+                raise
             except StoreError as err:
                 self.on_error(err)
                 log.warning("writing %d readings failed, retrying in %.1f s: %s",

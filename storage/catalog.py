@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,13 +18,17 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
+    and_,
     create_engine,
     event,
+    func,
+    or_,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -40,6 +44,12 @@ DEFAULT_POLICY: dict[str, Any] = {
     "price_per_unit_hour": 1.0,
     "currency": "EUR",
     "visibility": "public",  # own group, partners or public
+    # Added for forecast-based offers (analytics.policy.SharingPolicy checks them all).
+    "hysteresis": 0.0,  # idle runs may dip this far below min_free_fraction
+    "min_window_s": 3600.0,  # shortest offer window
+    "lead_time_s": 0.0,  # offers start no sooner than this after the analysis
+    "blackout_hours": [],  # UTC hours of day (0-23) never offered
+    "capabilities": [],  # what the asset offers beyond capacity, e.g. "cold", "forklift"
 }
 
 
@@ -116,6 +126,10 @@ class OfferRow(Base):
     __tablename__ = "offers"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"]),
+        # Offer search walks live offers in sort order and stops after a page.
+        Index("ix_offers_status_start", "status", "start", "id"),
+        Index("ix_offers_status_price", "status", "price_per_unit_hour", "id"),
+        Index("ix_offers_status_lat", "status", "lat", "lon"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -132,6 +146,7 @@ class OfferRow(Base):
     price_per_unit_hour: Mapped[float] = mapped_column(Float, default=0.0)
     currency: Mapped[str] = mapped_column(String(8), default="EUR")
     visibility: Mapped[str] = mapped_column(String(16), default="public")
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="live", index=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)
@@ -170,6 +185,71 @@ class BookingRow(Base):
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)
 
 
+class GroupMemberRow(Base):
+    """A tenant's membership of a group (a conglomerate's units); a group exists while it has
+    members. Members see each other's ``group`` and ``partners`` offers."""
+
+    __tablename__ = "group_members"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, index=True)
+
+
+class PartnerRow(Base):
+    """``tenant_id`` shares its ``partners`` offers with ``partner_id`` (one direction)."""
+
+    __tablename__ = "partners"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class WebhookRow(Base):
+    """A URL subscribed to the offer events its tenant may see; ``last_event_id`` is the
+    delivery cursor (events up to it are delivered or given up on)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="platform")  # of the creating key
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))  # HMAC key: needed in clear to sign
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed tries of the next event
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class WebhookDeliveryRow(Base):
+    """One attempt to deliver one event to one webhook: the delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int] = mapped_column(Integer, default=0)  # 0: no HTTP answer
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+#: Booking states that take capacity: a hold until it expires, a confirmed booking always.
+HELD, CONFIRMED = "held", "confirmed"
+
+
+def booked_quantity(session: Session, offer_id: int, now: float) -> float:
+    """Quantity of an offer taken by live holds and confirmed bookings."""
+    b = BookingRow
+    taken = session.scalar(
+        select(func.coalesce(func.sum(b.quantity), 0.0)).where(
+            b.offer_id == offer_id,
+            or_(b.status == CONFIRMED, and_(b.status == HELD, b.hold_expires_at > now)),
+        )
+    )
+    return float(taken or 0.0)
+
+
 def offer_snapshot(offer: OfferRow) -> dict[str, Any]:
     """The fields of an offer a feed consumer needs, as stored in its events."""
     return {
@@ -178,6 +258,7 @@ def offer_snapshot(offer: OfferRow) -> dict[str, Any]:
         "confidence": offer.confidence, "method": offer.method, "lat": offer.lat,
         "lon": offer.lon, "price_per_unit_hour": offer.price_per_unit_hour,
         "currency": offer.currency, "visibility": offer.visibility, "status": offer.status,
+        "capabilities": list(offer.capabilities or ()),
     }
 
 
@@ -185,8 +266,11 @@ def record_offer_event(session: Session, offer: OfferRow, type_: str, at: float)
     """Append an event for ``offer`` (flushed, so a new offer has its id) in the caller's
     transaction: the change and its event commit together or not at all."""
     session.flush()
+    # "available" makes each event a full state, so feed consumers can replay idempotently.
+    snapshot = offer_snapshot(offer)
+    snapshot["available"] = max(offer.quantity - booked_quantity(session, offer.id, at), 0.0)
     session.add(OfferEventRow(offer_id=offer.id, tenant_id=offer.tenant_id, type=type_, at=at,
-                              visibility=offer.visibility, snapshot=offer_snapshot(offer)))
+                              visibility=offer.visibility, snapshot=snapshot))
 
 
 def hash_key(key: str) -> str:
@@ -207,7 +291,7 @@ class Catalog:
             self.engine = create_engine(url, **kwargs)
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            Base.metadata.create_all(self.engine)
+            _create_tables(self.engine)
         except SQLAlchemyError as err:
             raise StoreError(f"cannot open catalog {url!r}: {err}") from err
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -227,9 +311,23 @@ class Catalog:
                 raise
 
     def ensure_tenant(self, tenant_id: str, name: str = "") -> None:
-        with self.session() as s:
+        def add(s: Session) -> None:
             if s.get(Tenant, tenant_id) is None:
                 s.add(Tenant(id=tenant_id, name=name or tenant_id))
+
+        self._insert_racing(add)
+
+    def _insert_racing(self, change: Callable[[Session], None]) -> None:
+        """Run a get-or-insert; when another writer (a second ingest worker) inserted the same
+        row first, run it again: it then finds the row instead of inserting."""
+        for attempt in (1, 2):
+            try:
+                with self.session() as s:
+                    change(s)
+                return
+            except StoreError as err:
+                if attempt == 2 or not isinstance(err.__cause__, IntegrityError):
+                    raise
 
     def create_key(self, tenant_id: str, role: str = "owner", name: str = "") -> str:
         """Create an API key and return it; only its hash is stored, so this is the one chance
@@ -258,7 +356,8 @@ class Catalog:
         """Register an asset (from an agent's birth message or a fleet file), keeping its
         owner-set sharing policy."""
         self.ensure_tenant(asset.tenant)
-        with self.session() as s:
+
+        def upsert(s: Session) -> None:
             row = s.get(AssetRow, (asset.tenant, asset.id))
             if row is None:
                 row = AssetRow(tenant_id=asset.tenant, id=asset.id, policy={})
@@ -275,6 +374,8 @@ class Catalog:
             if online is not None:
                 row.online = online
                 row.status_at = at if at is not None else time.time()
+
+        self._insert_racing(upsert)
 
     def set_agent_online(self, tenant_id: str, agent: str, online: bool, at: float) -> int:
         """Mark every asset of an agent online or offline; returns how many."""
@@ -299,6 +400,19 @@ class Catalog:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _create_tables(engine: Any, attempts: int = 10) -> None:
+    """``create_all``, retried while other processes starting at the same moment create the
+    same tables between its check and its CREATE."""
+    for attempt in range(attempts):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except OperationalError as err:
+            if "already exists" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

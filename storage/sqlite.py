@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from idleshare.errors import StoreError
+from idleshare.errors import StoreError, StoreRefused
 from storage.readings import Reading
 
 # Times are whole microseconds, as in the InfluxDB adapters, so that a key is an exact integer
@@ -46,8 +46,11 @@ class SqliteReadingStore:
             raise StoreError(f"cannot open readings database {self.path!r}: {err}") from err
 
     def write(self, readings: Sequence[Reading]) -> None:
-        rows = [(r.tenant, r.asset, r.metric, to_us(r.time), float(r.value), r.unit)
-                for r in readings]
+        try:
+            rows = [(r.tenant, r.asset, r.metric, to_us(r.time), float(r.value), r.unit)
+                    for r in readings]
+        except (TypeError, ValueError, OverflowError) as err:
+            raise StoreRefused(f"cannot store {len(readings)} readings: {err}") from err
         if not rows:
             return
         with self._lock:

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from api.deps import CatalogDep, StoreDep, TenantDep
+from api.deps import CatalogDep, OwnerDep, StoreDep, TenantDep
 from api.params import (
     CursorParam,
     Instant,
@@ -21,8 +21,10 @@ from api.params import (
     split_page,
 )
 from api.schemas import AssetPublic, Page, UtilisationPoint, UtilisationPublic, utc
+from api.schemas_tenant import AssetCreate, AssetUpdate
+from idleshare.assets import Asset
 from idleshare.assets import kind as asset_kind
-from storage.catalog import AssetRow, Catalog
+from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
@@ -63,9 +65,78 @@ def list_assets(
     return Page(items=[AssetPublic.from_row(r) for r in rows], next_cursor=next_cursor)
 
 
+@router.post(
+    "",
+    response_model=AssetPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "the id is taken"}},
+)
+def create_asset(body: AssetCreate, caller: OwnerDep, catalog: CatalogDep) -> AssetPublic:
+    """Register an asset by hand (agents register theirs with their birth message)."""
+    if catalog.asset(caller.tenant_id, body.id) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"asset {body.id!r} exists")
+    asset = Asset(
+        id=body.id,
+        tenant=caller.tenant_id,
+        kind=body.kind.value,
+        capacity=body.capacity,
+        unit=body.unit,
+        lat=body.lat,
+        lon=body.lon,
+        name=body.name,
+    )
+    catalog.upsert_asset(asset)
+    return AssetPublic.from_row(own_asset(catalog, caller.tenant_id, body.id))
+
+
 @router.get("/{asset_id}", response_model=AssetPublic, responses={404: {"description": "none"}})
 def read_asset(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> AssetPublic:
     return AssetPublic.from_row(own_asset(catalog, tenant, asset_id))
+
+
+@router.patch("/{asset_id}", response_model=AssetPublic, responses={404: {"description": "none"}})
+def update_asset(
+    asset_id: AssetId, body: AssetUpdate, caller: OwnerDep, catalog: CatalogDep
+) -> AssetPublic:
+    """Change an asset's name, capacity or location; offers follow at the next analysis."""
+    own_asset(catalog, caller.tenant_id, asset_id)
+    with catalog.session() as s:
+        row = s.get(AssetRow, (caller.tenant_id, asset_id))
+        for field, value in body.model_dump(exclude_none=True).items():
+            setattr(row, field, value)
+    return AssetPublic.from_row(own_asset(catalog, caller.tenant_id, asset_id))
+
+
+@router.delete(
+    "/{asset_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "none"}, 409: {"description": "the asset has offers"}},
+)
+def delete_asset(asset_id: AssetId, caller: OwnerDep, catalog: CatalogDep) -> None:
+    """Remove an asset that never had offers (with its idle windows). An asset with offers
+    keeps its row, because bookings and the feed refer to them: withdraw its offers and set
+    its policy's visibility to private instead."""
+    own_asset(catalog, caller.tenant_id, asset_id)
+    with catalog.session() as s:
+        offers = s.scalar(
+            select(OfferRow.id)
+            .where(OfferRow.tenant_id == caller.tenant_id, OfferRow.asset_id == asset_id)
+            .limit(1)
+        )
+        if offers is not None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=f"asset {asset_id!r} has offers, which bookings and feeds refer to: "
+                "withdraw them and set its visibility to private instead",
+            )
+        s.execute(
+            delete(IdleWindowRow).where(
+                IdleWindowRow.tenant_id == caller.tenant_id, IdleWindowRow.asset_id == asset_id
+            )
+        )
+        s.execute(
+            delete(AssetRow).where(AssetRow.tenant_id == caller.tenant_id, AssetRow.id == asset_id)
+        )
 
 
 @router.get(

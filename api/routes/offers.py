@@ -1,52 +1,129 @@
-"""Offers: a tenant's own (owner, viewer) or every tenant's public ones (platform)."""
+"""Offer search (visibility enforced), one offer, and withdrawing an offer."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import time
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from sqlalchemy import and_, or_, select
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy.orm import Session
 
-from api.deps import CallerDep, CatalogDep
-from api.params import CursorParam, KindName, Limit, decode_cursor, split_page
-from api.schemas import OfferPublic, Page
-from storage.catalog import OfferRow
+from api.deps import Caller, CallerDep, CatalogDep, OwnerDep
+from api.params import (
+    CursorParam,
+    Instant,
+    KindName,
+    Limit,
+    RowId,
+    decode_cursor,
+    encode_cursor,
+    query_error,
+)
+from api.schemas import OfferPublic, Page, offer_json
+from api.search import Near, OfferQuery, build
+from api.visibility import can_see
+from storage.catalog import OfferRow, booked_quantity, record_offer_event
 
 router = APIRouter(prefix="/v1/offers", tags=["offers"])
 
 ANY_STATUS = "any"
+NOT_FOUND = {404: {"description": "no such offer visible to the caller"}}
+Capability = Annotated[str, Query(pattern=r"^[a-z0-9_-]{1,32}$")]
 
 
 @router.get("", response_model=Page[OfferPublic])
-def list_offers(
+def search_offers(
     caller: CallerDep,
     catalog: CatalogDep,
     kind: KindName | None = None,
-    asset: Annotated[str | None, Query(description="only offers of this asset id")] = None,
+    asset: Annotated[str | None, Query(max_length=64, description="only this asset id")] = None,
     status: Annotated[
         str, Query(max_length=16, description=f"offer status, or {ANY_STATUS!r} for every one")
     ] = "live",
+    capability: Annotated[
+        list[Capability] | None, Query(max_length=16, description="offers having all of these")
+    ] = None,
+    min_quantity: Annotated[
+        float | None, Query(ge=0, le=1e12, description="least quantity still available")
+    ] = None,
+    start: Annotated[Instant | None, Query(description="offers ending after")] = None,
+    end: Annotated[Instant | None, Query(description="offers starting before")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="with lon and km")] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    km: Annotated[float | None, Query(gt=0, le=20000, description="distance from lat, lon")] = None,
+    max_price: Annotated[float | None, Query(ge=0, le=1e12, description="per unit hour")] = None,
+    sort: Literal["start", "price", "-quantity", "distance"] = "start",
     limit: Limit = 100,
     cursor: CursorParam = None,
-) -> Page[OfferPublic]:
-    """Offers ordered by start. An owner or viewer key sees its own tenant's offers, whatever
-    their visibility; a platform key sees the public offers of every tenant."""
+) -> Response:
+    """Offers visible to the caller. An owner or viewer key sees its own tenant's offers; a
+    platform key sees public offers, and group or partner offers as their owners' policies
+    allow. `start`/`end` keep offers overlapping that window; `lat`, `lon` and `km` keep
+    offers within `km` of the point (equirectangular distance); `sort=distance` needs them."""
+    if start is not None and end is not None and start >= end:
+        raise query_error("start", "start must be before end", start)
+    given = [v is not None for v in (lat, lon, km)]
+    if any(given) and not all(given):
+        raise query_error("km", "lat, lon and km go together: give all three or none", km)
+    near = Near(lat, lon, km) if lat is not None and lon is not None and km else None
+    if sort == "distance" and near is None:
+        raise query_error("sort", "sort=distance needs lat, lon and km", sort)
+    q = OfferQuery(
+        kind=kind.value if kind else None,
+        asset=asset,
+        status=None if status == ANY_STATUS else status,
+        capabilities=tuple(capability or ()),
+        min_quantity=min_quantity,
+        start=start,
+        end=end,
+        near=near,
+        max_price=max_price,
+        sort=sort,
+    )
     after = decode_cursor(cursor, (float, int))
-    o = OfferRow
-    q = select(o).order_by(o.start, o.id)
-    if caller.is_platform:
-        q = q.where(o.visibility == "public")
-    else:
-        q = q.where(o.tenant_id == caller.tenant_id)
-    if kind is not None:
-        q = q.where(o.kind == kind.value)
-    if asset is not None:
-        q = q.where(o.asset_id == asset)
-    if status != ANY_STATUS:
-        q = q.where(o.status == status)
-    if after is not None:
-        q = q.where(or_(o.start > after[0], and_(o.start == after[0], o.id > after[1])))
+    now = time.time()
     with catalog.session() as s:
-        rows = list(s.scalars(q.limit(limit + 1)).all())
-    rows, next_cursor = split_page(rows, limit, lambda r: [r.start, r.id])
-    return Page(items=[OfferPublic.from_row(r) for r in rows], next_cursor=next_cursor)
+        rows = s.execute(build(s, caller, q, now, after, limit + 1)).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([float(rows[-1].k), rows[-1].id])
+    # Serialised here rather than by the response model: same JSON, a third of the time.
+    body = {"items": [offer_json(r, float(r.booked)) for r in rows], "next_cursor": next_cursor}
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+def visible_offer(s: Session, caller: Caller, offer_id: int) -> OfferRow:
+    """The offer if the caller may see it, else 404 (hidden and missing look the same)."""
+    row = s.get(OfferRow, offer_id)
+    if row is None or not can_see(s, caller, row.tenant_id, row.visibility):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no offer {offer_id}")
+    return row
+
+
+@router.get("/{offer_id}", response_model=OfferPublic, responses=NOT_FOUND)
+def read_offer(offer_id: RowId, caller: CallerDep, catalog: CatalogDep) -> OfferPublic:
+    with catalog.session() as s:
+        row = visible_offer(s, caller, offer_id)
+        return OfferPublic.from_row(row, booked_quantity(s, row.id, time.time()))
+
+
+@router.post(
+    "/{offer_id}/withdraw",
+    response_model=OfferPublic,
+    responses={**NOT_FOUND, 409: {"description": "the offer is not live"}},
+)
+def withdraw_offer(offer_id: RowId, caller: OwnerDep, catalog: CatalogDep) -> OfferPublic:
+    """Take one of the tenant's live offers off the market; the feed records a tombstone.
+    Bookings already made stand."""
+    now = time.time()
+    with catalog.session() as s:
+        row = s.get(OfferRow, offer_id)
+        if row is None or row.tenant_id != caller.tenant_id:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no offer {offer_id}")
+        if row.status != "live":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"offer {offer_id} is {row.status}")
+        row.status, row.updated_at = "withdrawn", now
+        record_offer_event(s, row, "withdrawn", now)
+        return OfferPublic.from_row(row, booked_quantity(s, row.id, now))

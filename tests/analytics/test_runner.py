@@ -228,7 +228,7 @@ def test_run_forever_refuses_a_non_positive_interval(catalog: Catalog) -> None:
         run_forever(catalog, MemoryStore(), 0.0, threading.Event())
 
 
-def test_a_week_of_a_real_car_park_gives_offers_for_tomorrows_opening_hours(
+def test_weeks_of_a_real_car_park_give_forecast_offers_in_its_opening_hours_only(
     catalog: Catalog,
 ) -> None:
     capacity, times, occupied = datasets.parking()["BHMBCCMKT01"]
@@ -242,8 +242,63 @@ def test_a_week_of_a_real_car_park_gives_offers_for_tomorrows_opening_hours(
 
     live = [o for o in offers(catalog) if o.asset_id == "mkt"]
     assert report.errors == 0 and report.windows >= 5 and live
+    assert {o.method for o in live} == {"forecast_p10"}
     for o in live:
-        # Readings run 08:00-16:30, so tomorrow's offers do too.
-        assert now + 7.9 * H <= o.start < o.end <= now + 16.7 * H
+        # Readings run from just before 08:00 to 16:30, so offers do too.
+        day = now + ((o.start - now) // D) * D
+        assert day + 7 * H <= o.start < o.end <= day + 17 * H
+        assert now < o.start and o.end <= now + 7 * D
         assert 0 < o.quantity <= 0.9 * capacity and o.quantity == round(o.quantity, 3)
-        assert 2 / 9 <= o.confidence <= 8 / 9
+        assert o.confidence == 0.9
+
+
+def test_a_booked_offer_shrinks_with_rising_usage_but_not_below_its_booking(
+    catalog: Catalog, store: ReadingStore,
+) -> None:
+    from storage.catalog import BookingRow, OfferEventRow
+
+    for day in range(2):  # idle 02:00-06:00 every night, 80 of 100 pallets free
+        occupancy(store, day * 24, day * 24 + 2, 90.0)
+        occupancy(store, day * 24 + 2, day * 24 + 6, 20.0)
+        occupancy(store, day * 24 + 6, day * 24 + 24, 90.0)
+    occupancy(store, 48, 50, 90.0)
+    occupancy(store, 50, 52, 20.0)
+    # 04:00 on the third night: the ongoing window gives tomorrow's 02:00-03:30 offer.
+    run_once(catalog, store, now=T0 + 52 * H)
+    first = offers(catalog, "live")
+    assert [(o.start, o.end, o.quantity) for o in first] == [(T0 + 74 * H, T0 + 75.5 * H, 72.0)]
+    with catalog.session() as s:
+        s.add(BookingRow(offer_id=first[0].id, tenant_id="guest", owner_tenant_id=TENANT,
+                         asset_id=BAY, quantity=30.0, start=first[0].start, end=first[0].end,
+                         status="confirmed"))
+    # The rest of the night is busier: 55 free. The booked offer shrinks to what is still
+    # free (49.5 after the reserve), and no new offer promises the same time again.
+    occupancy(store, 52, 54, 45.0)
+    occupancy(store, 54, 56, 90.0)
+    run_once(catalog, store, now=T0 + 56 * H)
+    live = offers(catalog, "live")
+    assert [(o.id, o.quantity) for o in live] == [(first[0].id, 49.5)]
+    with catalog.session() as s:
+        kinds = [e.type for e in s.scalars(select(OfferEventRow).order_by(OfferEventRow.id))]
+    assert kinds == ["created", "updated"]
+
+
+def test_a_booking_leaves_less_for_the_next_offers_of_that_asset(
+    catalog: Catalog, store: ReadingStore,
+) -> None:
+    from storage.catalog import BookingRow
+
+    for day in range(3):
+        occupancy(store, day * 24, day * 24 + 2, 90.0)
+        occupancy(store, day * 24 + 2, day * 24 + 6, 20.0)
+        occupancy(store, day * 24 + 6, day * 24 + 24, 90.0)
+    run_once(catalog, store, now=T0 + 72 * H)
+    offer = offers(catalog, "live")[0]
+    # Another platform booked part of tomorrow night; its own offer has since gone.
+    with catalog.session() as s:
+        s.add(BookingRow(offer_id=offer.id, tenant_id="guest", owner_tenant_id=TENANT,
+                         asset_id=BAY, quantity=30.0, start=offer.start, end=offer.end,
+                         status="confirmed"))
+        s.get(OfferRow, offer.id).status = "withdrawn"
+    run_once(catalog, store, now=T0 + 72 * H + 60)
+    assert [o.quantity for o in offers(catalog, "live")] == [42.0]  # 72 less the 30 booked

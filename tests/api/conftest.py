@@ -56,7 +56,7 @@ def store() -> FakeStore:
 
 @pytest.fixture
 def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
-    with TestClient(create_app(catalog, store)) as c:
+    with TestClient(create_app(catalog, store, dispatch_interval_s=None)) as c:
         yield c
 
 
@@ -137,3 +137,49 @@ def walk(
         if cursor is None:
             return items, pages
         assert pages < 100, "pagination does not end"
+
+
+def add_live_offer(
+    catalog: Catalog,
+    tenant: str,
+    asset_id: str,
+    start: float,
+    quantity: float = 40.0,
+    visibility: str = "public",
+    **fields: object,
+) -> int:
+    """An offer created the way analytics creates one: with its ``created`` feed event."""
+    from storage.catalog import record_offer_event
+
+    with catalog.session() as s:
+        row = OfferRow(
+            tenant_id=tenant, asset_id=asset_id, kind="warehouse_zone", quantity=quantity,
+            unit="pallet", start=start, end=start + 3600.0, confidence=0.9,
+            visibility=visibility, status="live", **fields,
+        )
+        s.add(row)
+        record_offer_event(s, row, "created", start - 86400.0)
+        return row.id
+
+
+@pytest.fixture
+def live_server(catalog: Catalog, store: FakeStore) -> Iterator[str]:
+    """The API served by a real uvicorn on a free port in a thread; yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    from tests.servers import free_port, wait_for_port
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(catalog, store, dispatch_interval_s=None), host="127.0.0.1", port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -41,6 +41,8 @@ def test_a_last_will_is_offline() -> None:
     status(assets=[{**ZONE, "kind": "spaceship"}]),
     status(assets=[{**ZONE, "capacity": 0}]),
     status(assets=[{**ZONE, "id": "bad id"}]),
+    status(assets=[{**ZONE, "unit": "pallet\\"}]),  # a tag line protocol cannot carry
+    status(assets=[{**ZONE, "unit": "a\nb"}]),
 ], ids=lambda p: p.decode()[:50])
 def test_anything_else_is_bad_status(payload: bytes) -> None:
     with pytest.raises(WireError) as info:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
-from idleshare.errors import StoreError
+from idleshare.errors import StoreError, StoreRefused
 from ingest.writer import BatchWriter, Entry
 from storage.influx import InfluxV1Store
 from storage.readings import Reading
@@ -22,7 +23,7 @@ def test_batches_hold_at_most_batch_size_readings_and_keep_message_order(
     sqlite_store: SqliteReadingStore,
 ) -> None:
     batches: list[list[int]] = []
-    writer = BatchWriter(sqlite_store, lambda b: batches.append([e.mid for e in b]),
+    writer = BatchWriter(sqlite_store, lambda b, _s: batches.append([e.mid for e in b]),
                          batch_size=4, flush_interval_s=60, idle_flush_s=60)
     for mid in range(1, 7):
         writer.add(entry(mid, 2))
@@ -34,7 +35,8 @@ def test_batches_hold_at_most_batch_size_readings_and_keep_message_order(
 
 def test_a_message_larger_than_a_batch_is_written_alone(sqlite_store: SqliteReadingStore) -> None:
     batches: list[list[int]] = []
-    writer = BatchWriter(sqlite_store, lambda b: batches.append([e.mid for e in b]), batch_size=2)
+    writer = BatchWriter(sqlite_store, lambda b, _s: batches.append([e.mid for e in b]),
+                         batch_size=2)
     for mid, n in ((1, 1), (2, 5), (3, 1)):
         writer.add(entry(mid, n))
     writer.start()
@@ -44,7 +46,8 @@ def test_a_message_larger_than_a_batch_is_written_alone(sqlite_store: SqliteRead
 
 def test_a_quiet_queue_is_written_after_the_idle_time(sqlite_store: SqliteReadingStore) -> None:
     done = threading.Event()
-    writer = BatchWriter(sqlite_store, lambda b: done.set(), flush_interval_s=60, idle_flush_s=0.05)
+    writer = BatchWriter(sqlite_store, lambda b, _s: done.set(), flush_interval_s=60,
+                         idle_flush_s=0.05)
     writer.start()
     started = time.monotonic()
     writer.add(entry(1, 1))
@@ -56,10 +59,63 @@ def test_a_failing_store_is_retried_and_nothing_is_reported_written() -> None:
     store = InfluxV1Store(f"http://127.0.0.1:{free_port()}", "db", timeout_s=1)
     errors: list[StoreError] = []
     written: list[list[Entry]] = []
-    writer = BatchWriter(store, written.append, errors.append, idle_flush_s=0,
+    writer = BatchWriter(store, lambda b, _s: written.append(b), errors.append, idle_flush_s=0,
                          retry_initial_s=0.01, retry_max_s=0.02)
     writer.add(entry(1, 1))
     writer.start()
     wait_for(lambda: len(errors) >= 3, lambda: errors)
     assert writer.stop(0.1) is False
     assert written == [] and writer.pending == 1
+
+
+class Picky:
+    """A store that refuses any write holding a reading of value -1 (as InfluxDB refuses a bad
+    line), and fails the first ``down`` writes as if it were unreachable."""
+
+    def __init__(self, down: int = 0) -> None:
+        self.down = down
+        self.rows: list[Reading] = []
+        self.writes = 0
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        self.writes += 1
+        if self.down:
+            self.down -= 1
+            raise StoreError("connection refused")
+        if any(r.value == -1 for r in readings):
+            raise StoreRefused("bad line")
+        self.rows += readings
+
+
+def bad(mid: int) -> Entry:
+    return Entry(mid, 1, 1, (Reading("t", "a", "m", mid * 100.0, -1.0),))
+
+
+def test_refused_messages_are_singled_out_and_the_rest_is_written() -> None:
+    store = Picky()
+    written: list[int] = []
+    refused: list[int] = []
+    writer = BatchWriter(store, lambda b, _s: written.extend(e.mid for e in b),
+                         on_refused=lambda e, err: refused.append(e.mid), batch_size=100,
+                         flush_interval_s=60, idle_flush_s=60)
+    for mid in range(1, 17):
+        writer.add(bad(mid) if mid in (3, 11) else entry(mid, 2))
+    writer.start()
+    assert writer.stop(5)
+    assert sorted(written) == [m for m in range(1, 17) if m not in (3, 11)]
+    assert refused == [3, 11]
+    assert len(store.rows) == 28
+    assert store.writes < 16  # halving, not one write per message
+
+
+def test_a_store_that_is_down_then_refuses_still_singles_out_the_bad_message() -> None:
+    store = Picky(down=2)
+    refused: list[int] = []
+    writer = BatchWriter(store, lambda b, _s: None, on_refused=lambda e, err: refused.append(e.mid),
+                         idle_flush_s=0, retry_initial_s=0.01)
+    writer.add(entry(1, 1))
+    writer.add(bad(2))
+    writer.start()
+    wait_for(lambda: refused == [2] and writer.pending == 0, lambda: (refused, writer.pending))
+    writer.stop()
+    assert len(store.rows) == 1

@@ -93,6 +93,8 @@ def test_offer_json_shape(client: TestClient, catalog: Catalog) -> None:
         "currency": "EUR",
         "visibility": "public",
         "status": "live",
+        "available": 40.0,
+        "capabilities": [],
     }
 
 

@@ -1,0 +1,270 @@
+"""Hourly free-capacity forecasts with quantiles: gradient boosting and the seasonal-naive baseline.
+
+Definitions (also in docs/analytics.md)
+    An asset's *hourly free fraction* is its free quantity, time-weighted over the hour by the
+    readings' step function (:class:`analytics.series.Steps`), divided by its capacity; NaN for
+    an hour without data. A forecast made at an *origin* (a whole hour; the history is every
+    hour before it) covers the next ``horizon_h`` hours (default 168 = 7 days).
+
+    The *seasonal-naive* forecast of an hour is the latest value at the same hour of the week
+    before the origin (one week back, or two if that hour has no data, ...).
+
+    :class:`QuantileForecaster` predicts quantiles of the free fraction from
+    :func:`features`: hour of day, day of week, hours ahead of the origin, the value at the
+    same hour 1..4 weeks back and their mean, and the recent level (mean over the 24 hours
+    before the origin of value minus its value a week before). One model serves every asset
+    of a kind, since features and target are fractions of capacity. P10 is the free fraction
+    we are 90 % sure of.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+from analytics.series import MAX_GAP_S, Steps
+
+HOUR = 3600.0
+WEEK_H = 168
+#: Weeks back used as lag features.
+LAG_WEEKS = (1, 2, 3, 4)
+FEATURES = ("hour", "weekday", "ahead", *(f"lag_{k}w" for k in LAG_WEEKS), "lag_mean", "level")
+
+
+def hourly_free(times: np.ndarray, free: np.ndarray, start: float, n_hours: int,
+                max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """Time-weighted mean free quantity per hour ``[start + i h, start + (i+1) h)``.
+
+    Returns NaN for an hour with no data. ``start`` should be a whole UTC hour.
+    """
+    out = np.full(n_hours, np.nan)
+    if len(times) == 0 or n_hours <= 0:
+        return out
+    steps = Steps.from_readings(times, free, max_gap_s)
+    covered, integral = steps.cumulative(start + HOUR * np.arange(n_hours + 1))
+    seconds, weighted = np.diff(covered), np.diff(integral)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(seconds > 0, weighted / seconds, np.nan)
+
+
+def _lag(y: np.ndarray, idx: np.ndarray, back: int, origin: int) -> np.ndarray:
+    j = idx - back
+    ok = (j >= 0) & (j < origin)
+    return np.where(ok, y[np.clip(j, 0, y.size - 1)], np.nan)
+
+
+def features(y: np.ndarray, t0: float, origin: int, idx: np.ndarray) -> np.ndarray:
+    """Feature rows (:data:`FEATURES`) for target hours ``idx`` seen from ``origin``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,)
+        Hourly free fractions; hour ``i`` starts at ``t0 + i h``. Only ``y[:origin]`` is read.
+    t0 : float
+        Start of hour 0, epoch seconds (a whole UTC hour).
+    origin : int
+        First forecast hour; the history is every hour before it.
+    idx : ndarray of int
+        Target hours, each in ``[origin, origin + 168]``.
+    """
+    idx = np.asarray(idx, dtype=int)
+    hours = (t0 // HOUR + idx).astype(np.int64)
+    lags = np.column_stack([_lag(y, idx, k * WEEK_H, origin) for k in LAG_WEEKS])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: mean of nothing
+        lag_mean = np.nanmean(lags, axis=1)
+        recent = np.arange(max(origin - 24, 0), origin)
+        level = float(np.nanmean(y[recent] - _lag(y, recent, WEEK_H, origin))) if recent.size \
+            else np.nan
+    return np.column_stack((hours % 24, (hours // 24 + 3) % 7, idx - origin, lags, lag_mean,
+                            np.full(idx.size, level)))
+
+
+def training_rows(y: np.ndarray, t0: float, origin: int, horizon_h: int = WEEK_H,
+                  step_h: int = 24, max_origins: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """Past forecasting problems of one series: features and actual values for targets before
+    ``origin``, from earlier origins every ``step_h`` hours (at most ``max_origins``)."""
+    xs, ys = [], []
+    for o in range(origin - step_h, max(origin - step_h * max_origins, WEEK_H) - 1, -step_h):
+        idx = np.arange(o, min(o + horizon_h, origin))
+        idx = idx[np.isfinite(y[idx])]
+        if idx.size:
+            xs.append(features(y, t0, o, idx))
+            ys.append(y[idx])
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def seasonal_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_weeks: int = 4) -> np.ndarray:
+    """The latest value at the same hour of the week before ``origin`` (NaN if none)."""
+    out = np.full(np.shape(idx), np.nan)
+    for k in range(max_weeks, 0, -1):  # nearest week last, so it wins
+        lag = _lag(y, np.asarray(idx), k * WEEK_H, origin)
+        out = np.where(np.isfinite(lag), lag, out)
+    return out
+
+
+class QuantileForecaster(RegressorMixin, BaseEstimator):
+    """Quantiles of the free fraction from :func:`features`, by gradient boosting.
+
+    One :class:`~sklearn.ensemble.HistGradientBoostingRegressor` with quantile loss per
+    quantile; predictions are clipped to [0, 1] and made non-crossing by sorting.
+
+    Parameters
+    ----------
+    quantiles : tuple of float, default=(0.1, 0.5)
+        Quantile levels in (0, 1), increasing.
+    max_iter : int, default=100
+        Boosting rounds per quantile.
+    learning_rate : float, default=0.1
+    max_leaf_nodes : int, default=31
+    random_state : int or None, default=0
+
+    Attributes
+    ----------
+    models_ : list of HistGradientBoostingRegressor
+        One per quantile.
+    n_features_in_ : int
+    """
+
+    def __init__(self, quantiles: tuple[float, ...] = (0.1, 0.5), max_iter: int = 100,
+                 learning_rate: float = 0.1, max_leaf_nodes: int = 31,
+                 random_state: int | None = 0) -> None:
+        self.quantiles = quantiles
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> QuantileForecaster:
+        """Fit one model per quantile; returns ``self``."""
+        q = np.asarray(self.quantiles, dtype=float)
+        if q.ndim != 1 or q.size == 0 or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
+            raise ValueError(f"quantiles must be increasing levels in (0, 1): got {self.quantiles}")
+        X, y = check_X_y(X, y, dtype=float, ensure_all_finite="allow-nan", y_numeric=True)
+        # A column with no value at all (a lag longer than the history) cannot be binned; as a
+        # constant it is never split on, so predictions ignore it whatever it holds later.
+        X = np.where(np.isnan(X).all(axis=0), 0.0, X)
+        self.models_ = [
+            HistGradientBoostingRegressor(
+                loss="quantile", quantile=float(level), max_iter=self.max_iter,
+                learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+                random_state=self.random_state, early_stopping=False,
+            ).fit(X, y)
+            for level in q
+        ]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
+        """Predicted quantiles, shape (n, len(quantiles)), sorted along each row."""
+        check_is_fitted(self)
+        X = check_array(X, dtype=float, ensure_all_finite="allow-nan")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_in_}")
+        pred = np.column_stack([m.predict(X) for m in self.models_])
+        return np.sort(np.clip(pred, 0.0, 1.0), axis=1)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The middle quantile (the median with the defaults), for ``score`` and MAE."""
+        return self.predict_quantiles(X)[:, len(self.models_) // 2]
+
+
+def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) -> np.ndarray:
+    """Seasonal naive with a period of one day, as :class:`analytics.offers.
+    SeasonalNaiveOfferBuilder` assumes: the latest value at the same hour of day before
+    ``origin`` (NaN if none in ``max_days``)."""
+    idx = np.asarray(idx, dtype=int)
+    out = np.full(idx.shape, np.nan)
+    for k in range(max_days, 0, -1):  # nearest day last, so it wins
+        lag = _lag(y, idx, 24 * ((idx - origin) // 24 + k), origin)
+        out = np.where(np.isfinite(lag), lag, out)
+    return out
+
+
+class FleetForecaster:
+    """One :class:`QuantileForecaster` for many assets' hourly free fractions, calibrated.
+
+    ``fit`` trains on the forecasting problems whose targets lie before ``origin -
+    calibration_h`` (:func:`training_rows`), then forecasts the calibration hours from
+    ``origin - calibration_h`` as a true out-of-sample test and shifts each quantile so that the
+    share of actual values at or above it matches its level there (split-conformal). Without
+    the shift, P10 held in only about 75 % of car-park hours, since the season drifts.
+
+    Parameters
+    ----------
+    horizon_h : int, default=168
+    quantiles : tuple of float, default=(0.1, 0.5)
+    calibration_h : int, default=168
+    margin : float, default=0.4
+        Lower quantiles are calibrated to ``level * margin`` on the calibration week, a margin
+        for the drift between that week and the next (P10 held in about 84 % of car-park hours
+        when calibrated to 0.1 exactly).
+    max_series : int, default=500
+        Series learned from (a random sample beyond that): a fleet shares one model, and the
+        fit time must not grow with the fleet.
+    max_rows : int, default=200_000
+        Training rows kept (a random sample beyond that), which bounds the fit time on big
+        fleets.
+    random_state : int, default=0
+    """
+
+    def __init__(self, horizon_h: int = WEEK_H, quantiles: tuple[float, ...] = (0.1, 0.5),
+                 calibration_h: int = WEEK_H, margin: float = 0.4, max_series: int = 500,
+                 max_rows: int = 200_000, random_state: int = 0) -> None:
+        self.horizon_h = horizon_h
+        self.quantiles = quantiles
+        self.calibration_h = calibration_h
+        self.margin = margin
+        self.max_series = max_series
+        self.max_rows = max_rows
+        self.random_state = random_state
+
+    def fit(self, series: list[np.ndarray], t0: float, origin: int) -> FleetForecaster:
+        """Train on ``series`` (hourly free fractions from ``t0``) up to hour ``origin``."""
+        cut = origin - self.calibration_h
+        rng = np.random.default_rng(self.random_state)
+        if len(series) > self.max_series:
+            series = [series[i] for i in rng.choice(len(series), self.max_series, replace=False)]
+        rows = [training_rows(y, t0, cut, self.horizon_h) for y in series]
+        X = np.concatenate([r[0] for r in rows]) if rows else np.zeros((0, len(FEATURES)))
+        y = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
+        if y.size < 50:
+            raise ValueError(f"too little history to train a forecaster: {y.size} hours")
+        if y.size > self.max_rows:
+            keep = rng.choice(y.size, self.max_rows, replace=False)
+            X, y = X[keep], y[keep]
+        self.model_ = QuantileForecaster(self.quantiles, random_state=self.random_state).fit(X, y)
+        self.shift_ = np.zeros(len(self.quantiles))
+        cal_idx = np.arange(cut, origin)
+        feats, actual = [], []
+        for s in series:
+            idx = cal_idx[np.isfinite(s[cal_idx])]
+            if idx.size:
+                feats.append(features(s, t0, cut, idx))
+                actual.append(s[idx])
+        if feats:
+            pred = self.model_.predict_quantiles(np.concatenate(feats))
+            resid = np.concatenate(actual)[:, None] - pred
+            # Only the lower quantiles are promises; the median stays the model's.
+            self.shift_ = np.array([np.quantile(resid[:, i], q * self.margin) if q < 0.5 else 0.0
+                                    for i, q in enumerate(self.quantiles)])
+        return self
+
+    def predict(self, series: list[np.ndarray], t0: float, origin: int) -> np.ndarray:
+        """Quantile forecasts for hours ``origin .. origin + horizon_h - 1``.
+
+        Returns
+        -------
+        ndarray of shape (len(series), horizon_h, len(quantiles))
+            Free fractions in [0, 1], non-crossing.
+        """
+        idx = np.arange(origin, origin + self.horizon_h)
+        X = np.concatenate([features(y, t0, origin, idx) for y in series])
+        pred = np.clip(self.model_.predict_quantiles(X) + self.shift_, 0.0, 1.0)
+        return np.sort(pred, axis=1).reshape(len(series), self.horizon_h, -1)

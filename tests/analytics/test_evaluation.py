@@ -1,0 +1,44 @@
+"""The real data sets meet the accuracy targets of issue 5 (these fail below them).
+
+The car-park backtest uses every fourth day as an origin (6 origins from 2016-11-08) to stay
+well inside the test-time budget; ``idleshare evaluate`` uses every second day.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.evaluate import ParkingFigures, evaluate_occupancy, evaluate_parking, evaluate_steel
+
+
+@pytest.fixture(scope="module")
+def parking() -> ParkingFigures:
+    return evaluate_parking(step_h=96)
+
+
+def test_room_occupancy_is_at_least_97_percent_accurate_on_the_test_file() -> None:
+    assert evaluate_occupancy()["accuracy"] >= 0.97
+
+
+def test_car_park_forecasts_beat_the_seasonal_naive_baseline_by_a_quarter(
+    parking: ParkingFigures,
+) -> None:
+    assert parking.origins >= 6 and parking.hours > 5000
+    assert parking.improvement_daily >= 0.25
+
+
+def test_the_p10_bound_holds_in_at_least_90_percent_of_car_park_hours(
+    parking: ParkingFigures,
+) -> None:
+    assert parking.p10_coverage >= 0.90
+
+
+def test_offers_are_truly_free_and_capture_most_idle_capacity(parking: ParkingFigures) -> None:
+    assert parking.offer_precision >= 0.95
+    assert parking.idle_capture >= 0.60
+
+
+def test_unsupervised_machine_states_agree_with_the_steel_plant_load_labels() -> None:
+    figures = evaluate_steel()
+    # No target in the issue: this guards the figure in docs/analytics.md from regressing.
+    assert figures["accuracy"] >= 0.6 and figures["adjusted_rand_index"] >= 0.3

@@ -1,0 +1,63 @@
+"""Hourly aggregation, the baselines and the quantile forecaster on known patterns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.forecast import (
+    FEATURES,
+    WEEK_H,
+    FleetForecaster,
+    QuantileForecaster,
+    daily_naive,
+    hourly_free,
+    seasonal_naive,
+)
+
+H = 3600.0
+T0 = 1_700_006_400.0  # a UTC midnight (a Wednesday)
+
+
+def test_hourly_free_is_time_weighted_and_nan_without_data() -> None:
+    times = T0 + np.array([0.0, 0.5, 1.0, 1.5]) * H
+    got = hourly_free(times, np.array([10.0, 20.0, 30.0, 30.0]), T0, 3)
+    assert got[:2].tolist() == [15.0, 30.0] and np.isnan(got[2])
+
+
+def test_seasonal_naive_takes_the_latest_week_with_data_and_daily_the_latest_day() -> None:
+    y = np.full(3 * WEEK_H, np.nan)
+    y[5], y[WEEK_H + 5], y[2 * WEEK_H - 19] = 1.0, 2.0, 3.0
+    origin = 2 * WEEK_H
+    assert seasonal_naive(y, origin, np.array([origin + 5])).tolist() == [2.0]
+    y[WEEK_H + 5] = np.nan
+    assert seasonal_naive(y, origin, np.array([origin + 5])).tolist() == [1.0]
+    assert daily_naive(y, origin, np.array([origin + 5, origin + 29])).tolist() == [3.0, 3.0]
+
+
+def weekly_pattern(weeks: int, n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    hours = np.arange(weeks * WEEK_H)
+    base = 0.5 + 0.3 * np.sin(hours % 24 / 24 * 2 * np.pi) * np.where(hours // 24 % 7 < 5, 1, 0.2)
+    return [np.clip(base + rng.normal(0, 0.05, hours.size), 0, 1) for _ in range(n)]
+
+
+def test_the_fleet_forecaster_learns_a_weekly_pattern_with_a_p10_that_holds() -> None:
+    series = weekly_pattern(6, 8)
+    origin = 5 * WEEK_H
+    pred = FleetForecaster(random_state=0).fit(series, T0, origin).predict(series, T0, origin)
+    actual = np.array([y[origin:origin + WEEK_H] for y in series])
+    naive = np.array([daily_naive(y, origin, np.arange(origin, origin + WEEK_H))
+                      for y in series])
+    assert pred.shape == (8, WEEK_H, 2)
+    assert np.all(pred[:, :, 0] <= pred[:, :, 1])
+    assert np.abs(pred[:, :, 1] - actual).mean() < 0.75 * np.abs(naive - actual).mean()
+    assert (actual >= pred[:, :, 0]).mean() >= 0.9
+
+
+def test_the_quantile_forecaster_refuses_bad_levels_and_unfitted_use() -> None:
+    X, y = np.random.default_rng(0).random((60, len(FEATURES))), np.zeros(60)
+    with pytest.raises(ValueError, match="quantiles"):
+        QuantileForecaster(quantiles=(0.5, 0.1)).fit(X, y)
+    with pytest.raises(Exception, match="not fitted"):
+        QuantileForecaster().predict(X)
