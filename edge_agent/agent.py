@@ -139,12 +139,13 @@ class Agent:
         self.outbox.close()
         self._thread = None
 
-    def run_forever(self) -> None:
-        """Run until interrupted (Ctrl-C, or SIGTERM turned into KeyboardInterrupt)."""
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Run until ``stop`` is set (the CLI sets it on SIGTERM and SIGINT) or Ctrl-C."""
+        stop = stop or threading.Event()
         self.start()
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(1.0)
+            while not stop.is_set() and self._thread is not None and self._thread.is_alive():
+                stop.wait(1.0)
         except KeyboardInterrupt:
             log.info("stopping")
         finally:

@@ -9,7 +9,7 @@ import argparse
 import logging
 import signal
 import sys
-from types import FrameType
+import threading
 
 from edge_agent import config as config_mod
 from edge_agent.agent import Agent, make_sources
@@ -37,10 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:
@@ -50,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Installed first, so a stop during start-up still ends in a clean shutdown (and the
+    # retained "offline"); systemd stops with SIGTERM.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     try:
         cfg = config_mod.load(args.config)
         if args.command == "status":
@@ -68,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except IdleshareError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, _interrupt)  # systemd stops with SIGTERM: shut down cleanly
-    agent.run_forever()
+    agent.run_forever(stop)
     return 0
 
 
