@@ -9,12 +9,15 @@ Definitions (also in docs/analytics.md)
     The *seasonal-naive* forecast of an hour is the latest value at the same hour of the week
     before the origin (one week back, or two if that hour has no data, ...).
 
-    :class:`QuantileForecaster` predicts quantiles of the free fraction from
-    :func:`features`: hour of day, day of week, hours ahead of the origin, the value at the
-    same hour 1..4 weeks back and their mean, and the recent level (mean over the 24 hours
-    before the origin of value minus its value a week before). One model serves every asset
-    of a kind, since features and target are fractions of capacity. P10 is the free fraction
-    we are 90 % sure of.
+    The *anchor* (:func:`anchor`) is the seasonal-naive value held within
+    :data:`ANCHOR_BAND` of the median of the same hour 1, 2 and 3 weeks back.
+    :class:`FleetForecaster` takes the anchor as its median and learns the lower quantiles of
+    the residual (actual minus anchor) with :class:`QuantileForecaster` on :func:`features`:
+    hour of day, day of week, hours ahead of the origin, the value at the same hour 1..4 weeks
+    back and their mean, the recent level (mean over the 24 hours before the origin of value
+    minus its value a week before) and the anchor. One model serves every asset of a kind,
+    since features and target are fractions of capacity. P10 is the free fraction we are 90 %
+    sure of.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ HOUR = 3600.0
 WEEK_H = 168
 #: Weeks back used as lag features.
 LAG_WEEKS = (1, 2, 3, 4)
-FEATURES = ("hour", "weekday", "ahead", *(f"lag_{k}w" for k in LAG_WEEKS), "lag_mean", "level")
+FEATURES = ("hour", "weekday", "ahead", *(f"lag_{k}w" for k in LAG_WEEKS), "lag_mean", "level",
+            "anchor")
+#: How far the anchor may stray from the median of the same hour 1-3 weeks back.
+ANCHOR_BAND = 0.15
 
 
 def hourly_free(times: np.ndarray, free: np.ndarray, start: float, n_hours: int,
@@ -81,7 +87,7 @@ def features(y: np.ndarray, t0: float, origin: int, idx: np.ndarray) -> np.ndarr
         level = float(np.nanmean(y[recent] - _lag(y, recent, WEEK_H, origin))) if recent.size \
             else np.nan
     return np.column_stack((hours % 24, (hours // 24 + 3) % 7, idx - origin, lags, lag_mean,
-                            np.full(idx.size, level)))
+                            np.full(idx.size, level), anchor(y, origin, idx)))
 
 
 def training_rows(y: np.ndarray, t0: float, origin: int, horizon_h: int = WEEK_H,
@@ -109,11 +115,24 @@ def seasonal_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_weeks: int =
     return out
 
 
+def anchor(y: np.ndarray, origin: int, idx: np.ndarray) -> np.ndarray:
+    """Robust weekly naive: :func:`seasonal_naive`, held within :data:`ANCHOR_BAND` of the
+    median of the same hour 1, 2 and 3 weeks back (one odd week is not repeated in full).
+    NaN where no week has data."""
+    idx = np.asarray(idx, dtype=int)
+    week = seasonal_naive(y, origin, idx)
+    lags = np.column_stack([_lag(y, idx, k * WEEK_H, origin) for k in (1, 2, 3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: median of nothing
+        med = np.nanmedian(lags, axis=1)
+    return np.where(np.isfinite(med), np.clip(week, med - ANCHOR_BAND, med + ANCHOR_BAND), week)
+
+
 class QuantileForecaster(RegressorMixin, BaseEstimator):
     """Quantiles of the free fraction from :func:`features`, by gradient boosting.
 
     One :class:`~sklearn.ensemble.HistGradientBoostingRegressor` with quantile loss per
-    quantile; predictions are clipped to [0, 1] and made non-crossing by sorting.
+    quantile; predictions are clipped to ``bounds`` and made non-crossing by sorting.
 
     Parameters
     ----------
@@ -124,6 +143,8 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
     learning_rate : float, default=0.1
     max_leaf_nodes : int, default=31
     random_state : int or None, default=0
+    bounds : tuple of float, default=(0.0, 1.0)
+        Predictions are clipped to this range (free fractions; ``(-1, 1)`` for residuals).
 
     Attributes
     ----------
@@ -134,12 +155,13 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
 
     def __init__(self, quantiles: tuple[float, ...] = (0.1, 0.5), max_iter: int = 100,
                  learning_rate: float = 0.1, max_leaf_nodes: int = 31,
-                 random_state: int | None = 0) -> None:
+                 random_state: int | None = 0, bounds: tuple[float, float] = (0.0, 1.0)) -> None:
         self.quantiles = quantiles
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.random_state = random_state
+        self.bounds = bounds
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> QuantileForecaster:
         """Fit one model per quantile; returns ``self``."""
@@ -168,7 +190,7 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_in_}")
         pred = np.column_stack([m.predict(X) for m in self.models_])
-        return np.sort(np.clip(pred, 0.0, 1.0), axis=1)
+        return np.sort(np.clip(pred, *self.bounds), axis=1)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The middle quantile (the median with the defaults), for ``score`` and MAE."""
@@ -188,23 +210,29 @@ def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) 
 
 
 class FleetForecaster:
-    """One :class:`QuantileForecaster` for many assets' hourly free fractions, calibrated.
+    """Quantiles of many assets' hourly free fractions: the :func:`anchor` (robust weekly
+    naive) as the median, and one :class:`QuantileForecaster` of the residual for the other
+    quantiles, calibrated.
 
-    ``fit`` trains on the forecasting problems whose targets lie before ``origin -
-    calibration_h`` (:func:`training_rows`), then forecasts the calibration hours from
-    ``origin - calibration_h`` as a true out-of-sample test and shifts each quantile so that the
-    share of actual values at or above it matches its level there (split-conformal). Without
-    the shift, P10 held in only about 75 % of car-park hours, since the season drifts.
+    On the Birmingham car parks no learned or adjusted median beat the weekly-naive value
+    (gradient boosting on the value or the residual, recent level shifts, multi-week means,
+    smoothing: 0.5-27 % worse; see docs/analytics.md), so the median is the anchor itself and
+    learning goes where it pays: how far below the anchor the free fraction may fall.
+
+    ``fit`` trains the residual model on the forecasting problems whose targets lie before
+    ``origin - calibration_h`` (:func:`training_rows`), then forecasts the calibration hours
+    from ``origin - calibration_h`` as a true out-of-sample test and shifts each lower quantile
+    so that the share of actual values at or above it matches its level there (split-conformal).
 
     Parameters
     ----------
     horizon_h : int, default=168
     quantiles : tuple of float, default=(0.1, 0.5)
+        Increasing levels; 0.5 is the anchor, the others are learned.
     calibration_h : int, default=168
     margin : float, default=0.4
         Lower quantiles are calibrated to ``level * margin`` on the calibration week, a margin
-        for the drift between that week and the next (P10 held in about 84 % of car-park hours
-        when calibrated to 0.1 exactly).
+        for the drift between that week and the next.
     max_series : int, default=500
         Series learned from (a random sample beyond that): a fleet shares one model, and the
         fit time must not grow with the fleet.
@@ -225,6 +253,15 @@ class FleetForecaster:
         self.max_rows = max_rows
         self.random_state = random_state
 
+    def _learned(self) -> tuple[float, ...]:
+        return tuple(q for q in self.quantiles if q != 0.5)
+
+    def _quantiles(self, X: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Anchor plus residual quantiles (before calibration), columns as ``quantiles``."""
+        learned = iter(self.model_.predict_quantiles(X).T) if self._learned() else iter(())
+        return np.column_stack([base if q == 0.5 else base + next(learned)
+                                for q in self.quantiles])
+
     def fit(self, series: list[np.ndarray], t0: float, origin: int) -> FleetForecaster:
         """Train on ``series`` (hourly free fractions from ``t0``) up to hour ``origin``."""
         cut = origin - self.calibration_h
@@ -234,12 +271,15 @@ class FleetForecaster:
         rows = [training_rows(y, t0, cut, self.horizon_h) for y in series]
         X = np.concatenate([r[0] for r in rows]) if rows else np.zeros((0, len(FEATURES)))
         y = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
+        has_anchor = np.isfinite(X[:, -1])
+        X, y = X[has_anchor], y[has_anchor] - X[has_anchor, -1]
         if y.size < 50:
             raise ValueError(f"too little history to train a forecaster: {y.size} hours")
         if y.size > self.max_rows:
             keep = rng.choice(y.size, self.max_rows, replace=False)
             X, y = X[keep], y[keep]
-        self.model_ = QuantileForecaster(self.quantiles, random_state=self.random_state).fit(X, y)
+        self.model_ = QuantileForecaster(self._learned() or (0.1,), random_state=self.random_state,
+                                         bounds=(-1.0, 1.0)).fit(X, y)
         self.shift_ = np.zeros(len(self.quantiles))
         cal_idx = np.arange(cut, origin)
         feats, actual = [], []
@@ -249,15 +289,20 @@ class FleetForecaster:
                 feats.append(features(s, t0, cut, idx))
                 actual.append(s[idx])
         if feats:
-            pred = self.model_.predict_quantiles(np.concatenate(feats))
-            resid = np.concatenate(actual)[:, None] - pred
-            # Only the lower quantiles are promises; the median stays the model's.
-            self.shift_ = np.array([np.quantile(resid[:, i], q * self.margin) if q < 0.5 else 0.0
-                                    for i, q in enumerate(self.quantiles)])
+            Xc = np.concatenate(feats)
+            ok = np.isfinite(Xc[:, -1])
+            resid = np.concatenate(actual)[ok, None] - self._quantiles(Xc[ok], Xc[ok, -1])
+            if resid.size:
+                # Only the lower quantiles are promises; the median stays the anchor.
+                self.shift_ = np.array([np.quantile(resid[:, i], q * self.margin) if q < 0.5
+                                        else 0.0 for i, q in enumerate(self.quantiles)])
         return self
 
     def predict(self, series: list[np.ndarray], t0: float, origin: int) -> np.ndarray:
         """Quantile forecasts for hours ``origin .. origin + horizon_h - 1``.
+
+        An hour without an anchor (no data at that hour of the week in the last four weeks)
+        falls back to the daily naive value, else the series' mean, else 0.
 
         Returns
         -------
@@ -266,5 +311,14 @@ class FleetForecaster:
         """
         idx = np.arange(origin, origin + self.horizon_h)
         X = np.concatenate([features(y, t0, origin, idx) for y in series])
-        pred = np.clip(self.model_.predict_quantiles(X) + self.shift_, 0.0, 1.0)
+        base = X[:, -1].copy()
+        if np.isnan(base).any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a series without any data
+                fallback = np.concatenate([
+                    np.where(np.isfinite(d := daily_naive(y, origin, idx)), d,
+                             np.nan_to_num(np.nanmean(y[:origin]) if origin else np.nan))
+                    for y in series])
+            base = np.where(np.isnan(base), fallback, base)
+        pred = np.clip(self._quantiles(X, base) + self.shift_, 0.0, 1.0)
         return np.sort(pred, axis=1).reshape(len(series), self.horizon_h, -1)

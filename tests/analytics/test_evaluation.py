@@ -20,11 +20,20 @@ def test_room_occupancy_is_at_least_97_percent_accurate_on_the_test_file() -> No
     assert evaluate_occupancy()["accuracy"] >= 0.97
 
 
-def test_car_park_forecasts_beat_the_seasonal_naive_baseline_by_a_quarter(
+def test_car_park_forecasts_beat_the_daily_seasonal_naive_baseline_by_a_quarter(
     parking: ParkingFigures,
 ) -> None:
     assert parking.origins >= 6 and parking.hours > 5000
     assert parking.improvement_daily >= 0.25
+
+
+def test_car_park_forecasts_beat_the_weekly_seasonal_naive_baseline(
+    parking: ParkingFigures,
+) -> None:
+    # The 25 % is NOT reached against the weekly season (measured: 1.6 % with these
+    # origins, 1.5 % with idleshare evaluate's); this is the best bound we can honestly hold.
+    # docs/analytics.md records what was tried.
+    assert parking.improvement_weekly >= 0.01
 
 
 def test_the_p10_bound_holds_in_at_least_90_percent_of_car_park_hours(

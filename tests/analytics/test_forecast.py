@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from analytics.forecast import (
+    ANCHOR_BAND,
     FEATURES,
     WEEK_H,
     FleetForecaster,
     QuantileForecaster,
+    anchor,
     daily_naive,
     hourly_free,
     seasonal_naive,
@@ -61,3 +63,33 @@ def test_the_quantile_forecaster_refuses_bad_levels_and_unfitted_use() -> None:
         QuantileForecaster(quantiles=(0.5, 0.1)).fit(X, y)
     with pytest.raises(Exception, match="not fitted"):
         QuantileForecaster().predict(X)
+
+
+def test_the_anchor_repeats_last_week_but_not_further_than_the_band_from_the_median() -> None:
+    y = np.full(4 * WEEK_H, np.nan)
+    origin, hour = 3 * WEEK_H, 3 * WEEK_H + 10
+    y[hour - WEEK_H], y[hour - 2 * WEEK_H], y[hour - 3 * WEEK_H] = 0.55, 0.5, 0.5
+    assert anchor(y, origin, np.array([hour])).tolist() == [0.55]
+    y[hour - WEEK_H] = 0.95  # one odd week: held at median + band
+    assert anchor(y, origin, np.array([hour]))[0] == pytest.approx(0.5 + ANCHOR_BAND)
+    assert np.isnan(anchor(y, origin, np.array([hour + 1])))[0]
+
+
+def test_the_fleet_median_is_the_anchor_and_p10_lies_below_it() -> None:
+    series = weekly_pattern(6, 4, seed=1)
+    origin = 5 * WEEK_H
+    idx = np.arange(origin, origin + WEEK_H)
+    pred = FleetForecaster().fit(series, T0, origin).predict(series, T0, origin)
+    expected = np.array([np.clip(anchor(y, origin, idx), 0, 1) for y in series])
+    np.testing.assert_allclose(pred[:, :, 1], expected)
+    assert (pred[:, :, 0] <= pred[:, :, 1]).all() and (pred[:, :, 0] < pred[:, :, 1]).mean() > 0.5
+
+
+def test_hours_without_an_anchor_fall_back_to_the_daily_naive_value() -> None:
+    series = weekly_pattern(6, 4, seed=2)
+    origin = 5 * WEEK_H
+    series[0] = series[0].copy()
+    series[0][origin - 4 * WEEK_H:origin - 24 + 1:WEEK_H] = np.nan  # hour 0 of each week gone
+    series[0][origin - 24] = 0.7  # ... except yesterday's
+    pred = FleetForecaster().fit(series, T0, origin).predict(series, T0, origin)
+    assert pred[0, 0, 1] == pytest.approx(0.7)
