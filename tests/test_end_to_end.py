@@ -71,9 +71,18 @@ def occupied_at(i: int) -> float:
     return 90.0
 
 
-def test_agent_to_api_returns_exactly_the_windows_and_offers_the_pattern_implies(
-    platform: Platform, tmp_path: Path
-) -> None:
+@dataclass
+class Pipeline:
+    catalog: Catalog
+    key: str
+    times: list[float]
+    occupied: list[float]
+    now: float
+
+
+def run_pipeline(platform: Platform, tmp_path: Path) -> Pipeline:
+    """The agent replays the pattern through the broker into ingest and the store; analytics
+    runs once. Every reading must be stored exactly once, none rejected."""
     t0 = math.floor(time.time() / STEP) * STEP - 48 * H
     times = [t0 + i * STEP for i in range(288)]  # the last one is 10 min ago at most
     occupied = [occupied_at(i) for i in range(288)]
@@ -105,7 +114,6 @@ values = {{ occupied = "occupied" }}
 
     catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
     key = catalog.create_key(TENANT, "owner", "e2e")
-    other_key = catalog.create_key("someone-else", "owner", "e2e")
     ingest = Ingest(platform.store, catalog, platform.mqtt_url,
                     client_id=f"e2e-{uuid.uuid4().hex[:8]}")
     ingest.start()
@@ -121,16 +129,22 @@ values = {{ occupied = "occupied" }}
         ingest.stop()
     assert platform.store.count(TENANT) == len(times), "every reading stored exactly once"
     assert sum(ingest.stats.rejected.values()) == 0
-
     now = t0 + 48 * H
     run_once(catalog, platform.store, now=now)
-    free = [CAPACITY - v for v in occupied]
-    want_windows = reference.windows(times, free, CAPACITY, 0.5, H)
-    want_offers = reference.offers(times, free, CAPACITY, now)
+    return Pipeline(catalog, key, times, occupied, now)
+
+
+def test_agent_to_api_returns_exactly_the_windows_and_offers_the_pattern_implies(
+    platform: Platform, tmp_path: Path
+) -> None:
+    p = run_pipeline(platform, tmp_path)
+    free = [CAPACITY - v for v in p.occupied]
+    want_windows = reference.windows(p.times, free, CAPACITY, 0.5, H)
+    want_offers = reference.offers(p.times, free, CAPACITY, p.now)
     assert len(want_windows) == 4 and len(want_offers) == 3  # the pattern says so
 
-    api = TestClient(create_app(catalog, platform.store))
-    auth = {"Authorization": f"Bearer {key}"}
+    api = TestClient(create_app(p.catalog, platform.store))
+    auth = {"Authorization": f"Bearer {p.key}"}
     got = api.get("/v1/idle-windows", params={"asset": ASSET, "limit": 1000}, headers=auth)
     assert got.status_code == 200, got.text
     windows = got.json()["items"]
@@ -147,10 +161,40 @@ values = {{ occupied = "occupied" }}
     assert {o["unit"] for o in offers} == {"pallet"}
 
     # Another company's key sees none of it.
+    other_key = p.catalog.create_key("someone-else", "owner", "e2e")
     other = {"Authorization": f"Bearer {other_key}"}
     assert api.get("/v1/offers", headers=other).json()["items"] == []
     assert api.get(f"/v1/assets/{ASSET}", headers=other).status_code == 404
-    catalog.close()
+    p.catalog.close()
+
+
+def test_a_booked_offer_reduces_the_next_offers_for_that_asset(
+    platform: Platform, tmp_path: Path
+) -> None:
+    p = run_pipeline(platform, tmp_path)
+    api = TestClient(create_app(p.catalog, platform.store, dispatch_interval_s=None))
+    owner = {"Authorization": f"Bearer {p.key}"}
+    market = {"Authorization": f"Bearer {p.catalog.create_key('market', 'platform', 'e2e')}"}
+    offers = api.get("/v1/offers", params={"asset": ASSET}, headers=market).json()["items"]
+    first = offers[0]
+    assert first["quantity"] == 63.0  # night window: least free 70, less the 10 % reserve
+
+    held = api.post("/v1/bookings", json={"offer_id": first["id"], "quantity": 30},
+                    headers=market)
+    assert held.status_code == 201, held.text
+    confirmed = api.post(f"/v1/bookings/{held.json()['id']}/confirm", headers=market)
+    assert confirmed.status_code == 200, confirmed.text
+    # The owner takes the offer down (say, to reprice it); the booking stands.
+    assert api.post(f"/v1/offers/{first['id']}/withdraw", headers=owner).status_code == 200
+
+    run_once(p.catalog, platform.store, now=p.now + 60)
+    again = api.get("/v1/offers", params={"asset": ASSET}, headers=market).json()["items"]
+    same_slot = [o for o in again if (o["start"], o["end"]) == (first["start"], first["end"])]
+    assert [o["quantity"] for o in same_slot] == [33.0]  # 63 less the 30 booked
+    assert same_slot[0]["id"] != first["id"]
+    others = [(o["start"], o["quantity"]) for o in again if o not in same_slot]
+    assert others == [(o["start"], o["quantity"]) for o in offers[1:]]  # untouched
+    p.catalog.close()
 
 
 def ts(iso: str) -> float:
