@@ -1,7 +1,8 @@
 """``idleshare bench api``: offer search latency at a fixed request rate on a full catalog.
 
-The API runs in one subprocess (uvicorn, one worker, SQLite catalog), the load generator
-(:mod:`api.loadgen`) in another, so the generator does not steal the server's interpreter.
+The API runs as ``idleshare api --workers N`` does (:mod:`api.workers`: N uvicorn processes,
+SQLite catalog), the load generator (:mod:`api.loadgen`) in another process, so the generator does
+not steal the server's interpreter (it does share the machine's cores).
 Printed beside the search figures: the raw limit measured in the same run, i.e. the closed-
 loop rate of ``/healthz`` (the framework with no query) and of search itself.
 """
@@ -9,6 +10,7 @@ loop rate of ``/healthz`` (the framework with no query) and of search itself.
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
 import subprocess
@@ -93,19 +95,16 @@ def populate(catalog: Catalog, assets: int, offers: int, tenants: int = 100, see
         s.execute(insert(OfferRow), offer_rows)
 
 
-def serve(catalog_url: str, port: int) -> None:
-    """The server subprocess: the API over the catalog, an empty in-memory reading store."""
-    import logging
+def serve(catalog_url: str, port: int, workers: int, data_dir: str) -> None:
+    """The server subprocess: what ``idleshare api --workers N`` runs, over the catalog (an
+    empty reading store in a scratch directory), without access logs."""
+    import os
 
-    import uvicorn
+    from api.workers import serve as serve_workers
 
-    from api.main import create_app
-    from storage.sqlite import SqliteReadingStore
-
-    logging.disable(logging.WARNING)
-    catalog = Catalog(catalog_url)
-    app = create_app(catalog, SqliteReadingStore(":memory:"), dispatch_interval_s=None)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    os.environ["IDLESHARE_CATALOG_URL"] = catalog_url
+    os.environ["IDLESHARE_DATA_DIR"] = data_dir
+    serve_workers("127.0.0.1", port, workers, log_level="error", access_log=False)
 
 
 SEARCHES = (
@@ -169,6 +168,7 @@ def run(
     offers: int = 50_000,
     rate: float = 200.0,
     duration: float = 20.0,
+    workers: int = 2,
     workdir: Path | None = None,
 ) -> dict[str, object]:
     """Populate a fresh catalog, serve it, measure; returns the figures."""
@@ -176,6 +176,7 @@ def run(
         db = (workdir or Path(tmp)) / "bench-catalog.db"
         db.unlink(missing_ok=True)
         url_db = f"sqlite:///{db}"
+        load_before = round(os.getloadavg()[0], 2)
         began = time.perf_counter()
         catalog = Catalog(url_db)
         populate(catalog, assets, offers)
@@ -185,13 +186,19 @@ def run(
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [sys.executable, "-c", f"import api.bench as b; b.serve({url_db!r}, {port})"]
+            [
+                sys.executable,
+                "-c",
+                f"import api.bench as b; b.serve({url_db!r}, {port}, {workers}, {tmp!r})",
+            ]
         )
         try:
             _wait_ready(url)
             auth = [f"Authorization: Bearer {key}"]
             paths = [p.format(s=T0 + 86400, e=T0 + 3 * 86400) for p in SEARCHES]
             short = max(duration / 4, 1.0)
+            # Warm-up, not counted: each worker compiles its queries once and fills its caches.
+            _load(url, paths, auth, min(short, 3.0), None, 4)
             health = _load(url, ["/healthz"], [], short, None, 8)
             search_max = _load(url, paths, auth, short, None, 8)
             search = _load(url, paths, auth, duration, rate, 32)
@@ -203,6 +210,8 @@ def run(
         "offers": offers,
         "populate_s": round(populate_s, 1),
         "target_rate": rate,
+        "workers": workers,
+        "load_before": load_before,
         "healthz_closed_loop": health,
         "search_closed_loop": search_max,
         "search_at_rate": search,
@@ -215,7 +224,8 @@ def report(figures: dict[str, object]) -> str:
     return "\n".join(
         [
             f"catalog: {figures['assets']} assets, {figures['offers']} offers "
-            f"(populated in {figures['populate_s']} s)",
+            f"(populated in {figures['populate_s']} s); {figures['workers']} server worker(s), "
+            f"{os.cpu_count()} cores, load average before the run {figures['load_before']}",
             f"raw limit, /healthz closed loop (8 connections): {h['rate']} req/s, "  # type: ignore[index]
             f"p99 {h['p99_ms']} ms",  # type: ignore[index]
             f"search closed loop (8 connections): {m['rate']} req/s, p99 {m['p99_ms']} ms",  # type: ignore[index]

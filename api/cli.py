@@ -10,6 +10,7 @@ import typer
 
 from idleshare.cliutil import DataDir, InfluxUrl, fail, settings
 from idleshare.errors import IdleshareError
+from idleshare.settings import Settings
 
 ROLES = ("owner", "viewer", "platform")
 
@@ -27,24 +28,19 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     def api(
         port: Annotated[int, typer.Option()] = 8000,
         host: Annotated[str, typer.Option()] = "127.0.0.1",
+        workers: Annotated[
+            int, typer.Option(min=1, help="server processes (SQLite: reads in parallel)")
+        ] = 1,
         influx_url: InfluxUrl = None,
         data_dir: DataDir = None,
     ) -> None:
         """Serve the HTTP API and the web page."""
-        import uvicorn
-
-        from api.main import create_app
-        from storage.catalog import Catalog
-        from storage.factory import open_reading_store
-
         s = settings(influx_url=influx_url, data_dir=data_dir)
         s.data_dir.mkdir(parents=True, exist_ok=True)
-        store, catalog = open_reading_store(s), Catalog(s.catalog)
-        try:
-            uvicorn.run(create_app(catalog, store), host=host, port=port, log_level="info")
-        finally:
-            store.close()
-            catalog.close()
+        if workers == 1:
+            serve_one(s, host, port)
+        else:
+            serve_workers(s, host, port, workers)
 
     @keys.command("create")
     def keys_create(
@@ -128,8 +124,51 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer, bench: typer.Type
         offers: Annotated[int, typer.Option(min=1)] = 50_000,
         rate: Annotated[float, typer.Option(min=1)] = 200.0,
         duration: Annotated[float, typer.Option(min=1)] = 20.0,
+        workers: Annotated[int, typer.Option(min=1, help="API server processes")] = 2,
     ) -> None:
         """Offer search p99 at a fixed rate, load from a second process, with the raw limit."""
         from api.bench import report, run
 
-        typer.echo(report(run(assets=assets, offers=offers, rate=rate, duration=duration)))
+        figures = run(assets=assets, offers=offers, rate=rate, duration=duration, workers=workers)
+        typer.echo(report(figures))
+
+
+def serve_one(s: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.main import create_app
+    from storage.catalog import Catalog
+    from storage.factory import open_reading_store
+
+    store, catalog = open_reading_store(s), Catalog(s.catalog)
+    try:
+        uvicorn.run(create_app(catalog, store), host=host, port=port, log_level="info")
+    finally:
+        store.close()
+        catalog.close()
+
+
+def serve_workers(s: Settings, host: str, port: int, workers: int) -> None:
+    """``workers`` server processes (:mod:`api.workers`), each with its own stores, and here,
+    in the parent, the one thread that delivers webhooks and expires holds: one per worker
+    would deliver every event several times."""
+    import os
+
+    from api import workers as pool
+    from api.webhooks import Dispatcher, DispatcherThread
+    from storage.catalog import Catalog
+
+    # The workers are new interpreters: they read the options as settings from the environment.
+    os.environ["IDLESHARE_DATA_DIR"] = str(s.data_dir)
+    if s.influx_url:
+        os.environ["IDLESHARE_INFLUX_URL"] = s.influx_url
+    catalog = Catalog(s.catalog)
+    thread = DispatcherThread(Dispatcher(catalog), 1.0)
+    thread.start()
+    try:
+        pool.serve(host, port, workers)
+    except RuntimeError as err:
+        fail(str(err))
+    finally:
+        thread.stop()
+        catalog.close()

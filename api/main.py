@@ -43,11 +43,16 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    catalog: Catalog, store: ReadingStore, dispatch_interval_s: float | None = 1.0
+    catalog: Catalog,
+    store: ReadingStore,
+    dispatch_interval_s: float | None = 1.0,
+    close_stores: bool = False,
 ) -> FastAPI:
-    """The API over the given stores; the caller owns them and closes them. While the app
-    runs, a thread delivers webhooks and expires holds every ``dispatch_interval_s``
-    (``None``: no thread, as in tests that drive the dispatcher themselves)."""
+    """The API over the given stores; the caller owns them and closes them, unless
+    ``close_stores``: then the app closes them when it stops. While the app runs, a thread
+    delivers webhooks and expires holds every ``dispatch_interval_s`` (``None``: no thread, as
+    in tests that drive the dispatcher themselves, and in the worker processes of
+    ``idleshare api --workers N``, whose parent runs the one dispatcher)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -68,6 +73,9 @@ def create_app(
         finally:
             if thread is not None:
                 thread.stop()
+            if close_stores:
+                store.close()
+                catalog.close()
 
     app = FastAPI(
         title="idleshare", description=DESCRIPTION, version=app_version, lifespan=lifespan
@@ -77,3 +85,16 @@ def create_app(
     app.add_exception_handler(StoreError, _store_unavailable)
     app.include_router(api_router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app over the stores the ``IDLESHARE_*`` settings name, opened in the calling
+    process and closed when the app stops, without a dispatcher thread: the factory each
+    worker process of ``idleshare api --workers N`` calls."""
+    from idleshare.settings import load_settings
+    from storage.factory import open_reading_store
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store, catalog = open_reading_store(settings), Catalog(settings.catalog)
+    return create_app(catalog, store, dispatch_interval_s=None, close_stores=True)

@@ -7,12 +7,25 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    String,
+    and_,
+    cast,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api.deps import Caller
 from api.visibility import visible_filter
-from storage.catalog import CONFIRMED, HELD, BookingRow, OfferRow
+from idleshare.errors import StoreError
+from storage.catalog import CONFIRMED, HELD, BookingRow, Catalog, OfferRow
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
 
@@ -86,7 +99,7 @@ def sort_key(q: OfferQuery) -> ColumnElement[Any]:
 
 
 def build(
-    session: Session,
+    session: Session | Connection,
     caller: Caller,
     q: OfferQuery,
     now: float,
@@ -126,3 +139,15 @@ def build(
     if after is not None:
         stmt = stmt.where(or_(key > after[0], and_(key == after[0], o.id > after[1])))
     return stmt.order_by(key, o.id).limit(limit)
+
+
+def search(
+    catalog: Catalog, caller: Caller, q: OfferQuery, now: float, after: list[Any] | None, limit: int
+) -> list[Row[Any]]:
+    """One page of :func:`build`'s rows, on a plain connection: an ORM session would add
+    half a millisecond per search for nothing, since nothing is loaded as objects."""
+    try:
+        with catalog.engine.connect() as conn:
+            return list(conn.execute(build(conn, caller, q, now, after, limit)).all())
+    except SQLAlchemyError as err:
+        raise StoreError(f"catalog error: {err}") from err

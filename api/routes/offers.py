@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from api.params import (
     query_error,
 )
 from api.schemas import OfferPublic, Page, offer_json
-from api.search import Near, OfferQuery, build
+from api.search import Near, OfferQuery, search
 from api.visibility import can_see
 from storage.catalog import OfferRow, booked_quantity, record_offer_event
 
@@ -83,15 +83,15 @@ def search_offers(
     )
     after = decode_cursor(cursor, (float, int))
     now = time.time()
-    with catalog.session() as s:
-        rows = s.execute(build(s, caller, q, now, after, limit + 1)).all()
+    rows = search(catalog, caller, q, now, after, limit + 1)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([float(rows[-1].k), rows[-1].id])
-    # Serialised here rather than by the response model: same JSON, a third of the time.
+    # Serialised here (orjson) rather than by the response model: the same JSON, which
+    # tests/api/routes/test_offers.py and schemathesis check, in a fraction of the time.
     body = {"items": [offer_json(r, float(r.booked)) for r in rows], "next_cursor": next_cursor}
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def visible_offer(s: Session, caller: Caller, offer_id: int) -> OfferRow:

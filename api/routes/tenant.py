@@ -12,6 +12,7 @@ from api.deps import CallerDep, CatalogDep, OwnerDep, forget_keys
 from api.params import RowId
 from api.schemas import utc
 from api.schemas_tenant import KeyCreate, KeyCreated, KeyPublic, TenantPublic
+from api.visibility import forget_peers
 from storage.catalog import ApiKey, GroupMemberRow, PartnerRow, Tenant, hash_key
 
 router = APIRouter(tags=["tenant"])
@@ -45,6 +46,7 @@ def add_partner(partner_id: PartnerId, caller: OwnerDep, catalog: CatalogDep) ->
     with catalog.session() as s:
         if s.get(PartnerRow, (caller.tenant_id, partner_id)) is None:
             s.add(PartnerRow(tenant_id=caller.tenant_id, partner_id=partner_id))
+    forget_peers()
     return read_tenant(caller, catalog)
 
 
@@ -57,6 +59,7 @@ def remove_partner(partner_id: PartnerId, caller: OwnerDep, catalog: CatalogDep)
                 PartnerRow.tenant_id == caller.tenant_id, PartnerRow.partner_id == partner_id
             )
         )
+    forget_peers()
     return read_tenant(caller, catalog)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -183,3 +188,71 @@ def live_server(catalog: Catalog, store: FakeStore) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The uvicorn worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(c)
+        for c in children
+        if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
+    ]
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@pytest.fixture
+def two_workers(catalog: Catalog, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``idleshare api --workers 2`` over the ``catalog`` fixture's file."""
+    from tests.servers import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDLESHARE_")}
+    argv = [sys.executable, "-m", "idleshare.cli", "api", "--workers", "2", "--port", str(port)]
+    server = subprocess.Popen(
+        [*argv, "--data-dir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # Each worker listens on its own socket once its app has started: wait for both.
+        while len(tcp_sockets(port, LISTEN)) < 2:
+            assert time.monotonic() < deadline, "the two API workers did not start"
+            assert server.poll() is None, f"idleshare api exited with {server.returncode}"
+            time.sleep(0.1)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+LISTEN, ESTABLISHED = "0A", "01"
+
+
+def tcp_sockets(port: int, state: str) -> set[int]:
+    """Inodes of the IPv4 TCP sockets with local ``port`` in ``state`` (/proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == state:
+            found.add(int(f[9]))
+    return found
+
+
+def socket_inodes(pid: int) -> set[int]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found

@@ -94,3 +94,16 @@ def test_sorted_pages_follow_the_cursor_without_gaps(client: TestClient, catalog
     assert sorted(o["id"] for o in items) == made and pages == 5
     prices = [o["price_per_unit_hour"] for o in items]
     assert prices == sorted(prices)
+
+
+def test_a_partner_change_through_the_api_applies_at_once_despite_the_peers_cache(
+    client: TestClient, catalog: Catalog
+) -> None:
+    add_asset(catalog, "acme", "z1")
+    offer = add_live_offer(catalog, "acme", "z1", T, visibility="partners")
+    friend, owner = auth(catalog, "friend", "platform"), auth(catalog, "acme")
+    assert ids(client, friend) == []  # friend's (empty) peers are now cached
+    assert client.put("/v1/tenant/partners/friend", headers=owner).status_code == 200
+    assert ids(client, friend) == [offer]
+    assert client.delete("/v1/tenant/partners/friend", headers=owner).status_code == 200
+    assert ids(client, friend) == []
