@@ -157,3 +157,22 @@ def test_last_sample_time_and_agent_state_survive_reopening(tmp_path: Path) -> N
 def test_a_budget_too_small_for_sqlite_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"buffer\.max_mb must be >="):
         Outbox(tmp_path / "outbox.db", "gw-1", max_bytes=1000)
+
+
+def test_new_readings_are_fsynced_before_commit_and_acknowledgements_are_not(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    statements: list[str] = []
+    box._db.set_trace_callback(statements.append)
+
+    def sync_mode_before(keyword: str) -> str:
+        at = next(i for i, s in enumerate(statements) if s.lstrip().upper().startswith(keyword))
+        return next(s for s in reversed(statements[:at]) if "synchronous" in s)
+
+    box.add("zone-a", _ms(2))
+    assert sync_mode_before("INSERT INTO OUTBOX").endswith("FULL")
+    box.pack(2)
+    statements.clear()
+    box.ack(box.messages(10)[0].seq)
+    assert sync_mode_before("DELETE").endswith("NORMAL")
