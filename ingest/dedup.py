@@ -50,6 +50,16 @@ class Dedup:
             return "stored"
         return "pending" if seq in w.pending else "new"
 
+    def claim(self, key: Key, seq: int) -> State:
+        """:meth:`state`, and a new number becomes pending at once (one look-up, hot path)."""
+        w = self._get(key)
+        if seq <= w.floor or seq in w.recent:
+            return "stored"
+        if seq in w.pending:
+            return "pending"
+        w.pending.add(seq)
+        return "new"
+
     def pending(self, key: Key, seq: int) -> None:
         self._get(key).pending.add(seq)
 

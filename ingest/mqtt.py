@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -73,3 +74,27 @@ def connect(client: mqtt.Client, url: MqttUrl, keepalive_s: int = 30,
         client.connect_async(url.host, url.port, keepalive_s, clean_start=False, properties=props)
     else:
         client.connect_async(url.host, url.port, keepalive_s)
+
+
+_PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id
+
+
+def ack_many(client: mqtt.Client, acks: Sequence[tuple[int, int]]) -> None:
+    """Acknowledge ``(mid, qos)`` pairs, the QoS 1 ones in ONE queued write.
+
+    ``client.ack`` per message costs a wake-up byte on paho's socket pair, a trip round the
+    network thread's select loop and a 4-byte ``send`` each: at 10,000+ messages a second that
+    was a fifth of ingest's time. The PUBACKs are concatenated instead and queued once through
+    paho's own packet queue (paho 2.x; the same path ``ack`` takes, so ordering and the queue's
+    reset on a lost connection are unchanged; partial sends are resumed by paho). A PUBACK
+    without reason code means success in MQTT 3.1.1 and 5 alike. Clients that are not paho's
+    (test fakes) and QoS 2 get the per-message call.
+    """
+    queue = getattr(client, "_packet_queue", None) if isinstance(client, mqtt.Client) else None
+    ones = [mid for mid, qos in acks if qos == 1] if queue is not None else []
+    if ones:
+        blob = b"".join([_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in ones])
+        queue(mqtt.PUBACK, blob, ones[-1], 1)
+    for mid, qos in acks:
+        if queue is None or qos == 2:
+            client.ack(mid, qos)

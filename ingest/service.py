@@ -17,6 +17,7 @@ a message the catalog could not serve waits on the "later" thread and is handled
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ from ingest.assets import AssetCache
 from ingest.dedup import Dedup
 from ingest.later import Later
 from ingest.metrics import IngestMetrics, Stats
-from ingest.mqtt import ClientFactory, MqttUrl, connect, paho_client
+from ingest.mqtt import ClientFactory, MqttUrl, ack_many, connect, paho_client
 from ingest.status import parse_status
 from ingest.validate import Validator
 from ingest.writer import BatchWriter, Entry
@@ -43,6 +44,9 @@ from storage.factory import open_reading_store
 from storage.readings import ReadingStore
 
 log = logging.getLogger(__name__)
+#: Topics repeat (one per asset): parse each once. Topic is immutable; bad topics raise, and
+#: exceptions are not cached, so a flood of made-up topics only cycles the bounded cache.
+_parse_topic = functools.lru_cache(maxsize=8192)(wire.Topic.parse)
 
 
 class Ingest:
@@ -192,7 +196,7 @@ class Ingest:
                          connection)
             return
         try:
-            where = wire.Topic.parse(topic)
+            where = _parse_topic(topic)
             if where.channel == wire.STATUS:
                 self._on_status(msg, where, connection)
             else:
@@ -240,13 +244,11 @@ class Ingest:
     def _on_readings(self, msg: mqtt.MQTTMessage, topic: str, where: wire.Topic, now: float,
                      connection: int) -> None:
         checked = self.validator.check(topic, msg.payload, now, where)
-        key, seq = (checked.pack.tenant, checked.pack.agent), checked.pack.seq
+        key, seq = (checked.tenant, checked.agent), checked.seq
         with self._lock:
-            state = self._dedup.state(key, seq)
-            if state == "new":
-                self._dedup.pending(key, seq)
+            state = self._dedup.claim(key, seq)
         if state == "new":
-            self._writer.add(Entry(msg.mid, msg.qos, connection, tuple(checked.readings), key,
+            self._writer.add(Entry(msg.mid, msg.qos, connection, checked.readings, key,
                                    seq, topic, msg.payload))
             return
         self.metrics.duplicate()
@@ -298,13 +300,14 @@ class Ingest:
         """Mark the messages done and acknowledge them."""
         assert self._client is not None
         with self._lock:
+            stored = self._dedup.stored
             for entry in entries:
                 if entry.key is not None:
-                    self._dedup.stored(entry.key, entry.seq)
-                if entry.connection == self._connection:
-                    self._client.ack(entry.mid, entry.qos)
-                # else: delivered on a lost connection; the broker sends it again, and that
-                # copy, now a known repeat, is acknowledged instead.
+                    stored(entry.key, entry.seq)
+            # Those delivered on a lost connection are left out: the broker sends them again,
+            # and that copy, now a known repeat, is acknowledged instead.
+            current = self._connection
+            ack_many(self._client, [(e.mid, e.qos) for e in entries if e.connection == current])
 
 
 def run(settings: Settings, stop: threading.Event) -> bool:

@@ -16,17 +16,19 @@ from pydantic import ValidationError
 from idleshare import wire
 from idleshare.assets import KINDS_BY_NAME, Asset, Metric
 from idleshare.errors import WireError
-from ingest.schema import Record, SenmlPack
+from ingest.schema import SenmlPack
 from storage.readings import Reading
 
 AssetLookup = Callable[[str, str], Asset | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Checked:
-    """An accepted message: the resolved pack (who sent it, which sequence number) and its rows."""
+    """An accepted message: who sent it, its sequence number, and its rows."""
 
-    pack: wire.Pack
+    tenant: str
+    agent: str
+    seq: int
     readings: list[Reading]
 
 
@@ -41,20 +43,14 @@ def schema_error(err: ValidationError) -> WireError:
     return WireError("not_finite" if "finite_number" in kinds else "bad_schema", detail)
 
 
-def resolve(records: list[Record]) -> wire.Pack:
-    """:func:`idleshare.wire.resolve_pack` for records the schema already checked, read from
-    their attributes: the schema puts every base field in the first record, so resolution is
-    one pass without dictionaries (the hot path of ingest)."""
-    first = records[0]
-    bn, bt, bu = first.bn or "", first.bt or 0.0, first.bu or ""
+@functools.lru_cache(maxsize=4096)
+def base_name(bn: str) -> tuple[str, str]:
+    """``urn:idleshare:<tenant>:<asset>:`` -> (tenant, asset). Cached: an agent sends the same
+    few base names again and again (a bad one raises, and exceptions are not cached)."""
     parts = bn[len(wire.BASE_NAME_PREFIX): -1].split(":")
     if not bn.startswith(wire.BASE_NAME_PREFIX) or not bn.endswith(":") or len(parts) != 2:
         raise WireError("bad_base_name", f"expected 'urn:idleshare:<tenant>:<asset>:', got {bn!r}")
-    measurements = tuple(wire.Measurement(r.n, r.v, bt + (r.t or 0.0), r.u or bu)
-                         for r in records)
-    assert first.agent is not None and first.seq is not None  # the schema requires them
-    return wire.Pack(tenant=parts[0], asset=parts[1], agent=first.agent, seq=first.seq,
-                     measurements=measurements)
+    return parts[0], parts[1]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -87,32 +83,38 @@ class Validator:
             records = SenmlPack.model_validate_json(payload).root
         except ValidationError as err:
             raise schema_error(err) from err
-        pack = resolve(records)
-        if pack.tenant != where.tenant:
-            raise WireError("tenant_mismatch", f"base name {pack.tenant!r}, topic {where.tenant!r}")
-        if pack.asset != where.asset:
-            raise WireError("asset_mismatch", f"base name {pack.asset!r}, topic {where.asset!r}")
-        asset = self.lookup_asset(pack.tenant, pack.asset)
+        # Resolved straight from the schema's records (it puts every base field in the first
+        # one), without intermediate objects: this is the hot path of ingest.
+        first = records[0]
+        tenant, asset_id = base_name(first.bn or "")
+        if tenant != where.tenant:
+            raise WireError("tenant_mismatch", f"base name {tenant!r}, topic {where.tenant!r}")
+        if asset_id != where.asset:
+            raise WireError("asset_mismatch", f"base name {asset_id!r}, topic {where.asset!r}")
+        asset = self.lookup_asset(tenant, asset_id)
         if asset is None:
-            raise WireError("unknown_asset", f"{pack.tenant}/{pack.asset} is not in the catalog")
-        readings = [self._reading(asset, m, now) for m in pack.measurements]
-        return Checked(pack=pack, readings=readings)
+            raise WireError("unknown_asset", f"{tenant}/{asset_id} is not in the catalog")
+        bt, bu = first.bt or 0.0, first.bu or ""
+        readings = [self._reading(asset, r.n, r.v, bt + (r.t or 0.0), r.u or bu, now)
+                    for r in records]
+        assert first.agent is not None and first.seq is not None  # the schema requires them
+        return Checked(tenant, first.agent, first.seq, readings)
 
-    def _reading(self, asset: Asset, m: wire.Measurement, now: float) -> Reading:
-        metric = _metric(asset.kind, m.name)
+    def _reading(self, asset: Asset, name: str, value: float, at: float, unit_sent: str,
+                 now: float) -> Reading:
+        metric = _metric(asset.kind, name)
         if metric is None:
-            raise WireError("unknown_metric", f"{m.name!r} is not a metric of a {asset.kind}")
+            raise WireError("unknown_metric", f"{name!r} is not a metric of a {asset.kind}")
         # An empty metric unit means "the asset's own unit"; an agent may leave the unit out.
         unit = metric.unit or asset.unit
-        if m.unit and m.unit != unit:
-            raise WireError("bad_unit", f"{m.name} is in {unit!r}, not {m.unit!r}")
+        if unit_sent and unit_sent != unit:
+            raise WireError("bad_unit", f"{name} is in {unit!r}, not {unit_sent!r}")
         high = asset.capacity if metric.maximum is None else metric.maximum
-        if not metric.minimum <= m.value <= high:
-            raise WireError("out_of_range", f"{m.name}={m.value} outside {metric.minimum}..{high}")
-        if m.time < now - self.max_age_s:
-            raise WireError("too_old", f"{m.name} at {m.time} is over {self.max_age_s:g} s old")
-        if m.time > now + self.max_future_s:
-            raise WireError("in_future", f"{m.name} at {m.time} is ahead of {now} by over "
+        if not metric.minimum <= value <= high:
+            raise WireError("out_of_range", f"{name}={value} outside {metric.minimum}..{high}")
+        if at < now - self.max_age_s:
+            raise WireError("too_old", f"{name} at {at} is over {self.max_age_s:g} s old")
+        if at > now + self.max_future_s:
+            raise WireError("in_future", f"{name} at {at} is ahead of {now} by over "
                             f"{self.max_future_s:g} s")
-        return Reading(tenant=asset.tenant, asset=asset.id, metric=m.name, time=m.time,
-                       value=m.value, unit=unit)
+        return Reading(asset.tenant, asset.id, name, at, value, unit)

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from idleshare.errors import StoreError, StoreRefused
@@ -33,7 +33,7 @@ class Entry:
     mid: int
     qos: int
     connection: int  # which connection delivered it: a packet id means nothing on another
-    readings: tuple[Reading, ...] = ()
+    readings: Sequence[Reading] = ()
     key: tuple[str, str] | None = None  # (tenant, agent) for the dedup, None for a repeat
     seq: int = -1
     topic: str = ""  # kept for the dead letter, should the store refuse the readings

@@ -16,6 +16,13 @@ def test_a_number_is_new_then_pending_then_stored() -> None:
     assert d.state(A, 5) == "stored"
 
 
+def test_claiming_a_new_number_makes_it_pending_in_one_step() -> None:
+    d = Dedup()
+    assert [d.claim(A, 5), d.claim(A, 5)] == ["new", "pending"]
+    d.stored(A, 5)
+    assert d.claim(A, 5) == "stored"
+
+
 def test_numbers_arriving_out_of_order_are_each_new_once() -> None:
     d = Dedup()
     for seq in (3, 1, 2):

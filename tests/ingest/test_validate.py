@@ -45,7 +45,7 @@ def reason(topic: str, payload: bytes, v: Validator | None = None) -> str:
 def test_a_valid_pack_becomes_readings_in_the_assets_units() -> None:
     payload = pack(Measurement("occupied", 40, NOW - 1), Measurement("occupied", 41, NOW))
     checked = validator().check(TOPIC, payload, NOW)
-    assert (checked.pack.agent, checked.pack.seq) == ("agent-1", 7)
+    assert (checked.tenant, checked.agent, checked.seq) == ("acme", "agent-1", 7)
     assert checked.readings == [Reading("acme", "zone-1", "occupied", NOW - 1, 40.0, "pallet"),
                                 Reading("acme", "zone-1", "occupied", NOW, 41.0, "pallet")]
 
