@@ -15,6 +15,7 @@ from idleshare.assets import Asset
 from idleshare.errors import ConfigError, StoreError
 from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
 from storage.readings import Reading, ReadingStore
+from storage.sqlite import SqliteReadingStore
 from tests.analytics import datasets
 
 H, D = 3600.0, 86400.0
@@ -49,8 +50,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingSto
     if request.param == "memory":
         yield MemoryStore()
         return
-    sqlite = pytest.importorskip("storage.sqlite")
-    real = sqlite.SqliteReadingStore(tmp_path / "readings.db")
+    real = SqliteReadingStore(tmp_path / "readings.db")
     yield real
     real.close()
 

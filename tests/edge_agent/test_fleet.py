@@ -45,8 +45,7 @@ def test_the_same_seed_gives_the_same_fleet(tmp_path: Path) -> None:
 def test_fleet_replays_birmingham_car_parks_and_the_steel_plant_when_data_is_there(
     tmp_path: Path,
 ) -> None:
-    if not (shared_data_dir() / "uci_parking_birmingham").is_dir():
-        pytest.skip("shared data sets are not present")
+    assert (shared_data_dir() / "uci_parking_birmingham").is_dir(), "shared data sets missing"
     configs = demo_fleet(outbox_dir=tmp_path)
     replays = {a.id: (c.agent.tenant, a) for c in configs for a in c.assets
                if a.source == "replay"}

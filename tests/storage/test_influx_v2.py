@@ -27,8 +27,7 @@ NOW = float(int(time.time()))  # VictoriaMetrics drops points outside its retent
 
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[str]:
-    if VICTORIA is None:
-        pytest.skip("victoria-metrics is not installed (apt-get install victoria-metrics)")
+    assert VICTORIA is not None, "victoria-metrics is not installed (./dev test installs it)"
     port = free_port()
     with open(tmp_path / "vm.log", "wb") as log:
         proc = subprocess.Popen(

@@ -26,8 +26,7 @@ def _asset(kind: str = "warehouse_zone", capacity: float = 100.0) -> Asset:
 
 def _data(name: str) -> Path:
     path = shared_data_dir() / name
-    if not path.is_file():
-        pytest.skip(f"shared data set {name} is not present")
+    assert path.is_file(), f"shared data set {name} is missing: set IDLESHARE_SHARED_DATA"
     return path
 
 
