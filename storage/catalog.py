@@ -34,6 +34,7 @@ from sqlalchemy.pool import StaticPool
 
 from idleshare.assets import Asset
 from idleshare.errors import StoreError
+from storage.sqlite import enable_wal
 
 #: Sharing policy applied when an owner has set none.
 DEFAULT_POLICY: dict[str, Any] = {
@@ -423,7 +424,8 @@ def _create_tables(engine: Any, attempts: int = 10) -> None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    enable_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,22 @@ def to_us(t: float) -> int:
     return round(t * 1_000_000)
 
 
+def enable_wal(cur: sqlite3.Cursor | sqlite3.Connection, attempts: int = 50) -> None:
+    """WAL is persistent, so only the first opener switches; SQLite answers "database is
+    locked" to a journal-mode change at once, without its busy timeout, while another
+    process opens the new file, hence the retry."""
+    for attempt in range(attempts):
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
 class SqliteReadingStore:
     """A :class:`storage.readings.ReadingStore` in one SQLite file (WAL, one locked connection)."""
 
@@ -38,7 +55,7 @@ class SqliteReadingStore:
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
                                        isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._db)
             # FULL, not NORMAL: write() promises the readings survive a power cut once it returns.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)

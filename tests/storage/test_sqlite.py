@@ -58,3 +58,29 @@ def test_a_closed_store_raises_store_error(sqlite_store: SqliteReadingStore) -> 
     with pytest.raises(StoreError) as info:
         sqlite_store.write([Reading("acme", "zone-1", "occupied", 1.0, 1.0)])
     assert isinstance(info.value.__cause__, sqlite3.Error)
+
+
+def test_many_processes_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
+    # SQLite refuses a concurrent switch to WAL with "database is locked" without waiting;
+    # ingest and the API opening the store at the same moment must both get it. Repeated on
+    # fresh files because the race only exists while the file is new.
+    errors: list[BaseException] = []
+    for round_ in range(20):
+        path = tmp_path / f"r{round_}.db"
+        start = threading.Barrier(6)
+
+        def open_and_write(n: int, path: Path = path, start: threading.Barrier = start) -> None:
+            try:
+                start.wait()
+                store = SqliteReadingStore(path)
+                store.write([Reading("acme", f"a{n}", "occupied", 1.0, 1.0)])
+                store.close()
+            except BaseException as err:  # reported by the assertion below
+                errors.append(err)
+
+        threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
