@@ -4,18 +4,19 @@ Definitions (also in docs/analytics.md)
     The *offerable* quantity of forecast hour ``h`` is the lower-quantile forecast of free
     quantity (P10: what we are 90 % sure is free) less the owner's reserve
     (``× (1 - reserve_fraction)``), rounded down to 3 decimals. It is zero in hours starting
-    before ``now + lead_time_s`` and in blackout hours (UTC hour of day). Consecutive hours
-    with at least ``min_quantity`` offerable form runs; a run is cut into offers wherever an
-    hour's quantity leaves the band ``tolerance × capacity`` around the offer's least hour so
-    far, and each offer promises its least hour's quantity for its whole window. Offers shorter
-    than ``min_window_s`` are dropped. Confidence is the forecast quantile's coverage level
-    (0.9 for P10).
+    before ``now + lead_time_s`` and in hours touching a blackout hour (wall-clock hours in
+    the policy's time zone). Consecutive hours with at least ``min_quantity`` offerable form
+    runs; a run is cut into offers wherever an hour's quantity leaves the band
+    ``tolerance × capacity`` around the offer's least hour so far, and each offer promises its
+    least hour's quantity for its whole window. Offers shorter than ``min_window_s`` are
+    dropped. Confidence is the forecast quantile's coverage level (0.9 for P10).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from analytics.blackout import blocked as in_blackout
 from analytics.offers import floor_quantity
 from analytics.policy import SharingPolicy
 
@@ -37,8 +38,7 @@ def offerable(lower_free: np.ndarray, start: float, policy: SharingPolicy,
     hour_start = start + HOUR * np.arange(lower.size)
     q = floor_quantity(np.clip(lower, 0.0, None) * (1.0 - policy.reserve_fraction))
     blocked = hour_start < now + policy.lead_time_s
-    if policy.blackout_hours:
-        blocked |= np.isin((hour_start // HOUR % 24).astype(int), policy.blackout_hours)
+    blocked |= in_blackout(hour_start, HOUR, policy.blackout_hours, policy.timezone)
     return np.where(blocked, 0.0, q)
 
 

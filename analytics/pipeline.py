@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.blackout import cut_offers
 from analytics.idle_windows import IdleWindow, detect
 from analytics.policy import SharingPolicy
 from analytics.series import MAX_GAP_S, Steps, as_series, free_quantity
@@ -58,4 +59,5 @@ def analyse(
     table = np.array([[w.start, w.end, w.min_free] for w in windows]).reshape(-1, 3)
     coverage = Steps.from_readings(times, free, max_gap_s).covered_intervals()
     offers = policy.offer_builder(lookback_s).fit(table, coverage).predict(now)
+    offers = cut_offers(offers, policy.blackout_hours, policy.timezone, policy.min_window_s)
     return Analysis(windows=windows, offers=offers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analytics.idle_windows import IdleWindowDetector
 from analytics.offers import SeasonalNaiveOfferBuilder
@@ -55,8 +56,10 @@ class SharingPolicy:
     min_window_s: float = 3600.0
     #: Offers start no sooner than this many seconds after the analysis (>= 0).
     lead_time_s: float = 0.0
-    #: UTC hours of the day (0-23) in which nothing is offered.
+    #: Hours of the day (0-23), in ``timezone``, in which nothing is offered.
     blackout_hours: tuple[int, ...] = ()
+    #: IANA time zone of the asset's site; ``blackout_hours`` are its wall-clock hours.
+    timezone: str = "UTC"
     #: Capabilities copied onto offers (cold storage, forklift, hazmat, ...).
     capabilities: tuple[str, ...] = ()
 
@@ -77,6 +80,11 @@ class SharingPolicy:
                 not isinstance(c, str) or not c for c in caps):
             raise ConfigError(f"policy key 'capabilities' must be a list of non-empty strings: "
                               f"got {caps!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ConfigError(f"policy key 'timezone' must be an IANA time zone such as "
+                              f"'Europe/Berlin': got {self.timezone!r}") from err
         object.__setattr__(self, "blackout_hours", tuple(sorted(set(hours))))
         object.__setattr__(self, "capabilities", tuple(caps))
 

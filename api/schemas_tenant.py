@@ -119,6 +119,7 @@ class PolicyBody(BaseModel):
             "price_per_unit_hour": 0.08,
             "reserve_fraction": 0.2,
             "blackout_hours": [7, 8],
+            "timezone": "Europe/Berlin",
             "lead_time_s": 3600,
             "capabilities": ["forklift"],
         }
@@ -132,7 +133,11 @@ class PolicyBody(BaseModel):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     visibility: Literal["private", "group", "partners", "public"] | None = None
     blackout_hours: list[Annotated[int, Field(ge=0, le=23)]] | None = Field(
-        None, max_length=24, description="UTC hours of the day never offered"
+        None, max_length=24, description="hours of the day never offered, in `timezone`"
+    )
+    timezone: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="IANA time zone of the site (default UTC), e.g. Europe/Berlin",
     )
     lead_time_s: float | None = Field(
         None, ge=0, le=30 * 86400, description="offers start at least this long after now"

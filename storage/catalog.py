@@ -49,7 +49,8 @@ DEFAULT_POLICY: dict[str, Any] = {
     "hysteresis": 0.0,  # idle runs may dip this far below min_free_fraction
     "min_window_s": 3600.0,  # shortest offer window
     "lead_time_s": 0.0,  # offers start no sooner than this after the analysis
-    "blackout_hours": [],  # UTC hours of day (0-23) never offered
+    "blackout_hours": [],  # hours of day (0-23) never offered, in "timezone"
+    "timezone": "UTC",  # IANA zone of the site, for blackout_hours
     "capabilities": [],  # what the asset offers beyond capacity, e.g. "cold", "forklift"
 }
 

@@ -46,7 +46,8 @@ def test_policy_is_validated_stored_and_merged_over_defaults(
 ) -> None:
     add_asset(catalog, "acme", "z1")
     h = auth(catalog, "acme")
-    body = {"visibility": "partners", "blackout_hours": [7, 8], "capabilities": ["forklift"]}
+    body = {"visibility": "partners", "blackout_hours": [7, 8], "timezone": "Europe/Berlin",
+            "capabilities": ["forklift"]}
     r = client.put("/v1/assets/z1/policy", headers=h, json=body)
     assert r.status_code == 200, r.text
     assert r.json()["overrides"] == body
@@ -57,6 +58,7 @@ def test_policy_is_validated_stored_and_merged_over_defaults(
         {"reserve_fraction": 1},
         {"price": 3},
         {"currency": "euro"},
+        {"timezone": "Mars/Olympus_Mons"},
     ):
         assert client.put("/v1/assets/z1/policy", headers=h, json=bad).status_code == 422, bad
     assert (
