@@ -85,3 +85,15 @@ def steel() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             usage.append(float(r["Usage_kWh"]))
             load.append(STEEL_LOADS.index(r["Load_Type"]))
     return np.array(times), np.array(usage), np.array(load)
+
+
+@cache
+def bike_share() -> tuple[np.ndarray, np.ndarray]:
+    """Capital Bikeshare, hourly: ``(hour start times, rentals started in the hour)``; hours
+    without a row are absent (the source does not say whether they had no rentals)."""
+    times, count = [], []
+    with _path("uci_bike_sharing", "hour.csv").open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            times.append(_epoch(r["dteday"], "%Y-%m-%d") + 3600.0 * int(r["hr"]))
+            count.append(float(r["cnt"]))
+    return np.array(times), np.array(count)
