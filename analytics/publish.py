@@ -117,15 +117,26 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
     kept_ids = {o.id for o in live if o.start <= now or booked.get(o.id, 0.0) > 0}
     committed += [(b.start, b.end, b.quantity) for b in bookings if b.offer_id not in kept_ids]
 
+    wanted = []
     for start, end, quantity, confidence in offers.tolist():
         quantity = float(floor_quantity(quantity - _peak(committed, start, end)))
-        if quantity < policy.min_quantity:
-            continue
-        fields = dict(listing, quantity=quantity, confidence=confidence)
-        row = pending.pop(_slot(start, end), None)
+        if quantity >= policy.min_quantity:
+            wanted.append((start, end, dict(listing, quantity=quantity, confidence=confidence)))
+    # Same window first, then the largest overlap: an offer whose window moved or grew keeps
+    # its id (platforms may be about to book it) and is updated, not withdrawn and recreated.
+    matched = {i: pending.pop(_slot(a, b)) for i, (a, b, _) in enumerate(wanted)
+               if _slot(a, b) in pending}
+    for i, (a, b, _) in enumerate(wanted):
+        overlaps = [(min(b, o.end) - max(a, o.start), key) for key, o in pending.items()
+                    if i not in matched and o.start < b and o.end > a]
+        if overlaps:
+            matched[i] = pending.pop(max(overlaps)[1])
+    for i, (start, end, fields) in enumerate(wanted):
+        fields = dict(fields, start=start, end=end)
+        row = matched.get(i)
         if row is None:
-            row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, start=start, end=end,
-                           status=LIVE, created_at=now, updated_at=now, **fields)
+            row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, status=LIVE,
+                           created_at=now, updated_at=now, **fields)
             session.add(row)
             record_offer_event(session, row, CREATED, now)
             created += 1

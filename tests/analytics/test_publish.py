@@ -73,6 +73,23 @@ def test_every_offer_change_is_recorded_as_an_event(catalog: Catalog) -> None:
         assert offer.visibility == "partners"
 
 
+def test_a_moved_window_updates_the_most_overlapping_offer_and_keeps_its_id(
+    catalog: Catalog,
+) -> None:
+    run(catalog, [(10, 14, 40), (20, 22, 30)])
+    ids = offer_ids(catalog)
+    run(catalog, [(11, 16, 35), (30, 32, 20)])  # the first moved; the second is new
+    assert live(catalog) == [(11, 16, 35), (30, 32, 20)]
+    assert offer_ids(catalog)[0] == ids[0]
+    assert events(catalog)[2:] == [("updated", 35), ("created", 20), ("withdrawn", 30)]
+
+
+def offer_ids(catalog: Catalog) -> list[int]:
+    with catalog.session() as s:
+        return list(s.scalars(select(OfferRow.id).where(OfferRow.status == "live")
+                              .order_by(OfferRow.start)).all())
+
+
 def test_an_unchanged_analysis_records_nothing_new(catalog: Catalog) -> None:
     run(catalog, [(10, 12, 40)])
     run(catalog, [(10, 12, 40)])
