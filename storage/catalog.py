@@ -5,16 +5,25 @@ SQLite by default (``sqlite:///idleshare.db``); any SQLAlchemy URL works.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
+    Engine,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -25,6 +34,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
 )
@@ -34,7 +44,10 @@ from sqlalchemy.pool import StaticPool
 
 from idleshare.assets import Asset
 from idleshare.errors import StoreError
+from storage.migrations import BASELINE, SCRIPT_LOCATION, alembic_config
 from storage.sqlite import enable_wal
+
+log = logging.getLogger(__name__)
 
 #: Sharing policy applied when an owner has set none.
 DEFAULT_POLICY: dict[str, Any] = {
@@ -74,6 +87,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # shown in listings, not secret
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    # Epoch seconds of the key's last authenticated request; None: never used (or not yet
+    # recorded: requests do not write it yet).
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
 
 
 class AssetRow(Base):
@@ -299,8 +315,8 @@ class Catalog:
             self.engine = create_engine(url, **kwargs)
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            _create_tables(self.engine)
-        except SQLAlchemyError as err:
+            _prepare_schema(self.engine)
+        except (SQLAlchemyError, CommandError) as err:
             raise StoreError(f"cannot open catalog {url!r}: {err}") from err
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -410,17 +426,90 @@ class Catalog:
         self.engine.dispose()
 
 
-def _create_tables(engine: Any, attempts: int = 10) -> None:
-    """``create_all``, retried while other processes starting at the same moment create the
-    same tables between its check and its CREATE."""
+#: Alembic's ``context`` and ``op`` are process-wide proxies: two catalogs of one process must
+#: not migrate at the same moment, even on different files.
+_MIGRATION_LOCK = threading.Lock()
+
+
+def _prepare_schema(engine: Engine, attempts: int = 10) -> None:
+    """Bring the database to the schema of this idleshare (the migrations' head) at start.
+
+    - empty: ``create_all``, stamped head (one step instead of replaying every migration);
+    - idleshare tables but no ``alembic_version`` (made before migrations): stamped
+      ``0001_baseline``, then upgraded;
+    - behind head: upgraded. Automatically, rather than by an explicit command, because the
+      default deployment is one node with an embedded SQLite file whose services must just
+      work after an upgrade of the package; back the file up before upgrading (deploy/README);
+    - ahead of head (written by a newer idleshare): refused, naming both revisions.
+
+    Retried like the former bare ``create_all`` when a concurrent start creates the same
+    tables first, which only happens on dialects without a migration lock (see
+    :func:`_lock_for_migration`).
+    """
+    script = _script_directory()
+    head = script.get_current_head()
+    with engine.connect() as conn:
+        if _revision(conn) == head:  # the usual start: no write lock taken
+            return
     for attempt in range(attempts):
         try:
-            Base.metadata.create_all(engine)
+            with _MIGRATION_LOCK, engine.connect() as conn:
+                _lock_for_migration(conn)
+                _migrate_locked(conn, script, head)
+                conn.commit()
             return
         except OperationalError as err:
             if "already exists" not in str(err) or attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+@functools.cache
+def _script_directory() -> ScriptDirectory:
+    """The shipped migrations, read once a process (each catalog start needs the head)."""
+    return ScriptDirectory(SCRIPT_LOCATION)
+
+
+def _migrate_locked(conn: Connection, script: ScriptDirectory, head: str | None) -> None:
+    # Read again under the lock: a process that started at the same moment may have created
+    # or migrated the database while this one waited.
+    revision = _revision(conn)
+    config = alembic_config(connection=conn)
+    if revision == head:
+        return
+    if revision is None:
+        if not set(inspect(conn).get_table_names()) & set(Base.metadata.tables):
+            Base.metadata.create_all(conn)
+            command.stamp(config, "head")
+            return
+        command.stamp(config, BASELINE)
+        log.warning("catalog made before migrations: stamped %s", BASELINE)
+    elif revision not in {rev.revision for rev in script.walk_revisions()}:
+        raise StoreError(
+            f"the catalog database is at schema revision {revision!r}, newer than this "
+            f"idleshare knows (its newest is {head!r}): it was written by a newer idleshare; "
+            "upgrade idleshare, or restore a backup made before that version ran"
+        )
+    command.upgrade(config, "head")
+    log.warning("catalog schema upgraded from %s to %s", revision or BASELINE, head)
+
+
+def _revision(conn: Connection) -> str | None:
+    """The database's Alembic revision; None when it has no ``alembic_version`` (or none in it)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _lock_for_migration(conn: Connection) -> None:
+    """Open the migration's transaction holding the database's write lock, so that processes
+    starting at once migrate one after the other; the lock lasts until commit or rollback."""
+    if conn.dialect.name == "sqlite":
+        # IMMEDIATE takes the write lock now (waiting up to the busy timeout), before the
+        # version is read; a plain BEGIN would fail on the first write of two racers.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        # Untested. Any constant works as long as every idleshare uses the same one.
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7271993)")
+    # Other dialects: no lock; concurrent first starts rely on the retry in _prepare_schema.
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -3,11 +3,19 @@ ingest and the API starting together) must neither fail nor lose a registration.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from pathlib import Path
 
 from idleshare.assets import Asset
 from storage.catalog import Catalog
+from tests.storage.test_catalog_migrations import (
+    HEAD,
+    OLD_KEY,
+    api_key_columns,
+    make_pre_migration_database,
+    revision_of,
+)
 
 
 def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
@@ -34,3 +42,58 @@ def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
         t.join()
     assert errors == []
     assert len(Catalog(url).assets()) == 25
+
+
+def test_concurrent_starts_on_a_catalog_made_before_migrations_upgrade_it_once(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_pre_migration_database(url)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def worker() -> None:
+        try:
+            start.wait()
+            catalog = Catalog(url)
+            assert catalog.key_owner(OLD_KEY) is not None
+            catalog.close()
+        except BaseException as err:  # collected for the assertion
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert revision_of(url) == HEAD
+    assert api_key_columns(url).count("last_used_at") == 1
+    assert [a.id for a in Catalog(url).assets()] == ["zone-1"]
+
+
+def open_catalog_in_a_process(url: str, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait()
+    catalog = Catalog(url)
+    assert catalog.key_owner(OLD_KEY) is not None
+    catalog.close()
+
+
+def test_concurrent_processes_starting_on_a_catalog_made_before_migrations_upgrade_it_once(
+    tmp_path: Path,
+) -> None:
+    """Threads of one process also share a lock around Alembic; processes rely on the
+    database's own write lock alone."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_pre_migration_database(url)
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(4)
+    processes = [spawn.Process(target=open_catalog_in_a_process, args=(url, start))
+                 for _ in range(4)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(60)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    assert revision_of(url) == HEAD
+    assert api_key_columns(url).count("last_used_at") == 1

@@ -1,0 +1,149 @@
+"""The catalog's schema migrations: a new database starts at the newest revision, an older one
+is upgraded at start with its rows intact, a newer one is refused, and the migrations end in
+exactly the schema of the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from idleshare.errors import StoreError
+from storage.catalog import Base, Catalog, hash_key
+from storage.migrations import BASELINE, SCRIPT_LOCATION, alembic_config
+
+HEAD = ScriptDirectory(SCRIPT_LOCATION).get_current_head()
+OLD_KEY = "idl_made_by_an_idleshare_before_migrations"
+
+
+def make_pre_migration_database(url: str) -> None:
+    """A catalog as an idleshare before migrations left it: the baseline schema (what its
+    ``create_all`` made), no ``alembic_version``, a tenant, an API key and an asset."""
+    command.upgrade(alembic_config(url), BASELINE)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("INSERT INTO tenants (id, name) VALUES ('acme', 'Acme')"))
+        conn.execute(
+            text(
+                "INSERT INTO api_keys (tenant_id, role, name, prefix, key_hash, created_at) "
+                "VALUES ('acme', 'owner', 'old key', :prefix, :hash, 1700000000.0)"
+            ),
+            {"prefix": OLD_KEY[:8], "hash": hash_key(OLD_KEY)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO assets (tenant_id, id, kind, name, capacity, unit, lat, lon, "
+                "metrics, policy, agent, online, status_at) VALUES ('acme', 'zone-1', "
+                "'warehouse_zone', 'Zone 1', 120.0, 'pallet', 52.5, 13.4, '[\"occupied\"]', "
+                "'{\"price_per_unit_hour\": 2.5}', 'gw-1', 1, 1700000000.0)"
+            )
+        )
+    engine.dispose()
+
+
+def revision_of(url: str) -> str | None:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+    engine.dispose()
+    return revision
+
+
+def api_key_columns(url: str) -> list[str]:
+    engine = create_engine(url)
+    columns = [c["name"] for c in inspect(engine).get_columns("api_keys")]
+    engine.dispose()
+    return columns
+
+
+def test_a_new_catalog_is_created_at_the_newest_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    Catalog(url).close()
+    assert HEAD == "0002_api_key_last_used"
+    assert revision_of(url) == HEAD
+    assert "last_used_at" in api_key_columns(url)
+
+
+def test_a_catalog_made_before_migrations_is_upgraded_with_its_rows_intact(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_pre_migration_database(url)
+    assert revision_of(url) is None
+    assert "last_used_at" not in api_key_columns(url)
+
+    catalog = Catalog(url)
+
+    assert revision_of(url) == HEAD
+    assert api_key_columns(url).count("last_used_at") == 1
+    key = catalog.key_owner(OLD_KEY)
+    assert key is not None
+    assert (key.tenant_id, key.role, key.name, key.created_at) == (
+        "acme", "owner", "old key", 1700000000.0
+    )
+    assert key.last_used_at is None
+    [asset] = catalog.assets("acme")
+    assert (asset.id, asset.capacity, asset.unit, asset.agent, asset.online) == (
+        "zone-1", 120.0, "pallet", "gw-1", True
+    )
+    assert asset.metrics == ["occupied"]
+    assert asset.sharing_policy()["price_per_unit_hour"] == 2.5
+    # The upgraded catalog takes new rows with the new column.
+    assert catalog.key_owner(catalog.create_key("acme", name="new key")) is not None
+    catalog.close()
+
+
+def test_a_catalog_behind_the_newest_revision_is_upgraded_at_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    command.upgrade(alembic_config(url), BASELINE)
+    Catalog(url).close()
+    assert revision_of(url) == HEAD
+    assert "last_used_at" in api_key_columns(url)
+
+
+def test_a_catalog_written_by_a_newer_idleshare_is_refused_naming_both_revisions(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    Catalog(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    engine.dispose()
+
+    with pytest.raises(StoreError, match="newer") as refused:
+        Catalog(url)
+    assert "0099_from_the_future" in str(refused.value)
+    assert HEAD in str(refused.value)
+    assert revision_of(url) == "0099_from_the_future"  # left as it was
+
+
+@pytest.mark.parametrize("start", ["empty", "pre-migration"])
+def test_the_migrations_end_in_exactly_the_schema_of_the_models(
+    tmp_path: Path, start: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    if start == "empty":
+        command.upgrade(alembic_config(url), "head")  # every migration, no create_all
+    else:
+        make_pre_migration_database(url)
+        Catalog(url).close()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_an_in_memory_catalog_is_created_at_the_newest_revision() -> None:
+    catalog = Catalog("sqlite://")
+    with catalog.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD
+    assert catalog.key_owner(catalog.create_key("acme")) is not None
+    catalog.close()
