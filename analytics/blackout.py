@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from analytics.series import merge_intervals
+
 HOUR = 3600.0
 
 
@@ -30,18 +32,7 @@ def _day_intervals(hours: tuple[int, ...], tz: str, first_day: int, last_day: in
                 a = day.replace(hour=h, tzinfo=zone, fold=fold).timestamp()
                 out.append((a, a + HOUR))
         day += timedelta(days=1)
-    return merge(np.array(out, dtype=float).reshape(-1, 2))
-
-
-def merge(intervals: np.ndarray) -> np.ndarray:
-    """Sorted, non-overlapping union of ``[start, end)`` rows."""
-    merged: list[list[float]] = []
-    for a, b in sorted(intervals.tolist()):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return np.array(merged, dtype=float).reshape(-1, 2)
+    return merge_intervals(np.array(out, dtype=float).reshape(-1, 2))
 
 
 def blackout_intervals(hours: tuple[int, ...], tz: str, start: float, end: float

@@ -127,8 +127,10 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
     matched = {i: pending.pop(_slot(a, b)) for i, (a, b, _) in enumerate(wanted)
                if _slot(a, b) in pending}
     for i, (a, b, _) in enumerate(wanted):
+        if i in matched:
+            continue
         overlaps = [(min(b, o.end) - max(a, o.start), key) for key, o in pending.items()
-                    if i not in matched and o.start < b and o.end > a]
+                    if o.start < b and o.end > a]
         if overlaps:
             matched[i] = pending.pop(max(overlaps)[1])
     for i, (start, end, fields) in enumerate(wanted):

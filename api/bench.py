@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from idleshare.localservers import free_port
 from storage.catalog import AssetRow, Catalog, GroupMemberRow, OfferRow, PartnerRow, Tenant
 
 T0 = 1_900_000_000.0  # offers in the future, so they stay bookable whenever this runs
@@ -146,12 +146,6 @@ def _load(
     return json.loads(out)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_ready(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -183,7 +177,7 @@ def run(
         key = catalog.create_key("t000", role="platform", name="bench")
         catalog.close()
         populate_s = time.perf_counter() - began
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
             [

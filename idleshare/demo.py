@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from idleshare.localservers import free_port
 from idleshare.settings import Settings
 
 log = logging.getLogger("idleshare.demo")
 
 #: Seconds between analytics passes in the demo (the simulated clock runs fast).
 DEMO_ANALYTICS_INTERVAL_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Demo:

@@ -5,7 +5,6 @@ SQLite by default (``sqlite:///idleshare.db``); any SQLAlchemy URL works.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import secrets
@@ -15,10 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from alembic import command
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -37,6 +32,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -44,7 +40,7 @@ from sqlalchemy.pool import StaticPool
 
 from idleshare.assets import Asset
 from idleshare.errors import StoreError
-from storage.migrations import BASELINE, SCRIPT_LOCATION, alembic_config
+from storage.migrations import BASELINE, HEAD, SCRIPT_LOCATION, alembic_config
 from storage.sqlite import enable_wal
 
 log = logging.getLogger(__name__)
@@ -316,7 +312,7 @@ class Catalog:
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             _prepare_schema(self.engine)
-        except (SQLAlchemyError, CommandError) as err:
+        except SQLAlchemyError as err:
             raise StoreError(f"cannot open catalog {url!r}: {err}") from err
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -446,16 +442,14 @@ def _prepare_schema(engine: Engine, attempts: int = 10) -> None:
     tables first, which only happens on dialects without a migration lock (see
     :func:`_lock_for_migration`).
     """
-    script = _script_directory()
-    head = script.get_current_head()
     with engine.connect() as conn:
-        if _revision(conn) == head:  # the usual start: no write lock taken
+        if _revision(conn) == HEAD:  # the usual start: no write lock, no Alembic
             return
     for attempt in range(attempts):
         try:
             with _MIGRATION_LOCK, engine.connect() as conn:
                 _lock_for_migration(conn)
-                _migrate_locked(conn, script, head)
+                _migrate_locked(conn)
                 conn.commit()
             return
         except OperationalError as err:
@@ -464,39 +458,45 @@ def _prepare_schema(engine: Engine, attempts: int = 10) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
-@functools.cache
-def _script_directory() -> ScriptDirectory:
-    """The shipped migrations, read once a process (each catalog start needs the head)."""
-    return ScriptDirectory(SCRIPT_LOCATION)
+def _migrate_locked(conn: Connection) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
 
-
-def _migrate_locked(conn: Connection, script: ScriptDirectory, head: str | None) -> None:
     # Read again under the lock: a process that started at the same moment may have created
     # or migrated the database while this one waited.
     revision = _revision(conn)
     config = alembic_config(connection=conn)
-    if revision == head:
+    if revision == HEAD:
         return
-    if revision is None:
-        if not set(inspect(conn).get_table_names()) & set(Base.metadata.tables):
-            Base.metadata.create_all(conn)
-            command.stamp(config, "head")
-            return
-        command.stamp(config, BASELINE)
-        log.warning("catalog made before migrations: stamped %s", BASELINE)
-    elif revision not in {rev.revision for rev in script.walk_revisions()}:
-        raise StoreError(
-            f"the catalog database is at schema revision {revision!r}, newer than this "
-            f"idleshare knows (its newest is {head!r}): it was written by a newer idleshare; "
-            "upgrade idleshare, or restore a backup made before that version ran"
-        )
-    command.upgrade(config, "head")
-    log.warning("catalog schema upgraded from %s to %s", revision or BASELINE, head)
+    try:
+        if revision is None:
+            if not set(inspect(conn).get_table_names()) & set(Base.metadata.tables):
+                Base.metadata.create_all(conn)
+                command.stamp(config, "head")
+                return
+            command.stamp(config, BASELINE)
+            log.warning("catalog made before migrations: stamped %s", BASELINE)
+        elif revision not in {r.revision for r in ScriptDirectory(SCRIPT_LOCATION)
+                              .walk_revisions()}:
+            raise StoreError(
+                f"the catalog database is at schema revision {revision!r}, newer than this "
+                f"idleshare knows (its newest is {HEAD!r}): it was written by a newer "
+                "idleshare; upgrade idleshare, or restore a backup made before that version ran"
+            )
+        command.upgrade(config, "head")
+    except CommandError as err:
+        raise StoreError(f"cannot migrate the catalog from {revision!r}: {err}") from err
+    log.warning("catalog schema upgraded from %s to %s", revision or BASELINE, HEAD)
 
 
 def _revision(conn: Connection) -> str | None:
-    """The database's Alembic revision; None when it has no ``alembic_version`` (or none in it)."""
-    return MigrationContext.configure(conn).get_current_revision()
+    """The database's Alembic revision; None when it has no ``alembic_version`` (or none in
+    it). Plain SQL rather than Alembic's MigrationContext, to keep Alembic out of the usual
+    start."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _lock_for_migration(conn: Connection) -> None:

@@ -6,35 +6,23 @@ in its own temporary directory and is stopped (and can be restarted) by the test
 
 from __future__ import annotations
 
-import getpass
-import shutil
 import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
+from idleshare.localservers import (
+    INFLUXD,
+    MOSQUITTO,
+    free_port,
+    influxdb_conf,
+    mosquitto_conf,
+    wait_for_influxdb,
+    wait_for_port,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+__all__ = ["INFLUXD", "MOSQUITTO", "InfluxServer", "MosquittoServer", "Server", "free_port",
+           "mosquitto_config", "start_influxdb", "start_mosquitto", "wait_for_port"]
 
 
 @dataclass
@@ -82,15 +70,7 @@ class InfluxServer(Server):
         return f"http://127.0.0.1:{self.port}"
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r:
-                    if r.status == 204:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("influxd /ping never answered 204")
+        wait_for_influxdb(self.url)
 
 
 class MosquittoServer(Server):
@@ -102,21 +82,7 @@ class MosquittoServer(Server):
 def mosquitto_config(port: int, workdir: Path, extra: str = "") -> Path:
     """Write a broker configuration like deploy/mosquitto/idleshare.conf, on a test port."""
     conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\n"
-        # Run as root, mosquitto would switch to user 'mosquitto' and fail to save its
-        # persistence file in the test's folder: queued messages would not survive a restart.
-        f"user {getpass.getuser()}\n"
-        "allow_anonymous true\n"
-        "persistence true\n"
-        f"persistence_location {workdir}/\n"
-        "autosave_interval 1\n"
-        # The default (1000) silently drops QoS 1 messages for a slow subscriber.
-        "max_queued_messages 1000000\n"
-        "max_inflight_messages 100\n"
-        "max_packet_size 1048576\n"
-        f"{extra}"
-    )
+    conf.write_text(mosquitto_conf(port, workdir, max_queued=1_000_000, extra=extra))
     return conf
 
 
@@ -134,16 +100,7 @@ def start_influxdb(workdir: Path) -> InfluxServer:
     workdir.mkdir(parents=True, exist_ok=True)
     http_port, rpc_port = free_port(), free_port()
     conf = workdir / "influxdb.conf"
-    conf.write_text(
-        "reporting-disabled = true\n"
-        f'bind-address = "127.0.0.1:{rpc_port}"\n'
-        f'[meta]\n  dir = "{workdir}/meta"\n'
-        f'[data]\n  dir = "{workdir}/data"\n  wal-dir = "{workdir}/wal"\n'
-        '  query-log-enabled = false\n  index-version = "inmem"\n'
-        "[monitor]\n  store-enabled = false\n"
-        f'[http]\n  bind-address = "127.0.0.1:{http_port}"\n  log-enabled = false\n'
-        "[continuous_queries]\n  enabled = false\n"
-    )
+    conf.write_text(influxdb_conf(http_port, rpc_port, workdir))
     server = InfluxServer("influxd", [INFLUXD, "-config", str(conf)], http_port, workdir)
     server.start()
     return server

@@ -4,6 +4,8 @@ exactly the schema of the models."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,21 @@ def test_an_in_memory_catalog_is_created_at_the_newest_revision() -> None:
         assert MigrationContext.configure(conn).get_current_revision() == HEAD
     assert catalog.key_owner(catalog.create_key("acme")) is not None
     catalog.close()
+
+
+def test_the_head_written_in_the_package_is_the_newest_migration() -> None:
+    from storage import migrations
+
+    assert migrations.HEAD == HEAD
+
+
+def test_opening_a_catalog_already_at_the_newest_revision_does_not_load_alembic(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    Catalog(url).close()
+    code = ("import sys; from storage.catalog import Catalog; "
+            f"Catalog({url!r}).close(); print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
