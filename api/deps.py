@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from market.caller import Caller
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
 
@@ -26,18 +26,6 @@ async def get_store(request: Request) -> ReadingStore:
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[ReadingStore, Depends(get_store)]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: the tenant its key belongs to and the key's role."""
-
-    tenant_id: str
-    role: str  # owner, viewer or platform
-
-    @property
-    def is_platform(self) -> bool:
-        return self.role == "platform"
 
 
 # auto_error=False: we answer 401 ourselves, with one message for "missing" and "unknown".

@@ -62,7 +62,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        from api.webhooks import Dispatcher, DispatcherThread
+        from market.webhooks import Dispatcher, DispatcherThread
 
         thread = None
         if dispatch_interval_s is not None:
@@ -85,16 +85,3 @@ def create_app(
     app.add_exception_handler(StoreError, _store_unavailable)
     app.include_router(api_router)
     return app
-
-
-def app_from_env() -> FastAPI:
-    """The app over the stores the ``IDLESHARE_*`` settings name, opened in the calling
-    process and closed when the app stops, without a dispatcher thread: the factory each
-    worker process of ``idleshare api --workers N`` calls."""
-    from idleshare.settings import load_settings
-    from storage.factory import open_reading_store
-
-    settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store, catalog = open_reading_store(settings), Catalog(settings.catalog)
-    return create_app(catalog, store, dispatch_interval_s=None, close_stores=True)

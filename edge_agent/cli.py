@@ -1,4 +1,4 @@
-"""``idleshare agent run|check|status --config FILE`` and ``idleshare agent bench``.
+"""``idleshare agent run|check|status --config FILE``.
 
 argparse, not typer: the agent's Pi installs only the ``edge`` extra.
 """
@@ -32,17 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="queue depth, oldest queued reading, last publish, connection, dropped")
     status.add_argument("--config", required=True, help="agent TOML file")
     status.add_argument("--json", action="store_true", help="print JSON")
-    commands.add_parser("bench", add_help=False,
-                        help="benchmark: memory, CPU and backlog drain (--help for options)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:
-        from edge_agent import bench
-
-        return bench.main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -29,7 +29,6 @@ from prometheus_client import CollectorRegistry
 from idleshare import wire
 from idleshare.assets import check_id
 from idleshare.errors import ConfigError, StoreError, StoreRefused, WireError
-from idleshare.settings import Settings
 from ingest import deadletter
 from ingest.assets import AssetCache
 from ingest.dedup import Dedup
@@ -40,7 +39,6 @@ from ingest.status import parse_status
 from ingest.validate import Validator
 from ingest.writer import BatchWriter, Entry
 from storage.catalog import Catalog
-from storage.factory import open_reading_store
 from storage.readings import ReadingStore
 
 log = logging.getLogger(__name__)
@@ -308,28 +306,3 @@ class Ingest:
             # and that copy, now a known repeat, is acknowledged instead.
             current = self._connection
             ack_many(self._client, [(e.mid, e.qos) for e in entries if e.connection == current])
-
-
-def run(settings: Settings, stop: threading.Event) -> bool:
-    """Run ingest with these settings until ``stop`` is set; returns whether every message
-    received was written (those that were not are delivered again to the next run)."""
-    if not settings.mqtt_url:
-        raise ConfigError("mqtt_url (IDLESHARE_MQTT_URL) must name the broker to subscribe to")
-    store = open_reading_store(settings)
-    catalog = Catalog(settings.catalog)
-    try:
-        # MQTT 5: the Receive Maximum, not the broker's (small) in-flight limit for 3.1.1
-        # clients, sets how many messages can wait for one batch write. The class default
-        # stays 3.1.1 for the demo's embedded broker, which speaks nothing newer.
-        ingest = Ingest(store, catalog, settings.mqtt_url, client_id=settings.mqtt_client_id,
-                        share_group=settings.ingest_share_group, protocol=mqtt.MQTTv5)
-        if settings.ingest_metrics_port:
-            ingest.metrics.serve(settings.ingest_metrics_port)
-        ingest.start()
-        stop.wait()
-        done = ingest.stop()
-        log.info("stopped: %s", ingest.stats, extra={"event": "stopped", "written_all": done})
-        return done
-    finally:
-        store.close()
-        catalog.close()

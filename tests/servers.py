@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from idleshare.localservers import (
+from shell.localservers import (
     INFLUXD,
     MOSQUITTO,
     free_port,

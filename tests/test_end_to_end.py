@@ -22,8 +22,8 @@ from analytics.runner import run_once
 from api.main import create_app
 from edge_agent.agent import Agent
 from edge_agent.config import parse
-from idleshare.broker import EmbeddedBroker
 from ingest.service import Ingest
+from shell.broker import EmbeddedBroker
 from storage.catalog import Catalog
 from storage.influx import InfluxV1Store
 from storage.readings import ReadingStore

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy import or_, select
 
-from api import bookings
 from api.deps import CallerDep, CatalogDep, PlatformDep
 from api.params import CursorParam, Limit, RowId, decode_cursor, split_page
 from api.schemas import Page, utc
 from api.schemas_market import BookingCreate, BookingPublic
+from market import bookings
 from storage.catalog import HELD, BookingRow
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])

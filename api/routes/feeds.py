@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from api.deps import CallerDep, CatalogDep
-from api.feeds import changes, head
 from api.params import CursorParam, Limit, decode_cursor, split_page
 from api.schemas import OfferPublic, utc
 from api.schemas_market import ChangesFeed, EventType, FeedDiscovery, FeedLink, OffersFeed
-from api.search import booked_column
-from api.visibility import visible_filter
+from market.feeds import changes, head
+from market.search import booked_column
+from market.visibility import visible_filter
 from storage.catalog import OfferRow
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])

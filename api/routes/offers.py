@@ -21,8 +21,8 @@ from api.params import (
     query_error,
 )
 from api.schemas import OfferPublic, Page, offer_json
-from api.search import Near, OfferQuery, search
-from api.visibility import can_see
+from market.search import Near, OfferQuery, search
+from market.visibility import can_see
 from storage.catalog import OfferRow, booked_quantity, record_offer_event
 
 router = APIRouter(prefix="/v1/offers", tags=["offers"])

@@ -12,7 +12,7 @@ from api.deps import CallerDep, CatalogDep, OwnerDep, forget_keys
 from api.params import RowId
 from api.schemas import utc
 from api.schemas_tenant import KeyCreate, KeyCreated, KeyPublic, TenantPublic
-from api.visibility import forget_peers
+from market.visibility import forget_peers
 from storage.catalog import ApiKey, GroupMemberRow, PartnerRow, Tenant, hash_key
 
 router = APIRouter(tags=["tenant"])

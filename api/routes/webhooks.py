@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
 from api.deps import CatalogDep, SubscriberDep
-from api.feeds import head
 from api.params import Limit, RowId
 from api.schemas import utc
 from api.schemas_market import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
+from market.feeds import head
 from storage.catalog import Catalog, WebhookDeliveryRow, WebhookRow
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])

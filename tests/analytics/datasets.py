@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analytics.datasets import occupancy, parking
+from bench.datasets import occupancy, parking
 
 __all__ = ["office_occupancy", "parking"]
 

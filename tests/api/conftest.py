@@ -212,7 +212,7 @@ def two_workers(catalog: Catalog, tmp_path: Path) -> Iterator[tuple[str, subproc
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDLESHARE_")}
-    argv = [sys.executable, "-m", "idleshare.cli", "api", "--workers", "2", "--port", str(port)]
+    argv = [sys.executable, "-m", "shell.cli", "api", "--workers", "2", "--port", str(port)]
     server = subprocess.Popen(
         [*argv, "--data-dir", str(tmp_path)],
         env=env,

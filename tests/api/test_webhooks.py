@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from fastapi.testclient import TestClient
 
-from api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Dispatcher, sign, verify
+from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Dispatcher, sign, verify
 from storage.catalog import Catalog
 from tests.api.conftest import add_asset, add_live_offer, auth
 

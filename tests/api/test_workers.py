@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from api import workers
+from shell import workers
 from tests.api.conftest import ESTABLISHED, socket_inodes, tcp_sockets, worker_pids
 
 

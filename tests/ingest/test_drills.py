@@ -45,7 +45,7 @@ def running(own_mosquitto: MosquittoServer, catalog: Catalog) -> Iterator[Any]:
     made: list[Ingest] = []
 
     def start(store: InfluxV1Store, **kwargs: Any) -> Ingest:
-        # MQTT 5, as `python -m ingest` runs it.
+        # MQTT 5, as `idleshare ingest` runs it.
         kwargs = {"flush_interval_s": 0.2, "retry_max_s": 1.0, "protocol": mqtt.MQTTv5,
                   **kwargs}
         ingest = Ingest(store, catalog, own_mosquitto.url, **kwargs).start()
@@ -123,7 +123,7 @@ def test_ingest_killed_with_sigkill_under_load_loses_and_doubles_nothing(
            influxdb.url, "IDLESHARE_INFLUX_DB": db, "IDLESHARE_INGEST_METRICS_PORT": str(port)}
 
     def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "ingest"], env=env, cwd=tmp_path,
+        return subprocess.Popen([sys.executable, "-m", "shell", "ingest"], env=env, cwd=tmp_path,
                                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / "log", "ab"))
 
     load = Load(own_mosquitto.port, tenant, count=3000, rate=500, per_pack=2)

@@ -5,7 +5,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bookings import expire_holds
+from market.bookings import expire_holds
 from storage.catalog import Catalog, OfferEventRow
 from tests.api.conftest import add_asset, add_live_offer, auth
 

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.testclient import TestClient
 
-from api.bookings import hold
-from api.deps import Caller
 from idleshare.assets import KINDS
+from market.bookings import hold
+from market.caller import Caller
 from storage.catalog import Catalog
 from tests.api.conftest import add_asset, add_live_offer, add_window, auth
 

@@ -1,0 +1,230 @@
+"""``python -m bench api``: offer search latency at a fixed request rate on a full catalog.
+
+The API runs as ``idleshare api --workers N`` does (:mod:`shell.workers`: N uvicorn processes,
+SQLite catalog), the load generator (:mod:`bench.loadgen`) in another process, so the generator does
+not steal the server's interpreter (it does share the machine's cores).
+Printed beside the search figures: the raw limit measured in the same run, i.e. the closed-
+loop rate of ``/healthz`` (the framework with no query) and of search itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from shell.localservers import free_port
+from storage.catalog import AssetRow, Catalog, GroupMemberRow, OfferRow, PartnerRow, Tenant
+
+T0 = 1_900_000_000.0  # offers in the future, so they stay bookable whenever this runs
+KINDS = (("warehouse_zone", "pallet", 400.0), ("vehicle", "t", 20.0), ("machine", "machine", 4.0))
+CAPS = ("forklift", "cold", "hazmat", "dock", "crane")
+
+
+def populate(catalog: Catalog, assets: int, offers: int, tenants: int = 100, seed: int = 1) -> None:
+    """``assets`` assets over ``tenants`` tenants around Germany, ``offers`` offers over the next
+    weeks: 80 % public, 10 % partners, 10 % group; tenants in groups of five, partner rings."""
+    rng = random.Random(seed)
+    names = [f"t{i:03d}" for i in range(tenants)]
+    with catalog.session() as s:
+        s.execute(insert(Tenant), [{"id": t, "name": t} for t in names])
+        s.execute(
+            insert(GroupMemberRow),
+            [{"group_id": f"g{i // 5}", "tenant_id": t} for i, t in enumerate(names)],
+        )
+        s.execute(
+            insert(PartnerRow),
+            [{"tenant_id": t, "partner_id": names[(i + 1) % tenants]} for i, t in enumerate(names)],
+        )
+        rows = []
+        for i in range(assets):
+            kind, unit, cap = KINDS[i % len(KINDS)]
+            rows.append(
+                {
+                    "tenant_id": names[i % tenants],
+                    "id": f"a{i:05d}",
+                    "kind": kind,
+                    "name": f"asset {i}",
+                    "capacity": cap,
+                    "unit": unit,
+                    "lat": rng.uniform(47.5, 54.5),
+                    "lon": rng.uniform(6.0, 14.5),
+                    "metrics": [],
+                    "policy": {},
+                    "agent": "",
+                    "online": True,
+                    "status_at": T0,
+                }
+            )
+        s.execute(insert(AssetRow), rows)
+        offer_rows = []
+        for j in range(offers):
+            a = rows[j % assets]
+            start = T0 + rng.randrange(0, 28 * 24) * 3600.0
+            vis = rng.choices(("public", "partners", "group"), (8, 1, 1))[0]
+            offer_rows.append(
+                {
+                    "tenant_id": a["tenant_id"],
+                    "asset_id": a["id"],
+                    "kind": a["kind"],
+                    "quantity": round(a["capacity"] * rng.uniform(0.1, 0.6), 1),
+                    "unit": a["unit"],
+                    "start": start,
+                    "end": start + rng.choice((4, 8, 12)) * 3600.0,
+                    "confidence": round(rng.uniform(0.6, 0.99), 2),
+                    "method": "seasonal_naive",
+                    "lat": a["lat"],
+                    "lon": a["lon"],
+                    "price_per_unit_hour": round(rng.uniform(0.02, 2.0), 2),
+                    "currency": "EUR",
+                    "visibility": vis,
+                    "status": "live",
+                    "created_at": T0,
+                    "updated_at": T0,
+                    "capabilities": rng.sample(CAPS, rng.randint(0, 2)),
+                }
+            )
+        s.execute(insert(OfferRow), offer_rows)
+
+
+def serve(catalog_url: str, port: int, workers: int, data_dir: str) -> None:
+    """The server subprocess: what ``idleshare api --workers N`` runs, over the catalog (an
+    empty reading store in a scratch directory), without access logs."""
+    import os
+
+    from shell.workers import serve as serve_workers
+
+    os.environ["IDLESHARE_CATALOG_URL"] = catalog_url
+    os.environ["IDLESHARE_DATA_DIR"] = data_dir
+    serve_workers("127.0.0.1", port, workers, log_level="error", access_log=False)
+
+
+SEARCHES = (
+    "/v1/offers?limit=20",
+    "/v1/offers?kind=vehicle&limit=20&start={s}&end={e}",
+    "/v1/offers?lat=51.0&lon=10.0&km=50&limit=20",
+    "/v1/offers?min_quantity=50&sort=price&limit=20",
+    "/v1/offers?capability=cold&max_price=1&limit=20",
+    "/v1/offers?kind=warehouse_zone&lat=52.5&lon=13.4&km=50&sort=distance&limit=20",
+)
+
+
+def _load(
+    url: str,
+    paths: list[str],
+    headers: list[str],
+    duration: float,
+    rate: float | None,
+    connections: int,
+) -> dict[str, object]:
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--url",
+        url,
+        "--duration",
+        str(duration),
+        "--connections",
+        str(connections),
+    ]
+    argv += [x for p in paths for x in ("--path", p)]
+    argv += [x for h in headers for x in ("--header", h)]
+    if rate:
+        argv += ["--rate", str(rate)]
+    out = subprocess.run(
+        argv, check=True, capture_output=True, text=True, timeout=duration + 120
+    ).stdout
+    return json.loads(out)
+
+
+def _wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"the API at {url} did not answer within {timeout}s")
+
+
+def run(
+    assets: int = 10_000,
+    offers: int = 50_000,
+    rate: float = 200.0,
+    duration: float = 20.0,
+    workers: int = 2,
+    workdir: Path | None = None,
+) -> dict[str, object]:
+    """Populate a fresh catalog, serve it, measure; returns the figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = (workdir or Path(tmp)) / "bench-catalog.db"
+        db.unlink(missing_ok=True)
+        url_db = f"sqlite:///{db}"
+        load_before = round(os.getloadavg()[0], 2)
+        began = time.perf_counter()
+        catalog = Catalog(url_db)
+        populate(catalog, assets, offers)
+        key = catalog.create_key("t000", role="platform", name="bench")
+        catalog.close()
+        populate_s = time.perf_counter() - began
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import bench.api as b; b.serve({url_db!r}, {port}, {workers}, {tmp!r})",
+            ]
+        )
+        try:
+            _wait_ready(url)
+            auth = [f"Authorization: Bearer {key}"]
+            paths = [p.format(s=T0 + 86400, e=T0 + 3 * 86400) for p in SEARCHES]
+            short = max(duration / 4, 1.0)
+            # Warm-up, not counted: each worker compiles its queries once and fills its caches.
+            _load(url, paths, auth, min(short, 3.0), None, 4)
+            health = _load(url, ["/healthz"], [], short, None, 8)
+            search_max = _load(url, paths, auth, short, None, 8)
+            search = _load(url, paths, auth, duration, rate, 32)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return {
+        "assets": assets,
+        "offers": offers,
+        "populate_s": round(populate_s, 1),
+        "target_rate": rate,
+        "workers": workers,
+        "load_before": load_before,
+        "healthz_closed_loop": health,
+        "search_closed_loop": search_max,
+        "search_at_rate": search,
+    }
+
+
+def report(figures: dict[str, object]) -> str:
+    s = figures["search_at_rate"]
+    h, m = figures["healthz_closed_loop"], figures["search_closed_loop"]
+    return "\n".join(
+        [
+            f"catalog: {figures['assets']} assets, {figures['offers']} offers "
+            f"(populated in {figures['populate_s']} s); {figures['workers']} server worker(s), "
+            f"{os.cpu_count()} cores, load average before the run {figures['load_before']}",
+            f"raw limit, /healthz closed loop (8 connections): {h['rate']} req/s, "  # type: ignore[index]
+            f"p99 {h['p99_ms']} ms",  # type: ignore[index]
+            f"search closed loop (8 connections): {m['rate']} req/s, p99 {m['p99_ms']} ms",  # type: ignore[index]
+            f"search at {figures['target_rate']} req/s open loop: {s['requests']} requests, "  # type: ignore[index]
+            f"{s['errors']} errors, achieved {s['rate']} req/s, p50 {s['p50_ms']} ms, "  # type: ignore[index]
+            f"p99 {s['p99_ms']} ms, max {s['max_ms']} ms (target p99 <= 50 ms)",  # type: ignore[index]
+        ]
+    )

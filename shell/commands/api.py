@@ -1,0 +1,159 @@
+"""``idleshare api``, ``idleshare keys``, ``idleshare tenants`` and ``idleshare devices``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from idleshare.errors import IdleshareError
+from shell.options import DataDir, InfluxUrl, fail, settings
+from shell.settings import Settings
+
+ROLES = ("owner", "viewer", "platform")
+
+
+def register(app: typer.Typer) -> None:
+    keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+    app.add_typer(keys, name="keys")
+    tenants = typer.Typer(help="Manage tenants and groups.", no_args_is_help=True)
+    app.add_typer(tenants, name="tenants")
+    devices = typer.Typer(help="Provision broker credentials for agents.", no_args_is_help=True)
+    app.add_typer(devices, name="devices")
+    _register_more(tenants, devices)
+
+    @app.command()
+    def api(
+        port: Annotated[int, typer.Option()] = 8000,
+        host: Annotated[str, typer.Option()] = "127.0.0.1",
+        workers: Annotated[
+            int, typer.Option(min=1, help="server processes (SQLite: reads in parallel)")
+        ] = 1,
+        influx_url: InfluxUrl = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Serve the HTTP API and the web page."""
+        s = settings(influx_url=influx_url, data_dir=data_dir)
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        if workers == 1:
+            serve_one(s, host, port)
+        else:
+            serve_workers(s, host, port, workers)
+
+    @keys.command("create")
+    def keys_create(
+        tenant: Annotated[str, typer.Option(help="tenant (company) id")],
+        role: Annotated[str, typer.Option(help="owner, viewer or platform")] = "owner",
+        name: Annotated[str, typer.Option(help="what the key is for")] = "",
+        data_dir: DataDir = None,
+    ) -> None:
+        """Create an API key; it is shown once, only its hash is stored."""
+        from idleshare.assets import check_id
+        from storage.catalog import Catalog
+
+        if role not in ROLES:
+            fail(f"role must be one of {', '.join(ROLES)}: got {role!r}", 2)
+        try:
+            check_id("tenant", tenant)
+        except IdleshareError as err:
+            fail(str(err), 2)
+        s = settings(data_dir=data_dir)
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(s.catalog)
+        typer.echo(f"API key: {catalog.create_key(tenant, role=role, name=name)}")
+        catalog.close()
+
+
+def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
+    @tenants.command("group")
+    def tenants_group(
+        group: Annotated[str, typer.Option(help="group id")],
+        tenant: Annotated[list[str], typer.Option(help="member tenant id (repeat)")],
+        data_dir: DataDir = None,
+    ) -> None:
+        """Put tenants in a group: members see each other's group and partner offers."""
+        from idleshare.assets import check_id
+        from storage.catalog import Catalog, GroupMemberRow
+
+        try:
+            check_id("group", group)
+            for t in tenant:
+                check_id("tenant", t)
+        except IdleshareError as err:
+            fail(str(err), 2)
+        s = settings(data_dir=data_dir)
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(s.catalog)
+        for t in tenant:
+            catalog.ensure_tenant(t)
+        with catalog.session() as session:
+            for t in tenant:
+                if session.get(GroupMemberRow, (group, t)) is None:
+                    session.add(GroupMemberRow(group_id=group, tenant_id=t))
+        catalog.close()
+        typer.echo(f"group {group}: {', '.join(tenant)}")
+
+    @devices.command("add")
+    def devices_add(
+        tenant: Annotated[str, typer.Option(help="tenant id")],
+        device: Annotated[str, typer.Option(help="device (agent) id")],
+        password_file: Annotated[Path, typer.Option(help="Mosquitto password_file")],
+        acl_file: Annotated[Path, typer.Option(help="Mosquitto acl_file")],
+        asset: Annotated[list[str] | None, typer.Option(help="asset it publishes (repeat)")] = None,
+        reader: Annotated[
+            bool, typer.Option(help="a read-all service account (ingest) instead of a device")
+        ] = False,
+    ) -> None:
+        """Create broker credentials; the password is shown once. Send SIGHUP to Mosquitto
+        (systemctl reload mosquitto) to load them."""
+        from market.devices import add_device
+
+        try:
+            user, password = add_device(
+                password_file, acl_file, tenant, device, asset or [], reader=reader
+            )
+        except IdleshareError as err:
+            fail(str(err), 2)
+        typer.echo(f"username: {user}\npassword: {password}")
+
+
+def serve_one(s: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.main import create_app
+    from shell.stores import open_reading_store
+    from storage.catalog import Catalog
+
+    store, catalog = open_reading_store(s), Catalog(s.catalog)
+    try:
+        uvicorn.run(create_app(catalog, store), host=host, port=port, log_level="info")
+    finally:
+        store.close()
+        catalog.close()
+
+
+def serve_workers(s: Settings, host: str, port: int, workers: int) -> None:
+    """``workers`` server processes (:mod:`shell.workers`), each with its own stores, and here,
+    in the parent, the one thread that delivers webhooks and expires holds: one per worker
+    would deliver every event several times."""
+    import os
+
+    from market.webhooks import Dispatcher, DispatcherThread
+    from shell import workers as pool
+    from storage.catalog import Catalog
+
+    # The workers are new interpreters: they read the options as settings from the environment.
+    os.environ["IDLESHARE_DATA_DIR"] = str(s.data_dir)
+    if s.influx_url:
+        os.environ["IDLESHARE_INFLUX_URL"] = s.influx_url
+    catalog = Catalog(s.catalog)
+    thread = DispatcherThread(Dispatcher(catalog), 1.0)
+    thread.start()
+    try:
+        pool.serve(host, port, workers)
+    except RuntimeError as err:
+        fail(str(err))
+    finally:
+        thread.stop()
+        catalog.close()
