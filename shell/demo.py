@@ -30,7 +30,7 @@ class Demo:
         self.settings, self.port, self.host = settings, port, host
         self.n_assets, self.speed = n_assets, speed
         self._fresh = fresh_data_dir
-        self._stops: list[Callable[[], None]] = []
+        self._stops: list[Callable[[], object]] = []
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -90,7 +90,12 @@ class Demo:
             target=run_forever, args=(catalog, store, DEMO_ANALYTICS_INTERVAL_S, stop_analytics),
             name="analytics", daemon=True)
         worker.start()
-        self._stops.append(lambda: (stop_analytics.set(), worker.join(timeout=30)))
+
+        def stop_worker() -> None:
+            stop_analytics.set()
+            worker.join(timeout=30)
+
+        self._stops.append(stop_worker)
 
         server = uvicorn.Server(uvicorn.Config(create_app(catalog, store), host=self.host,
                                                port=self.port, log_level="warning"))
@@ -103,7 +108,12 @@ class Demo:
             from idleshare.errors import ConfigError
 
             raise ConfigError(f"the API could not listen on {self.host}:{self.port}")
-        self._stops.append(lambda: (setattr(server, "should_exit", True), web.join(timeout=15)))
+
+        def stop_web() -> None:
+            server.should_exit = True
+            web.join(timeout=15)
+
+        self._stops.append(stop_web)
 
         first_tenant = fleet[0].agent.tenant
         print(f"idleshare demo: {len(agents)} agents, broker {mqtt_url}, "
