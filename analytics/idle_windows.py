@@ -1,37 +1,56 @@
-"""Idle windows: maximal runs of readings with enough free capacity, with hysteresis and gaps."""
+"""Idle windows: maximal runs of readings with enough free capacity, with hysteresis and gaps.
+
+Plain functions, not an estimator: nothing is learned from data, the thresholds are the
+owner's policy. The rules are spelled out in :mod:`analytics`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
 from analytics.series import MAX_GAP_S, as_series
 
-#: Columns of :meth:`IdleWindowDetector.find_windows`.
+#: Columns of :func:`find_windows`.
 WINDOW_COLUMNS = ("start", "end", "min_free_fraction", "mean_free_fraction", "ongoing")
 
 
-class IdleWindowDetector(BaseEstimator):
-    """Find idle windows in readings of free capacity.
+def check_thresholds(min_free_fraction: float, min_duration_s: float, hysteresis: float,
+                     max_gap_s: float) -> None:
+    """Raise ``ValueError`` naming the first threshold out of range."""
+    if not 0 < min_free_fraction <= 1:
+        raise ValueError(f"min_free_fraction must be in (0, 1]: got {min_free_fraction}")
+    if not 0 <= hysteresis <= min_free_fraction:
+        raise ValueError(f"hysteresis must be in [0, min_free_fraction={min_free_fraction}]: "
+                         f"got {hysteresis}")
+    if not min_duration_s >= 0:
+        raise ValueError(f"min_duration_s must be >= 0: got {min_duration_s}")
+    if not max_gap_s > 0:
+        raise ValueError(f"max_gap_s must be > 0: got {max_gap_s}")
+
+
+def find_windows(
+    X: np.ndarray,
+    min_free_fraction: float = 0.5,
+    min_duration_s: float = 3600.0,
+    hysteresis: float = 0.0,
+    max_gap_s: float = MAX_GAP_S,
+) -> np.ndarray:
+    """Idle windows of readings of free capacity.
 
     A reading *enters* idle when its free fraction is at least ``min_free_fraction``; once idle,
     readings *stay* idle while their free fraction is at least
     ``min_free_fraction - hysteresis``. A window starts at the entering reading and ends at the
     first reading that leaves, at the last reading before a gap longer than ``max_gap_s``, or
     at the last reading (then it is ongoing). Windows shorter than ``min_duration_s`` are
-    dropped. The rules are spelled out in :mod:`analytics`.
-
-    The detector learns nothing from data; ``fit`` only validates, as for scikit-learn's
-    stateless transformers. scikit-learn's ``check_estimator`` does not apply: its generated
-    data has arbitrary column counts and unsorted rows, while ``X`` here must be exactly
-    ``[time, free_fraction]`` with strictly increasing times, and ``find_windows`` returns one
-    row per window rather than per sample. The tests run the API checks that do apply.
+    dropped.
 
     Parameters
     ----------
+    X : array-like of shape (n, 2)
+        Columns ``[time, free_fraction]``, times strictly increasing.
     min_free_fraction : float, default=0.5
         Enter threshold, share of capacity in (0, 1].
     min_duration_s : float, default=3600
@@ -42,150 +61,98 @@ class IdleWindowDetector(BaseEstimator):
     max_gap_s : float, default=21600
         Longest gap between readings across which a value still holds, seconds (> 0).
 
-    Attributes
-    ----------
-    enter_threshold_ : float
-        Free fraction at or above which a reading enters idle.
-    exit_threshold_ : float
-        Free fraction below which an idle run ends.
-    n_features_in_ : int
-        Always 2.
+    Returns
+    -------
+    windows : ndarray of shape (k, 5)
+        Columns :data:`WINDOW_COLUMNS`: start, end, least free fraction among the readings
+        from the entering one up to but excluding the leaving one, time-weighted mean free
+        fraction over ``[start, end)``, and 1.0 if ongoing else 0.0. Sorted by start.
+
+    Raises
+    ------
+    ValueError
+        If a threshold is out of range or ``X`` is not as described.
     """
+    check_thresholds(min_free_fraction, min_duration_s, hysteresis, max_gap_s)
+    t, f = _check_X(X)
+    return _windows(t, f, f, min_free_fraction, min_duration_s, hysteresis, max_gap_s)
 
-    def __init__(
-        self,
-        min_free_fraction: float = 0.5,
-        min_duration_s: float = 3600.0,
-        hysteresis: float = 0.0,
-        max_gap_s: float = MAX_GAP_S,
-    ) -> None:
-        self.min_free_fraction = min_free_fraction
-        self.min_duration_s = min_duration_s
-        self.hysteresis = hysteresis
-        self.max_gap_s = max_gap_s
 
-    def fit(self, X: np.ndarray, y: None = None) -> IdleWindowDetector:
-        """Validate the parameters and ``X``; return ``self``.
+def idle_readings(
+    X: np.ndarray,
+    min_free_fraction: float = 0.5,
+    hysteresis: float = 0.0,
+    max_gap_s: float = MAX_GAP_S,
+) -> np.ndarray:
+    """Whether each reading is inside an idle run (before the duration filter).
 
-        Parameters
-        ----------
-        X : array-like of shape (n, 2)
-            Columns ``[time, free_fraction]``, times strictly increasing.
-        y : None
-            Ignored.
+    Parameters are as for :func:`find_windows`; returns a bool array of shape (n,).
+    """
+    check_thresholds(min_free_fraction, 0.0, hysteresis, max_gap_s)
+    t, f = _check_X(X)
+    return _idle(t, f, min_free_fraction, min_free_fraction - hysteresis, max_gap_s)
 
-        Returns
-        -------
-        self : IdleWindowDetector
-        """
-        if not 0 < self.min_free_fraction <= 1:
-            raise ValueError(f"min_free_fraction must be in (0, 1]: got {self.min_free_fraction}")
-        if not 0 <= self.hysteresis <= self.min_free_fraction:
-            raise ValueError(
-                f"hysteresis must be in [0, min_free_fraction={self.min_free_fraction}]: "
-                f"got {self.hysteresis}"
-            )
-        if not self.min_duration_s >= 0:
-            raise ValueError(f"min_duration_s must be >= 0: got {self.min_duration_s}")
-        if not self.max_gap_s > 0:
-            raise ValueError(f"max_gap_s must be > 0: got {self.max_gap_s}")
-        self._check_X(X)
-        self.enter_threshold_ = float(self.min_free_fraction)
-        self.exit_threshold_ = float(self.min_free_fraction - self.hysteresis)
-        self.n_features_in_ = 2
-        return self
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Whether each reading is idle (inside an idle run, before the duration filter).
+def _windows(t: np.ndarray, f: np.ndarray, values: np.ndarray, min_free_fraction: float,
+             min_duration_s: float, hysteresis: float, max_gap_s: float) -> np.ndarray:
+    # Thresholds apply to the free fractions f; min and mean summarise ``values``, so a
+    # caller can have them in the asset's units without a lossy round trip via fractions.
+    n = t.size
+    if n == 0:
+        return np.zeros((0, len(WINDOW_COLUMNS)))
+    idle = _idle(t, f, min_free_fraction, min_free_fraction - hysteresis, max_gap_s)
+    gap_after = np.append(np.diff(t) > max_gap_s, True)
+    # Run boundaries: an idle reading starts a run unless its predecessor is idle and joined.
+    first = idle & ~np.append(False, idle[:-1] & ~gap_after[:-1])
+    last = idle & ~np.append(idle[1:] & ~gap_after[:-1], False)
+    a, b = np.flatnonzero(first), np.flatnonzero(last)
+    # A run closed by a leaving reading ends there; otherwise at its own last reading.
+    closed = ~gap_after[b]
+    end_idx = np.where(closed, b + 1, b)
+    start, end = t[a], t[end_idx]
+    ongoing = b == n - 1
 
-        Parameters
-        ----------
-        X : array-like of shape (n, 2)
-            Columns ``[time, free_fraction]``, times strictly increasing.
+    # Each reading holds until the next one, except before a gap; the sums run over the
+    # readings a .. end_idx - 1, whose intervals tile [start, end) exactly.
+    hold = np.where(gap_after, 0.0, np.append(np.diff(t), 0.0))
+    cum = np.concatenate(([0.0], np.cumsum(hold * values)))
+    duration = end - start
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(duration > 0, (cum[end_idx] - cum[a]) / duration, values[a])
+    # Least over readings a .. b; the sentinel lets the last run's slice end at n.
+    bounds = np.column_stack((a, b + 1)).ravel()
+    least = np.minimum.reduceat(np.append(values, np.inf), bounds)[::2] if a.size else mean
 
-        Returns
-        -------
-        idle : ndarray of bool, shape (n,)
-        """
-        check_is_fitted(self)
-        t, f = self._check_X(X)
-        return self._idle(t, f)
+    keep = duration >= min_duration_s
+    return np.column_stack(
+        (start, end, least, mean, ongoing.astype(float))
+    )[keep].reshape(-1, len(WINDOW_COLUMNS))
 
-    def find_windows(self, X: np.ndarray) -> np.ndarray:
-        """Idle windows of the readings.
 
-        Parameters
-        ----------
-        X : array-like of shape (n, 2)
-            Columns ``[time, free_fraction]``, times strictly increasing.
+def _idle(t: np.ndarray, f: np.ndarray, enter_at: float, stay_at: float,
+          max_gap_s: float) -> np.ndarray:
+    # Hysteresis as "last event wins": entering sets 1, leaving or a gap resets to 0, and
+    # readings in the dead band (-1) carry the state of the last event before them.
+    n = t.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    after_gap = np.append(False, np.diff(t) > max_gap_s)
+    enter = f >= enter_at
+    stay = f >= stay_at
+    event = np.where(enter, 1, np.where(~stay | after_gap, 0, -1))
+    event[0] = max(event[0], 0)  # nothing before the first reading to carry
+    last_event = np.maximum.accumulate(np.where(event >= 0, np.arange(n), 0))
+    return np.asarray(event[last_event] == 1)
 
-        Returns
-        -------
-        windows : ndarray of shape (k, 5)
-            Columns :data:`WINDOW_COLUMNS`: start, end, least free fraction among the readings
-            from the entering one up to but excluding the leaving one, time-weighted mean free
-            fraction over ``[start, end)``, and 1.0 if ongoing else 0.0. Sorted by start.
-        """
-        check_is_fitted(self)
-        t, f = self._check_X(X)
-        return self._windows(t, f, f)
 
-    def _windows(self, t: np.ndarray, f: np.ndarray, values: np.ndarray) -> np.ndarray:
-        # Thresholds apply to the free fractions f; min and mean summarise ``values``, so a
-        # caller can have them in the asset's units without a lossy round trip via fractions.
-        n = t.size
-        if n == 0:
-            return np.zeros((0, len(WINDOW_COLUMNS)))
-        idle = self._idle(t, f)
-        gap_after = np.append(np.diff(t) > self.max_gap_s, True)
-        # Run boundaries: an idle reading starts a run unless its predecessor is idle and joined.
-        first = idle & ~np.append(False, idle[:-1] & ~gap_after[:-1])
-        last = idle & ~np.append(idle[1:] & ~gap_after[:-1], False)
-        a, b = np.flatnonzero(first), np.flatnonzero(last)
-        # A run closed by a leaving reading ends there; otherwise at its own last reading.
-        closed = ~gap_after[b]
-        end_idx = np.where(closed, b + 1, b)
-        start, end = t[a], t[end_idx]
-        ongoing = b == n - 1
-
-        # Each reading holds until the next one, except before a gap; the sums run over the
-        # readings a .. end_idx - 1, whose intervals tile [start, end) exactly.
-        hold = np.where(gap_after, 0.0, np.append(np.diff(t), 0.0))
-        cum = np.concatenate(([0.0], np.cumsum(hold * values)))
-        duration = end - start
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(duration > 0, (cum[end_idx] - cum[a]) / duration, values[a])
-        # Least over readings a .. b; the sentinel lets the last run's slice end at n.
-        bounds = np.column_stack((a, b + 1)).ravel()
-        least = np.minimum.reduceat(np.append(values, np.inf), bounds)[::2] if a.size else mean
-
-        keep = duration >= self.min_duration_s
-        return np.column_stack(
-            (start, end, least, mean, ongoing.astype(float))
-        )[keep].reshape(-1, len(WINDOW_COLUMNS))
-
-    def _idle(self, t: np.ndarray, f: np.ndarray) -> np.ndarray:
-        # Hysteresis as "last event wins": entering sets 1, leaving or a gap resets to 0, and
-        # readings in the dead band (-1) carry the state of the last event before them.
-        n = t.size
-        if n == 0:
-            return np.zeros(0, dtype=bool)
-        after_gap = np.append(False, np.diff(t) > self.max_gap_s)
-        enter = f >= self.enter_threshold_
-        stay = f >= self.exit_threshold_
-        event = np.where(enter, 1, np.where(~stay | after_gap, 0, -1))
-        event[0] = max(event[0], 0)  # nothing before the first reading to carry
-        last_event = np.maximum.accumulate(np.where(event >= 0, np.arange(n), 0))
-        return event[last_event] == 1
-
-    def _check_X(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        X = check_array(X, dtype=float, ensure_min_samples=0)
-        if X.shape[1] != 2:
-            raise ValueError(f"X must have 2 columns [time, free_fraction]: got {X.shape[1]}")
-        t, f = X[:, 0], X[:, 1]
-        if np.any(np.diff(t) <= 0):
-            raise ValueError("times (column 0 of X) must be strictly increasing")
-        return t, f
+def _check_X(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X = check_array(X, dtype=float, ensure_min_samples=0)
+    if X.shape[1] != 2:
+        raise ValueError(f"X must have 2 columns [time, free_fraction]: got {X.shape[1]}")
+    t, f = X[:, 0], X[:, 1]
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("times (column 0 of X) must be strictly increasing")
+    return t, f
 
 
 @dataclass(frozen=True)
@@ -220,27 +187,16 @@ def idle_windows(
     capacity : float
         The asset's capacity, > 0.
     min_free_fraction, min_duration_s, hysteresis, max_gap_s
-        As for :class:`IdleWindowDetector`.
+        As for :func:`find_windows`.
 
     Returns
     -------
     list of IdleWindow
         Sorted by start.
     """
-    detector = IdleWindowDetector(min_free_fraction, min_duration_s, hysteresis, max_gap_s)
-    return detect(detector, times, free, capacity)
-
-
-def detect(
-    detector: IdleWindowDetector, times: np.ndarray, free: np.ndarray, capacity: float
-) -> list[IdleWindow]:
-    """Run ``detector`` on free quantities and report windows in the asset's units.
-
-    Parameters are as for :func:`idle_windows`; the detector carries the thresholds.
-    """
+    check_thresholds(min_free_fraction, min_duration_s, hysteresis, max_gap_s)
     if not capacity > 0:
         raise ValueError(f"capacity must be > 0: got {capacity}")
     t, q = as_series(times, free)
-    X = np.column_stack((t, q / capacity))
-    rows = detector.fit(X)._windows(t, X[:, 1], q)
+    rows = _windows(t, q / capacity, q, min_free_fraction, min_duration_s, hysteresis, max_gap_s)
     return [IdleWindow(float(s), float(e), float(lo), float(m), bool(o)) for s, e, lo, m, o in rows]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analytics.blackout import cut_offers
-from analytics.idle_windows import IdleWindow, detect
+from analytics.idle_windows import IdleWindow
 from analytics.policy import SharingPolicy
 from analytics.series import MAX_GAP_S, Steps, as_series, free_quantity
 
@@ -25,7 +25,7 @@ class Analysis:
 
 
 def analyse(
-    readings: Sequence[tuple[float, float]],
+    readings: Sequence[tuple[float, float]] | np.ndarray,
     kind: str,
     capacity: float,
     policy: SharingPolicy,
@@ -37,7 +37,7 @@ def analyse(
 
     Parameters
     ----------
-    readings : sequence of (time, value)
+    readings : sequence of (time, value) or ndarray of shape (n, 2)
         The asset's primary metric over the lookback, as ``ReadingStore.query`` returns it.
     kind : str
         Asset kind, which says how a value turns into free quantity.
@@ -55,9 +55,9 @@ def analyse(
     pairs = np.asarray(readings, dtype=float).reshape(-1, 2)
     times, values = as_series(pairs[:, 0], pairs[:, 1])
     free = free_quantity(kind, values, capacity)
-    windows = detect(policy.detector(max_gap_s), times, free, capacity)
+    windows = policy.idle_windows(times, free, capacity, max_gap_s)
     table = np.array([[w.start, w.end, w.min_free] for w in windows]).reshape(-1, 3)
     coverage = Steps.from_readings(times, free, max_gap_s).covered_intervals()
-    offers = policy.offer_builder(lookback_s).fit(table, coverage).predict(now)
+    offers = policy.seasonal_naive_offers(table, coverage, now, lookback_s)
     offers = cut_offers(offers, policy.blackout_hours, policy.timezone, policy.min_window_s)
     return Analysis(windows=windows, offers=offers)

@@ -1,4 +1,4 @@
-"""An asset's sharing policy and the one mapping from it to the analytics estimators.
+"""An asset's sharing policy and the one mapping from it to the analytics functions.
 
 This class is the single source of truth for policy keys: the API validates owners' updates
 with it, and analytics reads it on every pass.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from analytics.idle_windows import IdleWindowDetector
-from analytics.offers import SeasonalNaiveOfferBuilder
+import numpy as np
+
+from analytics.idle_windows import IdleWindow, idle_windows
+from analytics.offers import seasonal_naive_offers
 from analytics.series import MAX_GAP_S
 from idleshare.errors import ConfigError
-from storage.catalog import DEFAULT_POLICY
 
 #: Who sees an offer: the owner's own group, its trusted partners, or everyone.
 VISIBILITIES = ("group", "partners", "public")
@@ -32,24 +34,25 @@ def _number(key: str, value: Any) -> float:
 class SharingPolicy:
     """The owner's rules for sharing one asset; field names are the policy keys.
 
-    Construct with :meth:`from_dict` (defaults from :data:`storage.catalog.DEFAULT_POLICY`
-    merged under the given keys) or directly with every field; both check types and ranges
-    and raise :class:`~idleshare.errors.ConfigError` naming the key.
+    The field defaults are the policy of an asset whose owner has set none (the one
+    definition: :data:`DEFAULT_POLICY` is read from them). Construct with :meth:`from_dict`
+    or directly; both check types and ranges and raise
+    :class:`~idleshare.errors.ConfigError` naming the key.
     """
 
     #: Idle when at least this share of capacity is free, in (0, 1].
-    min_free_fraction: float
+    min_free_fraction: float = 0.5
     #: Shortest idle window kept, seconds (>= 0).
-    min_duration_s: float
+    min_duration_s: float = 3600.0
     #: Share of the free quantity the owner keeps back, in [0, 1).
-    reserve_fraction: float
+    reserve_fraction: float = 0.1
     #: Smallest quantity worth offering, in the asset's unit (>= 0).
-    min_quantity: float
+    min_quantity: float = 1.0
     #: Price per unit of quantity and hour (>= 0), in ``currency``.
-    price_per_unit_hour: float
-    currency: str
+    price_per_unit_hour: float = 1.0
+    currency: str = "EUR"
     #: One of :data:`VISIBILITIES`.
-    visibility: str
+    visibility: str = "public"
     #: How far below ``min_free_fraction`` an idle run may dip and go on, in [0, min_free_fraction].
     hysteresis: float = 0.0
     #: Shortest offer window, seconds (>= 0).
@@ -108,7 +111,7 @@ class SharingPolicy:
 
     @classmethod
     def from_dict(cls, policy: Mapping[str, Any], strict: bool = False) -> SharingPolicy:
-        """Merge ``policy`` over :data:`storage.catalog.DEFAULT_POLICY` and check it.
+        """``policy`` over the defaults (:data:`DEFAULT_POLICY`), checked.
 
         Parameters
         ----------
@@ -129,31 +132,35 @@ class SharingPolicy:
         if strict and (unknown := sorted(set(policy) - known)):
             raise ConfigError(f"unknown policy key {unknown[0]!r}: expected one of "
                               f"{sorted(known)}")
-        merged = {**DEFAULT_POLICY, **policy}
-        return cls(**{k: merged[k] for k in known if k in merged})
+        return cls(**{k: policy[k] for k in known if k in policy})
 
     def to_dict(self) -> dict[str, Any]:
         """The policy as JSON-ready keys (lists for the tuples)."""
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
                 for f in fields(self)}
 
-    def detector(self, max_gap_s: float = MAX_GAP_S) -> IdleWindowDetector:
-        """The idle-window detector this policy asks for."""
-        return IdleWindowDetector(
-            min_free_fraction=self.min_free_fraction,
-            min_duration_s=self.min_duration_s,
-            hysteresis=self.hysteresis,
-            max_gap_s=max_gap_s,
-        )
+    def idle_windows(self, times: np.ndarray, free: np.ndarray, capacity: float,
+                     max_gap_s: float = MAX_GAP_S) -> list[IdleWindow]:
+        """:func:`analytics.idle_windows.idle_windows` with this policy's thresholds."""
+        return idle_windows(times, free, capacity, min_free_fraction=self.min_free_fraction,
+                            min_duration_s=self.min_duration_s, hysteresis=self.hysteresis,
+                            max_gap_s=max_gap_s)
 
-    def offer_builder(
-        self, lookback_s: float, period_s: float = 86400.0
-    ) -> SeasonalNaiveOfferBuilder:
-        """The seasonal-naive offer builder this policy asks for, over ``lookback_s``."""
-        return SeasonalNaiveOfferBuilder(
-            period_s=period_s,
-            lead_time_s=self.lead_time_s,
-            reserve_fraction=self.reserve_fraction,
-            min_quantity=self.min_quantity,
-            lookback_periods=max(int(lookback_s // period_s), 0),
-        )
+    def seasonal_naive_offers(self, windows: np.ndarray, coverage: np.ndarray, now: float,
+                              lookback_s: float, period_s: float = 86400.0) -> np.ndarray:
+        """:func:`analytics.offers.seasonal_naive_offers` with this policy's lead time,
+        reserve and minimum quantity, searching every whole period in ``lookback_s``."""
+        return seasonal_naive_offers(
+            windows, coverage, now, period_s=period_s, lead_time_s=self.lead_time_s,
+            reserve_fraction=self.reserve_fraction, min_quantity=self.min_quantity,
+            lookback_periods=max(int(lookback_s // period_s), 0))
+
+
+#: The sharing policy of an asset whose owner has set none, as policy keys (read-only): the
+#: field defaults of :class:`SharingPolicy`.
+DEFAULT_POLICY: Mapping[str, Any] = MappingProxyType(SharingPolicy().to_dict())
+
+
+def effective_policy(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An owner's stored overrides over :data:`DEFAULT_POLICY`: the policy keys in force."""
+    return {**DEFAULT_POLICY, **(overrides or {})}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
 
-from analytics.idle_windows import IdleWindow, IdleWindowDetector, idle_windows
+from analytics.idle_windows import IdleWindow, find_windows, idle_readings, idle_windows
 from tests.analytics import datasets, reference
 
 H = 3600.0
@@ -15,7 +14,7 @@ H = 3600.0
 def windows(hours: list[float], free: list[float], **params: float) -> list[list[float]]:
     """Windows of readings at the given hours, with start and end in hours."""
     X = np.column_stack((np.array(hours) * H, free))
-    found = IdleWindowDetector(**params).fit(X).find_windows(X)
+    found = find_windows(X, **params)
     found[:, :2] /= H
     return found.round(6).tolist()
 
@@ -75,28 +74,23 @@ def test_after_a_gap_the_dead_band_does_not_continue_a_window() -> None:
     ]
 
 
-def test_predict_marks_idle_readings_before_the_duration_filter() -> None:
+def test_idle_readings_are_marked_before_the_duration_filter() -> None:
     X = np.column_stack((np.arange(6) * 600.0, [0, 1, 1, 0, 1, 0.2]))
-    idle = IdleWindowDetector(min_duration_s=1e9).fit(X).predict(X)
+    idle = idle_readings(X)
+    assert find_windows(X, min_duration_s=1e9).shape == (0, 5)
     assert idle.tolist() == [False, True, True, False, True, False]
 
 
 def test_no_readings_give_no_windows() -> None:
     X = np.zeros((0, 2))
-    detector = IdleWindowDetector().fit(X)
-    assert detector.find_windows(X).shape == (0, 5)
-    assert detector.predict(X).shape == (0,)
+    assert find_windows(X).shape == (0, 5)
+    assert idle_readings(X).shape == (0,)
 
 
 def test_idle_windows_reports_free_quantities_in_the_asset_unit() -> None:
     found = idle_windows(np.array([3 * H, 0, H, 2 * H]), np.array([0.0, 0, 20, 15]), 20.0)
     assert found == [IdleWindow(start=H, end=3 * H, min_free=15.0, mean_free=17.5,
                                 ongoing=False)]
-
-
-def test_predict_before_fit_is_refused() -> None:
-    with pytest.raises(NotFittedError):
-        IdleWindowDetector().predict(np.zeros((1, 2)))
 
 
 @pytest.mark.parametrize(
@@ -110,10 +104,11 @@ def test_predict_before_fit_is_refused() -> None:
         ({"max_gap_s": 0.0}, "max_gap_s"),
     ],
 )
-def test_bad_parameters_are_refused_at_fit(params: dict[str, float], match: str) -> None:
-    detector = IdleWindowDetector(**params)  # __init__ only stores
+def test_bad_parameters_are_refused(params: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        detector.fit(np.zeros((1, 2)))
+        find_windows(np.zeros((1, 2)), **params)
+    with pytest.raises(ValueError, match=match):
+        idle_windows(np.zeros(1), np.zeros(1), 1.0, **params)
 
 
 @pytest.mark.parametrize(
@@ -128,15 +123,16 @@ def test_bad_parameters_are_refused_at_fit(params: dict[str, float], match: str)
 )
 def test_bad_input_is_refused(X: np.ndarray, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        IdleWindowDetector().fit(X)
+        find_windows(X)
 
 
 def _check_against_loop(t: np.ndarray, f: np.ndarray, **params: float) -> int:
-    detector = IdleWindowDetector(**params)
-    X = np.column_stack((t, f))
-    got = detector.fit(X).find_windows(X)
-    want = reference.windows(t, f, detector.enter_threshold_, detector.exit_threshold_,
-                             detector.max_gap_s, detector.min_duration_s)
+    p = {"min_free_fraction": 0.5, "min_duration_s": 3600.0, "hysteresis": 0.0,
+         "max_gap_s": 6 * H, **params}
+    got = find_windows(np.column_stack((t, f)), **p)
+    want = reference.windows(t, f, p["min_free_fraction"],
+                             p["min_free_fraction"] - p["hysteresis"], p["max_gap_s"],
+                             p["min_duration_s"])
     np.testing.assert_allclose(got, np.array(want, dtype=float).reshape(-1, 5))
     return len(want)
 
@@ -168,8 +164,7 @@ def test_windows_match_a_plain_loop_on_real_car_parks() -> None:
         free = np.clip(capacity - occupied[idx], 0, capacity) / capacity
         _check_against_loop(t, free, min_free_fraction=0.6, hysteresis=0.15,
                             min_duration_s=1800.0)
-        found = IdleWindowDetector(0.6, 1800.0, 0.15).fit(np.column_stack((t, free)))
-        rows = found.find_windows(np.column_stack((t, free)))
+        rows = find_windows(np.column_stack((t, free)), 0.6, 1800.0, 0.15)
         # Car parks report 08:00-16:30 only, so no window may run through a night.
         assert (rows[:, 1] - rows[:, 0] < 10 * H).all(), code
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
 
-from analytics.offers import SeasonalNaiveOfferBuilder, floor_quantity
+from analytics.offers import floor_quantity, seasonal_naive_offers
 
 H, D = 3600.0, 86400.0
 
@@ -22,24 +23,24 @@ def covered(first_day: int, last_day: int) -> np.ndarray:
 
 
 def test_a_window_is_offered_again_one_period_later_less_the_reserve() -> None:
-    offers = SeasonalNaiveOfferBuilder().fit(daily([1]), covered(1, 1)).predict(D + 12 * H)
+    offers = seasonal_naive_offers(daily([1]), covered(1, 1), D + 12 * H)
     np.testing.assert_allclose(offers, [[2 * D + 8 * H, 2 * D + 10 * H, 9.0, 2 / 3]])
 
 
 def test_the_offer_moves_to_the_first_period_that_starts_after_the_lead_time() -> None:
-    builder = SeasonalNaiveOfferBuilder(lead_time_s=21 * H).fit(daily([1]), covered(1, 1))
+    offers = seasonal_naive_offers(daily([1]), covered(1, 1), D + 12 * H, lead_time_s=21 * H)
     # now + lead = day 2, 09:00: day 2's 08:00 slot is too early, day 3's is the first.
-    assert builder.predict(D + 12 * H)[0, 0] == 3 * D + 8 * H
+    assert offers[0, 0] == 3 * D + 8 * H
 
 
 def test_a_slot_starting_exactly_at_now_plus_lead_is_offered() -> None:
-    builder = SeasonalNaiveOfferBuilder(lead_time_s=20 * H).fit(daily([1]), covered(1, 1))
-    assert builder.predict(D + 12 * H)[0, 0] == 2 * D + 8 * H
+    offers = seasonal_naive_offers(daily([1]), covered(1, 1), D + 12 * H, lead_time_s=20 * H)
+    assert offers[0, 0] == 2 * D + 8 * H
 
 
 def test_quantity_is_rounded_down_to_three_decimals() -> None:
-    builder = SeasonalNaiveOfferBuilder(reserve_fraction=0.0, min_quantity=0.0)
-    offers = builder.fit(daily([1], free=1.23456), covered(1, 1)).predict(2 * D)
+    offers = seasonal_naive_offers(daily([1], free=1.23456), covered(1, 1), 2 * D,
+                                   reserve_fraction=0.0, min_quantity=0.0)
     assert offers[0, 2] == 1.234
 
 
@@ -49,14 +50,13 @@ def test_rounding_down_does_not_lose_a_thousandth_to_binary_noise() -> None:
 
 
 def test_offers_under_the_minimum_quantity_are_skipped() -> None:
-    builder = SeasonalNaiveOfferBuilder(min_quantity=9.5).fit(daily([1]), covered(1, 1))
-    assert builder.predict(2 * D).shape == (0, 4)
+    offers = seasonal_naive_offers(daily([1]), covered(1, 1), 2 * D, min_quantity=9.5)
+    assert offers.shape == (0, 4)
 
 
 def test_confidence_rises_with_each_idle_day_of_history() -> None:
     confidences = [
-        SeasonalNaiveOfferBuilder().fit(daily(list(range(n))), covered(0, n - 1))
-        .predict(n * D)[0, 3]
+        seasonal_naive_offers(daily(list(range(n))), covered(0, n - 1), n * D)[0, 3]
         for n in (1, 2, 3, 4)
     ]
     np.testing.assert_allclose(confidences, [2 / 3, 3 / 4, 4 / 5, 5 / 6])
@@ -64,62 +64,61 @@ def test_confidence_rises_with_each_idle_day_of_history() -> None:
 
 def test_busy_days_in_the_history_lower_the_confidence() -> None:
     # Days 0 and 1 have data but no idle window at 08:00: n = 3, hits = 1.
-    builder = SeasonalNaiveOfferBuilder().fit(daily([2]), covered(0, 2))
-    assert builder.predict(3 * D)[0, 3] == pytest.approx(2 / 5)
-    assert builder.n_periods_.tolist() == [3] and builder.hits_.tolist() == [1]
+    offers = seasonal_naive_offers(daily([2]), covered(0, 2), 3 * D)
+    assert offers[0, 3] == pytest.approx(2 / 5)
 
 
 def test_days_without_full_data_are_not_counted() -> None:
     # Day 1 has data only until 09:00, so its 08:00-10:00 slot says nothing.
     coverage = np.array([[D, D + 9 * H], [2 * D, 3 * D]])
-    builder = SeasonalNaiveOfferBuilder().fit(daily([2]), coverage)
-    assert builder.predict(3 * D)[0, 3] == pytest.approx(2 / 3)
+    assert seasonal_naive_offers(daily([2]), coverage, 3 * D)[0, 3] == pytest.approx(2 / 3)
 
 
 def test_a_slot_only_partly_inside_an_earlier_window_is_not_a_hit() -> None:
+    # Day 1's 08:00-10:00 looks back on day 0's slot: seen (n = 2), but 08:00-09:00 of it was
+    # not idle, so hits = 1 and confidence 2/4 (a hit would give 3/4).
     windows = np.vstack((daily([0], start_h=9, end_h=12), daily([1])))
-    builder = SeasonalNaiveOfferBuilder().fit(windows, covered(0, 1))
-    assert builder.hits_.tolist() == [1, 1] and builder.n_periods_.tolist() == [1, 2]
+    offers = seasonal_naive_offers(windows, covered(0, 1), 2 * D)
+    np.testing.assert_allclose(offers, [[2 * D + 8 * H, 2 * D + 10 * H, 9.0, 1 / 2]])
 
 
 def test_history_is_searched_only_lookback_periods_back() -> None:
-    builder = SeasonalNaiveOfferBuilder(lookback_periods=1).fit(daily([0, 1, 2, 3]),
-                                                                covered(0, 3))
-    assert builder.predict(4 * D)[-1, 3] == pytest.approx(3 / 4)
+    offers = seasonal_naive_offers(daily([0, 1, 2, 3]), covered(0, 3), 4 * D,
+                                   lookback_periods=1)
+    assert offers[-1, 3] == pytest.approx(3 / 4)
 
 
 def test_windows_landing_on_the_same_slot_give_one_offer_from_the_latest() -> None:
     windows = np.vstack((daily([0], free=20.0), daily([1], free=10.0)))
-    offers = SeasonalNaiveOfferBuilder().fit(windows, covered(0, 1)).predict(2 * D)
+    offers = seasonal_naive_offers(windows, covered(0, 1), 2 * D)
     np.testing.assert_allclose(offers, [[2 * D + 8 * H, 2 * D + 10 * H, 9.0, 3 / 4]])
 
 
 def test_overlapping_projected_windows_give_one_offer_from_the_latest() -> None:
     windows = np.vstack((daily([0], free=20.0, start_h=7, end_h=11), daily([1], free=10.0)))
-    offers = SeasonalNaiveOfferBuilder().fit(windows, covered(0, 1)).predict(2 * D)
+    offers = seasonal_naive_offers(windows, covered(0, 1), 2 * D)
     np.testing.assert_allclose(offers[:, :3], [[2 * D + 8 * H, 2 * D + 10 * H, 9.0]])
 
 
 def test_a_latest_window_too_small_to_offer_does_not_revive_an_older_one() -> None:
     windows = np.vstack((daily([0], free=20.0), daily([1], free=0.5)))
-    offers = SeasonalNaiveOfferBuilder().fit(windows, covered(0, 1)).predict(2 * D)
+    offers = seasonal_naive_offers(windows, covered(0, 1), 2 * D)
     assert offers.shape == (0, 4)
 
 
 def test_windows_of_different_slots_give_offers_sorted_by_start() -> None:
     windows = np.vstack((daily([1], start_h=14, end_h=16), daily([0])))
-    offers = SeasonalNaiveOfferBuilder().fit(windows, covered(0, 1)).predict(2 * D)
+    offers = seasonal_naive_offers(windows, covered(0, 1), 2 * D)
     np.testing.assert_array_equal(offers[:, 0], [2 * D + 8 * H, 2 * D + 14 * H])
 
 
 def test_no_windows_give_no_offers() -> None:
-    builder = SeasonalNaiveOfferBuilder().fit(np.zeros((0, 3)), np.zeros((0, 2)))
-    assert builder.predict(0.0).shape == (0, 4)
+    assert seasonal_naive_offers(np.zeros((0, 3)), np.zeros((0, 2)), 0.0).shape == (0, 4)
 
 
-def test_predict_before_fit_is_refused() -> None:
-    with pytest.raises(NotFittedError):
-        SeasonalNaiveOfferBuilder().predict(0.0)
+def test_a_time_that_is_not_finite_is_refused() -> None:
+    with pytest.raises(ValueError, match="now"):
+        seasonal_naive_offers(daily([0]), covered(0, 0), float("nan"))
 
 
 @pytest.mark.parametrize(
@@ -132,10 +131,9 @@ def test_predict_before_fit_is_refused() -> None:
         ({"lookback_periods": 1.5}, "lookback_periods"),
     ],
 )
-def test_bad_parameters_are_refused_at_fit(params: dict[str, float], match: str) -> None:
-    builder = SeasonalNaiveOfferBuilder(**params)
+def test_bad_parameters_are_refused(params: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        builder.fit(daily([0]), covered(0, 0))
+        seasonal_naive_offers(daily([0]), covered(0, 0), D, **params)
 
 
 @pytest.mark.parametrize(
@@ -149,4 +147,4 @@ def test_bad_parameters_are_refused_at_fit(params: dict[str, float], match: str)
 )
 def test_bad_input_is_refused(windows: np.ndarray, coverage: np.ndarray, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        SeasonalNaiveOfferBuilder().fit(windows, coverage)
+        seasonal_naive_offers(windows, coverage, D)

@@ -1,7 +1,8 @@
-"""The sharing policy and its mapping to the estimators."""
+"""The sharing policy and its mapping to the analytics functions."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from analytics.policy import SharingPolicy
@@ -30,16 +31,29 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_key(key: str, value: ob
         SharingPolicy.from_dict({key: value})
 
 
-def test_the_policy_sets_the_detector_thresholds() -> None:
-    detector = SharingPolicy.from_dict({"min_free_fraction": 0.3, "min_duration_s": 600}).detector()
-    assert (detector.min_free_fraction, detector.min_duration_s) == (0.3, 600.0)
+def test_the_policy_sets_the_idle_window_thresholds() -> None:
+    # Free 0.35 for 15 min, then 0.2: idle only at min_free_fraction 0.3, kept at 600 s.
+    times, free = np.array([0.0, 900.0, 1800.0]), np.array([0.35, 0.2, 0.2])
+    policy = SharingPolicy.from_dict({"min_free_fraction": 0.3, "min_duration_s": 600})
+    [window] = policy.idle_windows(times, free, 1.0)
+    assert (window.start, window.end) == (0.0, 900.0)
+    assert SharingPolicy.from_dict({"min_free_fraction": 0.3}).idle_windows(times, free, 1.0) == []
+    assert SharingPolicy.from_dict({"min_duration_s": 600}).idle_windows(times, free, 1.0) == []
 
 
-def test_the_offer_builder_searches_every_whole_day_in_the_lookback() -> None:
+def test_the_offer_rules_search_every_whole_day_in_the_lookback() -> None:
     policy = SharingPolicy.from_dict({"reserve_fraction": 0.25, "min_quantity": 3})
-    builder = policy.offer_builder(lookback_s=7.5 * 86400)
-    assert builder.lookback_periods == 7
-    assert (builder.reserve_fraction, builder.min_quantity) == (0.25, 3.0)
+    day = 86400.0
+    # The same 08:00-10:00 window on days 0-8, data throughout: a lookback of 7.5 days sees
+    # the 7 earlier slots of the latest window, n = 8, all hits: (8 + 1) / (8 + 2).
+    windows = np.array([[d * day + 8 * 3600, d * day + 10 * 3600, 4.0] for d in range(9)])
+    offers = policy.seasonal_naive_offers(windows, np.array([[0.0, 9 * day]]), 9 * day,
+                                          lookback_s=7.5 * day)
+    np.testing.assert_allclose(offers, [[9 * day + 8 * 3600, 9 * day + 10 * 3600, 3.0, 0.9]])
+    # 1.5 days: one earlier slot, (2 + 1) / (2 + 2).
+    one = policy.seasonal_naive_offers(windows, np.array([[0.0, 9 * day]]), 9 * day,
+                                       lookback_s=1.5 * day)
+    assert one[0, 3] == 0.75
 
 
 @pytest.mark.parametrize(
@@ -66,5 +80,4 @@ def test_every_policy_key_round_trips_through_a_dict() -> None:
     policy = SharingPolicy.from_dict(given, strict=True)
     assert policy.blackout_hours == (0, 1, 23) and policy.capabilities == ("cold", "forklift")
     assert SharingPolicy.from_dict(policy.to_dict(), strict=True) == policy
-    assert policy.detector().hysteresis == 0.1
-    assert policy.offer_builder(86400).lead_time_s == 3600.0
+
