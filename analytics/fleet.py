@@ -51,12 +51,12 @@ def fleet_offers(assets: list[FleetAsset], now: float,
     origin_t = np.ceil(now / HOUR) * HOUR
     n_hist = int(lookback_s // HOUR)
     t0 = origin_t - n_hist * HOUR
-    series = [hourly_free(a.times, a.free, t0, n_hist, max_gap_s) / a.capacity for a in assets]
-    forecaster = FleetForecaster(max_rows=max_rows).fit(series, t0, n_hist)
-    lower = forecaster.predict(series, t0, n_hist)[:, :, 0]
+    X = np.stack([hourly_free(a.times, a.free, t0, n_hist, max_gap_s) / a.capacity
+                  for a in assets])
+    lower = FleetForecaster(t0=t0, max_rows=max_rows).fit(X).predict(X)[:, :, 0]
     # An hour of the week without data in the last four weeks is unknown: never promised.
     ahead = np.arange(n_hist, n_hist + WEEK_H)
-    seen = np.array([np.isfinite(seasonal_naive(y, n_hist, ahead)) for y in series])
+    seen = np.array([np.isfinite(seasonal_naive(y, n_hist, ahead)) for y in X])
     lower = np.where(seen, lower, 0.0)
     return [offers_from_forecast(lo * a.capacity, origin_t, a.capacity, a.policy, now)
             for a, lo in zip(assets, lower, strict=True)]

@@ -27,7 +27,8 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from analytics.series import MAX_GAP_S, Steps
 
@@ -57,7 +58,7 @@ def hourly_free(times: np.ndarray, free: np.ndarray, start: float, n_hours: int,
         return np.where(seconds > 0, weighted / seconds, np.nan)
 
 
-def _lag(y: np.ndarray, idx: np.ndarray, back: int, origin: int) -> np.ndarray:
+def _lag(y: np.ndarray, idx: np.ndarray, back: int | np.ndarray, origin: int) -> np.ndarray:
     j = idx - back
     ok = (j >= 0) & (j < origin)
     return np.where(ok, y[np.clip(j, 0, y.size - 1)], np.nan)
@@ -150,6 +151,8 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
     ----------
     models_ : list of HistGradientBoostingRegressor
         One per quantile.
+    n_iter_ : ndarray of int
+        Boosting rounds run per quantile.
     n_features_in_ : int
     """
 
@@ -168,7 +171,8 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
         q = np.asarray(self.quantiles, dtype=float)
         if q.ndim != 1 or q.size == 0 or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
             raise ValueError(f"quantiles must be increasing levels in (0, 1): got {self.quantiles}")
-        X, y = check_X_y(X, y, dtype=float, ensure_all_finite="allow-nan", y_numeric=True)
+        X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan",
+                             y_numeric=True)
         # A column with no value at all (a lag longer than the history) cannot be binned; as a
         # constant it is never split on, so predictions ignore it whatever it holds later.
         X = np.where(np.isnan(X).all(axis=0), 0.0, X)
@@ -180,15 +184,18 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
             ).fit(X, y)
             for level in q
         ]
-        self.n_features_in_ = X.shape[1]
+        self.n_iter_ = np.array([m.n_iter_ for m in self.models_])
         return self
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # lags longer than the history are NaN
+        return tags
 
     def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
         """Predicted quantiles, shape (n, len(quantiles)), sorted along each row."""
         check_is_fitted(self)
-        X = check_array(X, dtype=float, ensure_all_finite="allow-nan")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_in_}")
+        X = validate_data(self, X, dtype=float, ensure_all_finite="allow-nan", reset=False)
         pred = np.column_stack([m.predict(X) for m in self.models_])
         return np.sort(np.clip(pred, *self.bounds), axis=1)
 
@@ -198,8 +205,8 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
 
 
 def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) -> np.ndarray:
-    """Seasonal naive with a period of one day, as :class:`analytics.offers.
-    SeasonalNaiveOfferBuilder` assumes: the latest value at the same hour of day before
+    """Seasonal naive with a period of one day, as :func:`analytics.offers.
+    seasonal_naive_offers` assumes: the latest value at the same hour of day before
     ``origin`` (NaN if none in ``max_days``)."""
     idx = np.asarray(idx, dtype=int)
     out = np.full(idx.shape, np.nan)
@@ -209,7 +216,7 @@ def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) 
     return out
 
 
-class FleetForecaster:
+class FleetForecaster(BaseEstimator):
     """Quantiles of many assets' hourly free fractions: the :func:`anchor` (robust weekly
     naive) as the median, and one :class:`QuantileForecaster` of the residual for the other
     quantiles, calibrated.
@@ -219,13 +226,20 @@ class FleetForecaster:
     smoothing: 0.5-27 % worse; see docs/analytics.md), so the median is the anchor itself and
     learning goes where it pays: how far below the anchor the free fraction may fall.
 
-    ``fit`` trains the residual model on the forecasting problems whose targets lie before
+    ``fit(X)`` takes one row per asset and one column per hour of history: column ``j`` is
+    the hour starting at ``t0 + j h`` and the forecast origin is the hour after the last
+    column. It trains the residual model on the forecasting problems whose targets lie before
     ``origin - calibration_h`` (:func:`training_rows`), then forecasts the calibration hours
     from ``origin - calibration_h`` as a true out-of-sample test and shifts each lower quantile
     so that the share of actual values at or above it matches its level there (split-conformal).
+    ``predict(X)`` forecasts the ``horizon_h`` hours after the same origin, for the rows of
+    ``X`` (the assets fitted on, or others of the kind with the same hours).
 
     Parameters
     ----------
+    t0 : float, default=0.0
+        Start of column 0 of ``X``, epoch seconds (a whole UTC hour): it places hour of day
+        and day of week. It describes the data, like a column list, so it is a parameter.
     horizon_h : int, default=168
     quantiles : tuple of float, default=(0.1, 0.5)
         Increasing levels; 0.5 is the anchor, the others are learned.
@@ -240,11 +254,22 @@ class FleetForecaster:
         Training rows kept (a random sample beyond that), which bounds the fit time on big
         fleets.
     random_state : int, default=0
+
+    Attributes
+    ----------
+    model_ : QuantileForecaster
+        The residual model of the quantiles other than 0.5.
+    shift_ : ndarray of shape (len(quantiles),)
+        Calibration shift added to each quantile (0 for the median and above).
+    n_features_in_ : int
+        Hours of history, which fixes the origin.
     """
 
-    def __init__(self, horizon_h: int = WEEK_H, quantiles: tuple[float, ...] = (0.1, 0.5),
-                 calibration_h: int = WEEK_H, margin: float = 0.4, max_series: int = 500,
-                 max_rows: int = 200_000, random_state: int = 0) -> None:
+    def __init__(self, t0: float = 0.0, horizon_h: int = WEEK_H,
+                 quantiles: tuple[float, ...] = (0.1, 0.5), calibration_h: int = WEEK_H,
+                 margin: float = 0.4, max_series: int = 500, max_rows: int = 200_000,
+                 random_state: int = 0) -> None:
+        self.t0 = t0
         self.horizon_h = horizon_h
         self.quantiles = quantiles
         self.calibration_h = calibration_h
@@ -252,6 +277,11 @@ class FleetForecaster:
         self.max_series = max_series
         self.max_rows = max_rows
         self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # an hour without data is NaN
+        return tags
 
     def _learned(self) -> tuple[float, ...]:
         return tuple(q for q in self.quantiles if q != 0.5)
@@ -262,24 +292,57 @@ class FleetForecaster:
         return np.column_stack([base if q == 0.5 else base + next(learned)
                                 for q in self.quantiles])
 
-    def fit(self, series: list[np.ndarray], t0: float, origin: int) -> FleetForecaster:
-        """Train on ``series`` (hourly free fractions from ``t0``) up to hour ``origin``."""
+    def _check_params(self) -> None:
+        q = np.asarray(self.quantiles, dtype=float)
+        if q.ndim != 1 or q.size == 0 or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
+            raise ValueError(f"quantiles must be increasing levels in (0, 1): got {self.quantiles}")
+        for name in ("horizon_h", "calibration_h", "max_series", "max_rows"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1: got {value}")
+        if not 0 < self.margin <= 1:
+            raise ValueError(f"margin must be in (0, 1]: got {self.margin}")
+        if not np.isfinite(self.t0):
+            raise ValueError(f"t0 must be finite: got {self.t0}")
+
+    def fit(self, X: np.ndarray, y: None = None) -> FleetForecaster:
+        """Train on ``X`` (hourly free fractions, one row per asset, NaN without data).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_assets, n_hours)
+        y : None
+            Ignored: the targets are later hours of ``X`` itself.
+
+        Returns
+        -------
+        self : FleetForecaster
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of range, or the history holds fewer than 50 hours with an
+            anchor before the calibration week.
+        """
+        self._check_params()
+        X = validate_data(self, X, dtype=float, ensure_all_finite="allow-nan")
+        t0, origin = float(self.t0), X.shape[1]
         cut = origin - self.calibration_h
         rng = np.random.default_rng(self.random_state)
-        if len(series) > self.max_series:
-            series = [series[i] for i in rng.choice(len(series), self.max_series, replace=False)]
+        series = X[rng.choice(len(X), self.max_series, replace=False)] \
+            if len(X) > self.max_series else X
         rows = [training_rows(y, t0, cut, self.horizon_h) for y in series]
-        X = np.concatenate([r[0] for r in rows]) if rows else np.zeros((0, len(FEATURES)))
-        y = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
-        has_anchor = np.isfinite(X[:, -1])
-        X, y = X[has_anchor], y[has_anchor] - X[has_anchor, -1]
-        if y.size < 50:
-            raise ValueError(f"too little history to train a forecaster: {y.size} hours")
-        if y.size > self.max_rows:
-            keep = rng.choice(y.size, self.max_rows, replace=False)
-            X, y = X[keep], y[keep]
+        F = np.concatenate([r[0] for r in rows])
+        target = np.concatenate([r[1] for r in rows])
+        has_anchor = np.isfinite(F[:, -1])
+        F, target = F[has_anchor], target[has_anchor] - F[has_anchor, -1]
+        if target.size < 50:
+            raise ValueError(f"too little history to train a forecaster: {target.size} hours")
+        if target.size > self.max_rows:
+            keep = rng.choice(target.size, self.max_rows, replace=False)
+            F, target = F[keep], target[keep]
         self.model_ = QuantileForecaster(self._learned() or (0.1,), random_state=self.random_state,
-                                         bounds=(-1.0, 1.0)).fit(X, y)
+                                         bounds=(-1.0, 1.0)).fit(F, target)
         self.shift_ = np.zeros(len(self.quantiles))
         cal_idx = np.arange(cut, origin)
         feats, actual = [], []
@@ -298,27 +361,35 @@ class FleetForecaster:
                                         else 0.0 for i, q in enumerate(self.quantiles)])
         return self
 
-    def predict(self, series: list[np.ndarray], t0: float, origin: int) -> np.ndarray:
-        """Quantile forecasts for hours ``origin .. origin + horizon_h - 1``.
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Quantile forecasts for the ``horizon_h`` hours after the last column of ``X``.
 
         An hour without an anchor (no data at that hour of the week in the last four weeks)
         falls back to the daily naive value, else the series' mean, else 0.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_assets, n_features_in_)
+            Hourly free fractions over the same hours as in ``fit``.
+
         Returns
         -------
-        ndarray of shape (len(series), horizon_h, len(quantiles))
+        ndarray of shape (n_assets, horizon_h, len(quantiles))
             Free fractions in [0, 1], non-crossing.
         """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=float, ensure_all_finite="allow-nan", reset=False)
+        t0, origin = float(self.t0), X.shape[1]
         idx = np.arange(origin, origin + self.horizon_h)
-        X = np.concatenate([features(y, t0, origin, idx) for y in series])
-        base = X[:, -1].copy()
+        F = np.concatenate([features(y, t0, origin, idx) for y in X])
+        base = F[:, -1].copy()
         if np.isnan(base).any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a series without any data
                 fallback = np.concatenate([
                     np.where(np.isfinite(d := daily_naive(y, origin, idx)), d,
-                             np.nan_to_num(np.nanmean(y[:origin]) if origin else np.nan))
-                    for y in series])
+                             np.nan_to_num(np.nanmean(y)))
+                    for y in X])
             base = np.where(np.isnan(base), fallback, base)
-        pred = np.clip(self._quantiles(X, base) + self.shift_, 0.0, 1.0)
-        return np.sort(pred, axis=1).reshape(len(series), self.horizon_h, -1)
+        pred = np.clip(self._quantiles(F, base) + self.shift_, 0.0, 1.0)
+        return np.sort(pred, axis=1).reshape(len(X), self.horizon_h, -1)

@@ -16,7 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Names of the states of :class:`MachineStateModel` with three states, by rising power.
 MACHINE_STATES = ("off", "idle", "running")
@@ -67,14 +68,15 @@ class MachineStateModel(ClusterMixin, BaseEstimator):
         rank[self.order_] = np.arange(self.order_.size)
         return rank[self.mixture_.predict(np.log1p(X))]
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # log1p of a power draw
+        return tags
+
     def _check(self, X: np.ndarray, reset: bool = False) -> np.ndarray:
-        X = check_array(X, dtype=float)
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_in_}")
+        X = validate_data(self, X, dtype=float, reset=reset)
         if np.any(X < 0):
-            raise ValueError("power draw must be >= 0")
+            raise ValueError("Negative values in data: power draw must be >= 0")
         return X
 
 

@@ -92,8 +92,11 @@ def backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | None 
     origins = list(range(data.first, data.n - WEEK_H + 1, step_h))
     err, err_day, err_week, covered = [], [], [], []
     truly, offered_total, free_total = 0.0, 0.0, 0.0
+    series = np.stack(data.series)
     for o in origins:
-        pred = FleetForecaster().fit(data.series, data.t0, o).predict(data.series, data.t0, o)
+        # Refitted at every origin on the hours before it only.
+        history = series[:, :o]
+        pred = FleetForecaster(t0=data.t0).fit(history).predict(history)
         idx = np.arange(o, o + WEEK_H)
         start = data.t0 + o * HOUR
         for cap, y, q in zip(data.capacities, data.series, pred, strict=True):

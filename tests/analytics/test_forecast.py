@@ -44,10 +44,16 @@ def weekly_pattern(weeks: int, n: int, seed: int = 0) -> list[np.ndarray]:
     return [np.clip(base + rng.normal(0, 0.05, hours.size), 0, 1) for _ in range(n)]
 
 
+def fitted(series: list[np.ndarray], origin: int, **params: int) -> np.ndarray:
+    """Forecasts from ``origin`` by a forecaster fitted on the hours before it."""
+    X = np.stack(series)[:, :origin]
+    return FleetForecaster(t0=T0, **params).fit(X).predict(X)
+
+
 def test_the_fleet_forecaster_learns_a_weekly_pattern_with_a_p10_that_holds() -> None:
     series = weekly_pattern(6, 8)
     origin = 5 * WEEK_H
-    pred = FleetForecaster(random_state=0).fit(series, T0, origin).predict(series, T0, origin)
+    pred = fitted(series, origin, random_state=0)
     actual = np.array([y[origin:origin + WEEK_H] for y in series])
     naive = np.array([daily_naive(y, origin, np.arange(origin, origin + WEEK_H))
                       for y in series])
@@ -79,7 +85,7 @@ def test_the_fleet_median_is_the_anchor_and_p10_lies_below_it() -> None:
     series = weekly_pattern(6, 4, seed=1)
     origin = 5 * WEEK_H
     idx = np.arange(origin, origin + WEEK_H)
-    pred = FleetForecaster().fit(series, T0, origin).predict(series, T0, origin)
+    pred = fitted(series, origin)
     expected = np.array([np.clip(anchor(y, origin, idx), 0, 1) for y in series])
     np.testing.assert_allclose(pred[:, :, 1], expected)
     assert (pred[:, :, 0] <= pred[:, :, 1]).all() and (pred[:, :, 0] < pred[:, :, 1]).mean() > 0.5
@@ -91,5 +97,5 @@ def test_hours_without_an_anchor_fall_back_to_the_daily_naive_value() -> None:
     series[0] = series[0].copy()
     series[0][origin - 4 * WEEK_H:origin - 24 + 1:WEEK_H] = np.nan  # hour 0 of each week gone
     series[0][origin - 24] = 0.7  # ... except yesterday's
-    pred = FleetForecaster().fit(series, T0, origin).predict(series, T0, origin)
+    pred = fitted(series, origin)
     assert pred[0, 0, 1] == pytest.approx(0.7)
