@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api.routes import api_router
 from idleshare.errors import StoreError
+from market.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
 
@@ -40,6 +41,21 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
         {"detail": "storage unavailable, try again later"},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
     )
+
+
+#: The HTTP status of each kind of refusal the market rules raise.
+MARKET_STATUS: dict[type[MarketError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+    Invalid: 422,
+}
+
+
+async def _market_refused(request: Request, exc: Exception) -> JSONResponse:
+    # The same {"detail": ...} body FastAPI's HTTPException gives.
+    code = next((c for kind, c in MARKET_STATUS.items() if isinstance(exc, kind)), 400)
+    return JSONResponse({"detail": str(exc)}, status_code=code)
 
 
 def create_app(
@@ -83,5 +99,6 @@ def create_app(
     app.state.catalog = catalog
     app.state.store = store
     app.add_exception_handler(StoreError, _store_unavailable)
+    app.add_exception_handler(MarketError, _market_refused)
     app.include_router(api_router)
     return app

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from idleshare.errors import StoreError
 from market.caller import Caller
 from market.visibility import visible_filter
-from storage.catalog import CONFIRMED, HELD, BookingRow, Catalog, OfferRow
+from storage.catalog import BookingRow, Catalog, OfferRow, counts
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
 
@@ -37,7 +37,7 @@ def booked_column(now: float) -> ColumnElement[float]:
         select(func.coalesce(func.sum(b.quantity), 0.0))
         .where(
             b.offer_id == OfferRow.id,
-            or_(b.status == CONFIRMED, and_(b.status == HELD, b.hold_expires_at > now)),
+            counts(now),
         )
         .correlate(OfferRow)
         .scalar_subquery()

@@ -1,7 +1,8 @@
-"""Webhook delivery: each subscribed URL gets the change-feed events its tenant may see, in
-order, signed with HMAC-SHA256; a failure is retried with exponential backoff and every
-attempt is logged. After ``max_attempts`` failures an event is given up (logged) so one dead
-receiver cannot stall its own feed forever; the change feed still has the event."""
+"""Webhook subscriptions and their delivery: each subscribed URL gets the change-feed events
+its tenant may see, in order, signed with HMAC-SHA256; a failure is retried with exponential
+backoff and every attempt is logged. After ``max_attempts`` failures an event is given up
+(logged) so one dead receiver cannot stall its own feed forever; the change feed still has
+the event."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import threading
 import time
 import urllib.error
@@ -16,11 +18,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from market.bookings import expire_holds
 from market.caller import Caller
-from market.feeds import changes
+from market.errors import NotFound
+from market.feeds import changes, head
 from storage.catalog import Catalog, WebhookDeliveryRow, WebhookRow
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,55 @@ def verify(
     return age <= tolerance_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+def subscribe(catalog: Catalog, caller: Caller, url: str, events: list[str]) -> WebhookRow:
+    """A subscription of ``url`` to the caller's future events (from the feed's head on), with
+    a new secret."""
+    position, _ = head(catalog)
+    row = WebhookRow(
+        tenant_id=caller.tenant_id,
+        role=caller.role,
+        url=url,
+        secret="whsec_" + secrets.token_urlsafe(24),
+        events=sorted(set(events)),
+        last_event_id=position,
+    )
+    with catalog.session() as s:
+        s.add(row)
+    return row
+
+
+def subscriptions(catalog: Catalog, tenant: str) -> list[WebhookRow]:
+    with catalog.session() as s:
+        q = select(WebhookRow).where(WebhookRow.tenant_id == tenant).order_by(WebhookRow.id)
+        return list(s.scalars(q).all())
+
+
+def _own(s: Session, tenant: str, webhook_id: int) -> WebhookRow:
+    row = s.get(WebhookRow, webhook_id)
+    if row is None or row.tenant_id != tenant:
+        raise NotFound(f"no webhook {webhook_id}")
+    return row
+
+
+def unsubscribe(catalog: Catalog, tenant: str, webhook_id: int) -> None:
+    """Stop deliveries; the delivery log goes with the subscription."""
+    with catalog.session() as s:
+        row = _own(s, tenant, webhook_id)
+        s.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id))
+        s.delete(row)
+
+
+def deliveries(
+    catalog: Catalog, tenant: str, webhook_id: int, limit: int
+) -> list[WebhookDeliveryRow]:
+    """A subscription's delivery log, newest attempt first."""
+    d = WebhookDeliveryRow
+    with catalog.session() as s:
+        _own(s, tenant, webhook_id)
+        q = select(d).where(d.webhook_id == webhook_id).order_by(d.id.desc()).limit(limit)
+        return list(s.scalars(q).all())
+
+
 #: (url, body, headers, timeout) -> (HTTP status or 0, error text)
 Post = Callable[[str, bytes, dict[str, str], float], tuple[int, str]]
 
@@ -79,19 +132,18 @@ class Dispatcher:
     def run_once(self, now: float | None = None) -> int:
         """Expire lapsed holds, then deliver what is due; returns attempts made."""
         now = time.time() if now is None else now
+        expire_holds(self.catalog, now)
         with self.catalog.session() as s:
-            expire_holds(s, now)
             due = list(s.scalars(select(WebhookRow).where(WebhookRow.next_attempt_at <= now)).all())
         return sum(self._deliver(hook, now) for hook in due)
 
     def _deliver(self, hook: WebhookRow, now: float) -> int:
         caller = Caller(tenant_id=hook.tenant_id, role=hook.role)
-        with self.catalog.session() as s:
-            events = changes(s, caller, hook.last_event_id, self.batch, tuple(hook.events))
+        events = changes(self.catalog, caller, hook.last_event_id, self.batch, tuple(hook.events))
         tries = 0
         for event in events:
             body = json.dumps(
-                {"webhook": hook.id, "event": event.model_dump(mode="json")}, separators=(",", ":")
+                {"webhook": hook.id, "event": event.as_json()}, separators=(",", ":")
             ).encode()
             ts = f"{time.time():.0f}"
             headers = {

@@ -3,7 +3,6 @@
 from fastapi import APIRouter
 
 from api.routes import (
-    asset_state,
     assets,
     bookings,
     feeds,
@@ -20,7 +19,6 @@ for _module in (
     health,
     tenant,
     assets,
-    asset_state,
     idle_windows,
     offers,
     bookings,

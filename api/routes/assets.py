@@ -1,14 +1,14 @@
-"""The caller's own assets and their utilisation over time."""
+"""The caller's own assets: the assets themselves, their utilisation over time, live status,
+forecast of free capacity and sharing policy."""
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import delete, select
+from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CatalogDep, OwnerDep, StoreDep, TenantDep
 from api.params import (
@@ -20,11 +20,22 @@ from api.params import (
     query_error,
     split_page,
 )
-from api.schemas import AssetPublic, Page, UtilisationPoint, UtilisationPublic, utc
-from api.schemas_tenant import AssetCreate, AssetUpdate
+from api.schemas.assets import (
+    AssetCreate,
+    AssetPublic,
+    AssetStatusPublic,
+    AssetUpdate,
+    ForecastPublic,
+    ForecastSlot,
+    PolicyBody,
+    PolicyPublic,
+    UtilisationPoint,
+    UtilisationPublic,
+)
+from api.schemas.common import Page, utc
 from idleshare.assets import Asset
 from idleshare.assets import kind as asset_kind
-from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
+from market import assets
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
@@ -32,16 +43,13 @@ BUCKETS: dict[str, float] = {"hour": 3600.0, "day": 86400.0}
 #: Bounds the work one request can ask for (about 83 days of hours, 5 years of days).
 MAX_BUCKETS = 2000
 DEFAULT_SPAN_S = 86400.0
+#: How far status looks back for the last reading.
+STATUS_LOOKBACK_S = 7 * 86400.0
 
 AssetId = Annotated[str, Path(description="the asset's id within the caller's tenant")]
-
-
-def own_asset(catalog: Catalog, tenant: str, asset_id: str) -> AssetRow:
-    """The caller's asset, or 404: another tenant's asset is indistinguishable from none."""
-    row = catalog.asset(tenant, asset_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no asset {asset_id!r}")
-    return row
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such asset in the caller's tenant"}
+}
 
 
 @router.get("", response_model=Page[AssetPublic])
@@ -54,13 +62,9 @@ def list_assets(
 ) -> Page[AssetPublic]:
     """The caller's assets, ordered by id."""
     after = decode_cursor(cursor, (str,))
-    q = select(AssetRow).where(AssetRow.tenant_id == tenant).order_by(AssetRow.id)
-    if kind is not None:
-        q = q.where(AssetRow.kind == kind.value)
-    if after is not None:
-        q = q.where(AssetRow.id > after[0])
-    with catalog.session() as s:
-        rows = list(s.scalars(q.limit(limit + 1)).all())
+    rows = assets.of_tenant(
+        catalog, tenant, kind.value if kind else None, after[0] if after else None, limit + 1
+    )
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
     return Page(items=[AssetPublic.from_row(r) for r in rows], next_cursor=next_cursor)
 
@@ -73,8 +77,6 @@ def list_assets(
 )
 def create_asset(body: AssetCreate, caller: OwnerDep, catalog: CatalogDep) -> AssetPublic:
     """Register an asset by hand (agents register theirs with their birth message)."""
-    if catalog.asset(caller.tenant_id, body.id) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"asset {body.id!r} exists")
     asset = Asset(
         id=body.id,
         tenant=caller.tenant_id,
@@ -85,65 +87,36 @@ def create_asset(body: AssetCreate, caller: OwnerDep, catalog: CatalogDep) -> As
         lon=body.lon,
         name=body.name,
     )
-    catalog.upsert_asset(asset)
-    return AssetPublic.from_row(own_asset(catalog, caller.tenant_id, body.id))
+    return AssetPublic.from_row(assets.register(catalog, asset))
 
 
-@router.get("/{asset_id}", response_model=AssetPublic, responses={404: {"description": "none"}})
+@router.get("/{asset_id}", response_model=AssetPublic, responses=NOT_FOUND)
 def read_asset(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> AssetPublic:
-    return AssetPublic.from_row(own_asset(catalog, tenant, asset_id))
+    return AssetPublic.from_row(assets.own(catalog, tenant, asset_id))
 
 
-@router.patch("/{asset_id}", response_model=AssetPublic, responses={404: {"description": "none"}})
+@router.patch("/{asset_id}", response_model=AssetPublic, responses=NOT_FOUND)
 def update_asset(
     asset_id: AssetId, body: AssetUpdate, caller: OwnerDep, catalog: CatalogDep
 ) -> AssetPublic:
     """Change an asset's name, capacity or location; offers follow at the next analysis."""
-    own_asset(catalog, caller.tenant_id, asset_id)
-    with catalog.session() as s:
-        row = s.get(AssetRow, (caller.tenant_id, asset_id))
-        for field, value in body.model_dump(exclude_none=True).items():
-            setattr(row, field, value)
-    return AssetPublic.from_row(own_asset(catalog, caller.tenant_id, asset_id))
+    changes = body.model_dump(exclude_none=True)
+    return AssetPublic.from_row(assets.update(catalog, caller.tenant_id, asset_id, changes))
 
 
 @router.delete(
     "/{asset_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={404: {"description": "none"}, 409: {"description": "the asset has offers"}},
+    responses={**NOT_FOUND, 409: {"description": "the asset has offers"}},
 )
 def delete_asset(asset_id: AssetId, caller: OwnerDep, catalog: CatalogDep) -> None:
     """Remove an asset that never had offers (with its idle windows). An asset with offers
     keeps its row, because bookings and the feed refer to them: withdraw its offers and set
     its policy's visibility to private instead."""
-    own_asset(catalog, caller.tenant_id, asset_id)
-    with catalog.session() as s:
-        offers = s.scalar(
-            select(OfferRow.id)
-            .where(OfferRow.tenant_id == caller.tenant_id, OfferRow.asset_id == asset_id)
-            .limit(1)
-        )
-        if offers is not None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"asset {asset_id!r} has offers, which bookings and feeds refer to: "
-                "withdraw them and set its visibility to private instead",
-            )
-        s.execute(
-            delete(IdleWindowRow).where(
-                IdleWindowRow.tenant_id == caller.tenant_id, IdleWindowRow.asset_id == asset_id
-            )
-        )
-        s.execute(
-            delete(AssetRow).where(AssetRow.tenant_id == caller.tenant_id, AssetRow.id == asset_id)
-        )
+    assets.remove(catalog, caller.tenant_id, asset_id)
 
 
-@router.get(
-    "/{asset_id}/utilisation",
-    response_model=UtilisationPublic,
-    responses={404: {"description": "no such asset"}},
-)
+@router.get("/{asset_id}/utilisation", response_model=UtilisationPublic, responses=NOT_FOUND)
 def read_utilisation(
     asset_id: AssetId,
     tenant: TenantDep,
@@ -157,7 +130,7 @@ def read_utilisation(
     from analytics.series import MAX_GAP_S
     from analytics.utilisation import utilisation_series
 
-    row = own_asset(catalog, tenant, asset_id)
+    row = assets.own(catalog, tenant, asset_id)
     bucket_s = BUCKETS[bucket]
     end = time.time() if end is None else end
     start = end - DEFAULT_SPAN_S if start is None else start
@@ -189,3 +162,71 @@ def read_utilisation(
         for b, u, c in zip(starts, util, cov, strict=True)
     ]
     return UtilisationPublic(asset=asset_id, bucket_s=bucket_s, points=points)
+
+
+@router.get("/{asset_id}/status", response_model=AssetStatusPublic, responses=NOT_FOUND)
+def read_status(
+    asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep, store: StoreDep
+) -> AssetStatusPublic:
+    """Online or offline (from the agent's birth and last-will messages) and the age of the
+    last reading of the asset's primary metric."""
+    row = assets.own(catalog, tenant, asset_id)
+    now = time.time()
+    metric = asset_kind(row.kind).primary_metric
+    pairs = store.query(tenant, asset_id, metric, now - STATUS_LOOKBACK_S, now + 60.0)
+    last = pairs[-1][0] if pairs else None
+    return AssetStatusPublic(
+        asset=asset_id,
+        online=row.online,
+        status_at=utc(row.status_at) if row.status_at else None,
+        last_reading_at=utc(last) if last is not None else None,
+        reading_age_s=max(now - last, 0.0) if last is not None else None,
+    )
+
+
+@router.get("/{asset_id}/forecast", response_model=ForecastPublic, responses=NOT_FOUND)
+def read_forecast(
+    asset_id: AssetId,
+    tenant: TenantDep,
+    catalog: CatalogDep,
+    store: StoreDep,
+    lookback_days: Annotated[int, Query(ge=1, le=60, description="history to learn from")] = 7,
+) -> ForecastPublic:
+    """Slots in which the asset is expected to have free capacity, from the same seasonal
+    model that makes its offers, computed now and not stored."""
+    from analytics.pipeline import analyse
+    from analytics.policy import SharingPolicy
+
+    row = assets.own(catalog, tenant, asset_id)
+    now = time.time()
+    lookback_s = lookback_days * 86400.0
+    metric = asset_kind(row.kind).primary_metric
+    readings = store.query(tenant, asset_id, metric, now - lookback_s, now)
+    analysis = analyse(
+        readings,
+        row.kind,
+        row.capacity,
+        SharingPolicy.from_dict(row.policy or {}),
+        now,
+        lookback_s,
+    )
+    slots = [
+        ForecastSlot(start=utc(s), end=utc(e), quantity=q, confidence=c)
+        for s, e, q, c in analysis.offers.tolist()
+    ]
+    return ForecastPublic(asset=asset_id, unit=row.unit, lookback_s=lookback_s, slots=slots)
+
+
+@router.get("/{asset_id}/policy", response_model=PolicyPublic, responses=NOT_FOUND)
+def read_policy(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> PolicyPublic:
+    return PolicyPublic.from_row(assets.own(catalog, tenant, asset_id))
+
+
+@router.put("/{asset_id}/policy", response_model=PolicyPublic, responses=NOT_FOUND)
+def replace_policy(
+    asset_id: AssetId, body: PolicyBody, caller: OwnerDep, catalog: CatalogDep
+) -> PolicyPublic:
+    """Replace the owner's overrides (keys left out take the defaults); offers follow at the
+    next analysis run."""
+    overrides = body.model_dump(exclude_none=True)
+    return PolicyPublic.from_row(assets.set_policy(catalog, caller.tenant_id, asset_id, overrides))

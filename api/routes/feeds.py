@@ -7,16 +7,20 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
 from api.deps import CallerDep, CatalogDep
 from api.params import CursorParam, Limit, decode_cursor, split_page
-from api.schemas import OfferPublic, utc
-from api.schemas_market import ChangesFeed, EventType, FeedDiscovery, FeedLink, OffersFeed
-from market.feeds import changes, head
-from market.search import booked_column
-from market.visibility import visible_filter
-from storage.catalog import OfferRow
+from api.schemas.common import utc
+from api.schemas.feeds import (
+    ChangesFeed,
+    EventType,
+    FeedDiscovery,
+    FeedLink,
+    OfferChange,
+    OffersFeed,
+)
+from api.schemas.offers import OfferPublic
+from market.feeds import changes, head, live_snapshot
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 
@@ -28,8 +32,7 @@ CHANGES_TTL_S = 0  # the change feed is read as often as the client likes
 @router.get("", response_model=FeedDiscovery)
 def discovery(request: Request, caller: CallerDep, catalog: CatalogDep) -> FeedDiscovery:
     """The feeds, with how long a copy of each stays fresh (`ttl`, seconds)."""
-    with catalog.session() as s:
-        _, at = head(s)
+    _, at = head(catalog)
     base = str(request.base_url).rstrip("/")
     return FeedDiscovery(
         version=VERSION,
@@ -50,22 +53,13 @@ def offers_snapshot(
     position of the first page: follow `/v1/feeds/offer-changes?after=<cursor>` from there."""
     after = decode_cursor(cursor, (int,))
     now = time.time()
-    o = OfferRow
-    with catalog.session() as s:
-        # Position first, offers second: a change in between is in both, which replay absorbs.
-        position, _ = head(s)
-        q = select(o, booked_column(now).label("booked")).where(
-            visible_filter(s, caller, o), o.status == "live"
-        )
-        if after is not None:
-            q = q.where(o.id > after[0])
-        rows = list(s.execute(q.order_by(o.id).limit(limit + 1)).all())
-    rows, next_cursor = split_page(rows, limit, lambda r: [r[0].id])
+    position, items = live_snapshot(catalog, caller, after[0] if after else None, limit + 1, now)
+    items, next_cursor = split_page(items, limit, lambda o: [o["id"]])
     return OffersFeed(
         last_updated=utc(now),
         ttl=SNAPSHOT_TTL_S,
         cursor=position,
-        items=[OfferPublic.from_row(r[0], float(r.booked)) for r in rows],
+        items=[OfferPublic.model_validate(o) for o in items],
         next_cursor=next_cursor,
     )
 
@@ -81,14 +75,13 @@ def offer_changes(
     """Changes after `after`, oldest first. Apply each in order: an item whose `offer` is
     null or not `live` removes the offer from the copy (tombstone); any other carries the
     offer's whole state after the change: upsert it. Replaying is idempotent."""
-    with catalog.session() as s:
-        items = changes(s, caller, after, limit + 1, tuple(type) if type else None)
-    more = len(items) > limit
-    items = items[:limit]
+    found = changes(catalog, caller, after, limit + 1, tuple(type) if type else None)
+    more = len(found) > limit
+    found = found[:limit]
     return ChangesFeed(
         last_updated=utc(time.time()),
         ttl=CHANGES_TTL_S,
-        items=items,
-        next_after=items[-1].cursor if items else after,
+        items=[OfferChange.model_validate(c.as_json()) for c in found],
+        next_after=found[-1].cursor if found else after,
         more=more,
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy import text
 
 from api.deps import CatalogDep, StoreDep
-from api.schemas import HealthPublic
+from api.schemas.health import HealthPublic
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -23,8 +22,8 @@ def healthz(catalog: CatalogDep, store: StoreDep, response: Response) -> HealthP
     """No key needed; 503 when either store fails, so a load balancer can act on it."""
     catalog_state = readings_state = "ok"
     try:
-        with catalog.session() as s:
-            s.execute(text("SELECT 1"))
+        # An asset no one registers: one indexed lookup through the catalog's own facade.
+        catalog.asset("_healthz", "_healthz")
     except Exception as err:  # any failure, even one an adapter let leak, is "unavailable"
         log.warning("health: catalog: %s", err)
         catalog_state = "unavailable"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query, Response
 
-from api.deps import Caller, CallerDep, CatalogDep, OwnerDep
+from api.deps import CallerDep, CatalogDep, OwnerDep
 from api.params import (
     CursorParam,
     Instant,
@@ -20,15 +19,18 @@ from api.params import (
     encode_cursor,
     query_error,
 )
-from api.schemas import OfferPublic, Page, offer_json
+from api.schemas.common import Page
+from api.schemas.offers import OfferPublic
+from market import offers
+from market.offers import offer_json
 from market.search import Near, OfferQuery, search
-from market.visibility import can_see
-from storage.catalog import OfferRow, booked_quantity, record_offer_event
 
 router = APIRouter(prefix="/v1/offers", tags=["offers"])
 
 ANY_STATUS = "any"
-NOT_FOUND = {404: {"description": "no such offer visible to the caller"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such offer visible to the caller"}
+}
 Capability = Annotated[str, Query(pattern=r"^[a-z0-9_-]{1,32}$")]
 
 
@@ -94,19 +96,10 @@ def search_offers(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def visible_offer(s: Session, caller: Caller, offer_id: int) -> OfferRow:
-    """The offer if the caller may see it, else 404 (hidden and missing look the same)."""
-    row = s.get(OfferRow, offer_id)
-    if row is None or not can_see(s, caller, row.tenant_id, row.visibility):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no offer {offer_id}")
-    return row
-
-
 @router.get("/{offer_id}", response_model=OfferPublic, responses=NOT_FOUND)
-def read_offer(offer_id: RowId, caller: CallerDep, catalog: CatalogDep) -> OfferPublic:
-    with catalog.session() as s:
-        row = visible_offer(s, caller, offer_id)
-        return OfferPublic.from_row(row, booked_quantity(s, row.id, time.time()))
+def read_offer(offer_id: RowId, caller: CallerDep, catalog: CatalogDep) -> dict[str, Any]:
+    """One offer the caller may see (hidden and missing look the same)."""
+    return offers.read(catalog, caller, offer_id)
 
 
 @router.post(
@@ -114,16 +107,7 @@ def read_offer(offer_id: RowId, caller: CallerDep, catalog: CatalogDep) -> Offer
     response_model=OfferPublic,
     responses={**NOT_FOUND, 409: {"description": "the offer is not live"}},
 )
-def withdraw_offer(offer_id: RowId, caller: OwnerDep, catalog: CatalogDep) -> OfferPublic:
+def withdraw_offer(offer_id: RowId, caller: OwnerDep, catalog: CatalogDep) -> dict[str, Any]:
     """Take one of the tenant's live offers off the market; the feed records a tombstone.
     Bookings already made stand."""
-    now = time.time()
-    with catalog.session() as s:
-        row = s.get(OfferRow, offer_id)
-        if row is None or row.tenant_id != caller.tenant_id:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no offer {offer_id}")
-        if row.status != "live":
-            raise HTTPException(status.HTTP_409_CONFLICT, f"offer {offer_id} is {row.status}")
-        row.status, row.updated_at = "withdrawn", now
-        record_offer_event(s, row, "withdrawn", now)
-        return OfferPublic.from_row(row, booked_quantity(s, row.id, now))
+    return offers.withdraw(catalog, caller, offer_id, time.time())

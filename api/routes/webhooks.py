@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import select
+from fastapi import APIRouter, status
 
 from api.deps import CatalogDep, SubscriberDep
 from api.params import Limit, RowId
-from api.schemas import utc
-from api.schemas_market import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
-from market.feeds import head
-from storage.catalog import Catalog, WebhookDeliveryRow, WebhookRow
+from api.schemas.webhooks import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
+from market import webhooks
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-NOT_FOUND = {404: {"description": "no such webhook in the caller's tenant"}}
-
-
-def _public(row: WebhookRow) -> WebhookPublic:
-    return WebhookPublic(
-        id=row.id,
-        url=row.url,
-        events=list(row.events),
-        last_event_id=row.last_event_id,
-        created_at=utc(row.created_at),
-    )
-
-
-def _own(catalog: Catalog, tenant: str, webhook_id: int) -> WebhookRow:
-    with catalog.session() as s:
-        row = s.get(WebhookRow, webhook_id)
-    if row is None or row.tenant_id != tenant:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no webhook {webhook_id}")
-    return row
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such webhook in the caller's tenant"}
+}
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
@@ -44,46 +25,19 @@ def create_webhook(
     of `{"webhook": id, "event": <change>}` with headers `X-Idleshare-Timestamp` and
     `X-Idleshare-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + body, keyed with the
     secret>`; any 2xx acknowledges, anything else is retried with exponential backoff."""
-    secret = "whsec_" + secrets.token_urlsafe(24)
-    with catalog.session() as s:
-        position, _ = head(s)
-        row = WebhookRow(
-            tenant_id=caller.tenant_id,
-            role=caller.role,
-            url=str(body.url),
-            secret=secret,
-            events=sorted(set(body.events)),
-            last_event_id=position,
-        )
-        s.add(row)
-        s.flush()
-        return WebhookCreated(**_public(row).model_dump(), secret=secret)
+    row = webhooks.subscribe(catalog, caller, str(body.url), list(body.events))
+    return WebhookCreated(**WebhookPublic.from_row(row).model_dump(), secret=row.secret)
 
 
 @router.get("", response_model=list[WebhookPublic])
 def list_webhooks(caller: SubscriberDep, catalog: CatalogDep) -> list[WebhookPublic]:
-    with catalog.session() as s:
-        rows = s.scalars(
-            select(WebhookRow)
-            .where(WebhookRow.tenant_id == caller.tenant_id)
-            .order_by(WebhookRow.id)
-        ).all()
-        return [_public(r) for r in rows]
+    return [WebhookPublic.from_row(r) for r in webhooks.subscriptions(catalog, caller.tenant_id)]
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_webhook(webhook_id: RowId, caller: SubscriberDep, catalog: CatalogDep) -> None:
     """Stop deliveries; the delivery log goes with the subscription."""
-    _own(catalog, caller.tenant_id, webhook_id)
-    with catalog.session() as s:
-        for d in s.scalars(
-            select(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id)
-        ):
-            s.delete(d)
-        s.flush()
-        row = s.get(WebhookRow, webhook_id)
-        if row is not None:
-            s.delete(row)
+    webhooks.unsubscribe(catalog, caller.tenant_id, webhook_id)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryPublic], responses=NOT_FOUND)
@@ -91,21 +45,5 @@ def list_deliveries(
     webhook_id: RowId, caller: SubscriberDep, catalog: CatalogDep, limit: Limit = 100
 ) -> list[DeliveryPublic]:
     """The delivery log, newest attempt first."""
-    _own(catalog, caller.tenant_id, webhook_id)
-    d = WebhookDeliveryRow
-    with catalog.session() as s:
-        rows = s.scalars(
-            select(d).where(d.webhook_id == webhook_id).order_by(d.id.desc()).limit(limit)
-        )
-        return [
-            DeliveryPublic(
-                id=r.id,
-                event_id=r.event_id,
-                attempt=r.attempt,
-                status_code=r.status_code,
-                ok=r.ok,
-                error=r.error,
-                at=utc(r.at),
-            )
-            for r in rows
-        ]
+    rows = webhooks.deliveries(catalog, caller.tenant_id, webhook_id, limit)
+    return [DeliveryPublic.from_row(r) for r in rows]

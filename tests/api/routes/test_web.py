@@ -190,8 +190,7 @@ def market(catalog: Catalog) -> None:
     add_window(catalog, "acme", "z1", time.time() - 7200, time.time() - 3600)
     offer = add_live_offer(catalog, "acme", "z1", FUTURE)
     add_asset(catalog, "market", "m1")
-    with catalog.session() as s:
-        hold(s, Caller("market", "platform"), offer, 10.0, 900.0, time.time())
+    hold(catalog, Caller("market", "platform"), offer, 10.0, 900.0, time.time())
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,226 @@
+"""Assets: the asset itself, its utilisation, status, forecast and sharing policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from api.params import KindName
+from api.schemas.common import Capability, Id, examples, utc
+from storage.catalog import AssetRow
+
+
+class AssetPublic(BaseModel):
+    model_config = examples(
+        {
+            "id": "zone-a",
+            "tenant": "acme",
+            "kind": "warehouse_zone",
+            "name": "Hall A, bays 1-40",
+            "capacity": 400.0,
+            "unit": "pallet",
+            "lat": 52.52,
+            "lon": 13.405,
+            "metrics": ["occupied"],
+            "online": True,
+            "status_at": "2024-05-01T10:00:00Z",
+        }
+    )
+
+    id: str
+    tenant: str
+    kind: str
+    name: str
+    capacity: float
+    unit: str
+    lat: float
+    lon: float
+    metrics: list[str]
+    online: bool
+    status_at: datetime | None = Field(description="when online last changed; null if never")
+
+    @classmethod
+    def from_row(cls, row: AssetRow) -> AssetPublic:
+        return cls(
+            id=row.id,
+            tenant=row.tenant_id,
+            kind=row.kind,
+            name=row.name,
+            capacity=row.capacity,
+            unit=row.unit,
+            lat=row.lat,
+            lon=row.lon,
+            metrics=list(row.metrics or ()),
+            online=row.online,
+            status_at=utc(row.status_at) if row.status_at else None,
+        )
+
+
+class AssetCreate(BaseModel):
+    model_config = examples(
+        {
+            "id": "zone-b",
+            "kind": "warehouse_zone",
+            "name": "Hall B",
+            "capacity": 250,
+            "unit": "pallet",
+            "lat": 52.5,
+            "lon": 13.4,
+        },
+        forbid=True,
+    )
+
+    id: Id
+    kind: KindName
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    capacity: float = Field(gt=0, le=1e9)
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    lat: float = Field(0.0, ge=-90, le=90)
+    lon: float = Field(0.0, ge=-180, le=180)
+
+
+class AssetUpdate(BaseModel):
+    """Only the fields given change."""
+
+    model_config = examples({"name": "Hall B (north)", "capacity": 260}, forbid=True)
+
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    capacity: float | None = Field(None, gt=0, le=1e9)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+
+class UtilisationPoint(BaseModel):
+    start: datetime = Field(description="start of the bucket")
+    utilisation: float | None = Field(description="0..1; null where there is no data")
+    coverage: float = Field(description="share of the bucket covered by readings, 0..1")
+
+
+class UtilisationPublic(BaseModel):
+    model_config = examples(
+        {
+            "asset": "zone-a",
+            "bucket_s": 3600.0,
+            "points": [
+                {"start": "2024-05-01T09:00:00Z", "utilisation": 0.62, "coverage": 1.0},
+                {"start": "2024-05-01T10:00:00Z", "utilisation": None, "coverage": 0.0},
+            ],
+        }
+    )
+
+    asset: str
+    bucket_s: float
+    points: list[UtilisationPoint]
+
+
+class AssetStatusPublic(BaseModel):
+    model_config = examples(
+        {
+            "asset": "zone-a",
+            "online": True,
+            "status_at": "2024-05-01T10:00:00Z",
+            "last_reading_at": "2024-05-01T10:04:00Z",
+            "reading_age_s": 42.0,
+        },
+        forbid=True,
+    )
+
+    asset: str
+    online: bool = Field(description="from the agent's birth (online) and last will (offline)")
+    status_at: datetime | None
+    last_reading_at: datetime | None = Field(description="null: none in the last 7 days")
+    reading_age_s: float | None
+
+
+class ForecastSlot(BaseModel):
+    start: datetime
+    end: datetime
+    quantity: float = Field(description="free quantity expected for the whole slot")
+    confidence: float
+
+
+class ForecastPublic(BaseModel):
+    model_config = examples(
+        {
+            "asset": "zone-a",
+            "unit": "pallet",
+            "lookback_s": 604800.0,
+            "slots": [
+                {
+                    "start": "2024-05-02T18:00:00Z",
+                    "end": "2024-05-03T06:00:00Z",
+                    "quantity": 180.0,
+                    "confidence": 0.86,
+                }
+            ],
+        },
+        forbid=True,
+    )
+
+    asset: str
+    unit: str
+    lookback_s: float
+    slots: list[ForecastSlot]
+
+
+class PolicyBody(BaseModel):
+    """An owner's sharing rules for one asset; keys left out take the defaults."""
+
+    model_config = examples(
+        {
+            "visibility": "partners",
+            "price_per_unit_hour": 0.08,
+            "reserve_fraction": 0.2,
+            "blackout_hours": [7, 8],
+            "timezone": "Europe/Berlin",
+            "lead_time_s": 3600,
+            "capabilities": ["forklift"],
+        },
+        forbid=True,
+    )
+
+    min_free_fraction: float | None = Field(None, gt=0, le=1)
+    min_duration_s: float | None = Field(None, gt=0, le=366 * 86400)
+    reserve_fraction: float | None = Field(None, ge=0, lt=1)
+    min_quantity: float | None = Field(None, ge=0, le=1e9)
+    price_per_unit_hour: float | None = Field(None, ge=0, le=1e6)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    visibility: Literal["private", "group", "partners", "public"] | None = None
+    blackout_hours: list[Annotated[int, Field(ge=0, le=23)]] | None = Field(
+        None, max_length=24, description="hours of the day never offered, in `timezone`"
+    )
+    timezone: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="IANA time zone of the site (default UTC), e.g. Europe/Berlin",
+    )
+    lead_time_s: float | None = Field(
+        None, ge=0, le=30 * 86400, description="offers start at least this long after now"
+    )
+    capabilities: list[Capability] | None = Field(None, max_length=32)
+
+
+class PolicyPublic(BaseModel):
+    model_config = examples(
+        {
+            "asset": "zone-a",
+            "overrides": {"visibility": "partners"},
+            "effective": {"min_free_fraction": 0.5, "visibility": "partners"},
+        },
+        forbid=True,
+    )
+
+    asset: str
+    overrides: dict[str, object] = Field(description="what the owner set")
+    effective: dict[str, object] = Field(description="overrides merged over the defaults")
+
+    @classmethod
+    def from_row(cls, row: AssetRow) -> PolicyPublic:
+        from analytics.policy import effective_policy  # numpy: only when needed
+
+        return cls(
+            asset=row.id, overrides=dict(row.policy or {}), effective=effective_policy(row.policy)
+        )

@@ -1,0 +1,107 @@
+"""Webhook subscriptions and their delivery log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, BaseModel, Field
+
+from api.schemas.common import examples, utc
+from api.schemas.feeds import EventType
+from storage.catalog import WebhookDeliveryRow, WebhookRow
+
+
+class WebhookCreate(BaseModel):
+    model_config = examples(
+        {"url": "https://platform.example/hooks/idleshare", "events": ["created", "withdrawn"]},
+        forbid=True,
+    )
+
+    url: AnyHttpUrl
+    events: Annotated[list[EventType], Field(min_length=1, max_length=4)] = [
+        "created",
+        "updated",
+        "withdrawn",
+        "booked",
+    ]
+
+
+class WebhookPublic(BaseModel):
+    model_config = examples(
+        {
+            "id": 2,
+            "url": "https://platform.example/hooks/idleshare",
+            "events": ["created"],
+            "last_event_id": 1234,
+            "created_at": "2024-05-02T10:00:00Z",
+        },
+        forbid=True,
+    )
+
+    id: int
+    url: str
+    events: list[str]
+    last_event_id: int = Field(description="events up to this one are delivered or given up")
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: WebhookRow) -> WebhookPublic:
+        return cls(
+            id=row.id,
+            url=row.url,
+            events=list(row.events),
+            last_event_id=row.last_event_id,
+            created_at=utc(row.created_at),
+        )
+
+
+class WebhookCreated(WebhookPublic):
+    model_config = examples(
+        {
+            "id": 2,
+            "url": "https://platform.example/hooks/idleshare",
+            "events": ["created"],
+            "last_event_id": 1234,
+            "created_at": "2024-05-02T10:00:00Z",
+            "secret": "whsec_3kL...",
+        },
+        forbid=True,
+    )
+
+    secret: str = Field(description="HMAC-SHA256 key for the X-Idleshare-Signature header")
+
+
+class DeliveryPublic(BaseModel):
+    model_config = examples(
+        {
+            "id": 9,
+            "event_id": 1235,
+            "attempt": 2,
+            "status_code": 200,
+            "ok": True,
+            "error": "",
+            "at": "2024-05-02T10:01:03Z",
+        },
+        forbid=True,
+    )
+
+    id: int
+    event_id: int
+    attempt: int
+    status_code: int = Field(description="0 when no HTTP answer came")
+    ok: bool
+    error: str
+    at: datetime
+
+    @classmethod
+    def from_row(cls, row: WebhookDeliveryRow) -> DeliveryPublic:
+        return cls(
+            id=row.id,
+            event_id=row.event_id,
+            attempt=row.attempt,
+            status_code=row.status_code,
+            ok=row.ok,
+            error=row.error,
+            at=utc(row.at),
+        )

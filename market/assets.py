@@ -1,0 +1,92 @@
+"""A tenant's own assets: listing, registering, changing and removing them, and their
+sharing policy. Another tenant's asset is indistinguishable from a missing one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from idleshare.assets import Asset
+from idleshare.errors import ConfigError
+from market.errors import Conflict, Invalid, NotFound
+from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
+
+
+def own(catalog: Catalog, tenant: str, asset_id: str) -> AssetRow:
+    """The tenant's asset, or :class:`NotFound`."""
+    row = catalog.asset(tenant, asset_id)
+    if row is None:
+        raise NotFound(f"no asset {asset_id!r}")
+    return row
+
+
+def of_tenant(
+    catalog: Catalog, tenant: str, kind: str | None, after: str | None, limit: int
+) -> list[AssetRow]:
+    """The tenant's assets by id, beyond ``after``."""
+    q = select(AssetRow).where(AssetRow.tenant_id == tenant).order_by(AssetRow.id)
+    if kind is not None:
+        q = q.where(AssetRow.kind == kind)
+    if after is not None:
+        q = q.where(AssetRow.id > after)
+    with catalog.session() as s:
+        return list(s.scalars(q.limit(limit)).all())
+
+
+def register(catalog: Catalog, asset: Asset) -> AssetRow:
+    """Register an asset by hand (agents register theirs with their birth message)."""
+    if catalog.asset(asset.tenant, asset.id) is not None:
+        raise Conflict(f"asset {asset.id!r} exists")
+    catalog.upsert_asset(asset)
+    return own(catalog, asset.tenant, asset.id)
+
+
+def update(catalog: Catalog, tenant: str, asset_id: str, changes: dict[str, Any]) -> AssetRow:
+    """Set the given columns (name, capacity, lat, lon) of the tenant's asset."""
+    with catalog.session() as s:
+        row = s.get(AssetRow, (tenant, asset_id))
+        if row is None:
+            raise NotFound(f"no asset {asset_id!r}")
+        for field, value in changes.items():
+            setattr(row, field, value)
+        return row
+
+
+def remove(catalog: Catalog, tenant: str, asset_id: str) -> None:
+    """Remove an asset that never had offers, with its idle windows. One with offers stays,
+    because bookings and the feed refer to them."""
+    with catalog.session() as s:
+        if s.get(AssetRow, (tenant, asset_id)) is None:
+            raise NotFound(f"no asset {asset_id!r}")
+        offers = s.scalar(
+            select(OfferRow.id)
+            .where(OfferRow.tenant_id == tenant, OfferRow.asset_id == asset_id)
+            .limit(1)
+        )
+        if offers is not None:
+            raise Conflict(
+                f"asset {asset_id!r} has offers, which bookings and feeds refer to: "
+                "withdraw them and set its visibility to private instead"
+            )
+        w = IdleWindowRow
+        s.execute(delete(w).where(w.tenant_id == tenant, w.asset_id == asset_id))
+        s.execute(delete(AssetRow).where(AssetRow.tenant_id == tenant, AssetRow.id == asset_id))
+
+
+def set_policy(catalog: Catalog, tenant: str, asset_id: str, overrides: dict[str, Any]) -> AssetRow:
+    """Replace the owner's policy overrides, refused (:class:`Invalid`) where analytics would
+    refuse them, so no stored policy stops the asset's analysis."""
+    from analytics.policy import SharingPolicy  # numpy and scikit-learn: only when needed
+
+    own(catalog, tenant, asset_id)  # another tenant's asset is a 404 whatever the body
+    try:
+        SharingPolicy.from_dict(overrides)
+    except (ConfigError, ValueError, TypeError) as err:
+        raise Invalid(str(err)) from err
+    with catalog.session() as s:
+        row = s.get(AssetRow, (tenant, asset_id))
+        if row is None:
+            raise NotFound(f"no asset {asset_id!r}")
+        row.policy = overrides
+        return row

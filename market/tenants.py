@@ -1,0 +1,82 @@
+"""A tenant as its keys see it: its groups, its partners, and its API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from market.errors import Invalid, NotFound
+from market.visibility import forget_peers
+from storage.catalog import ApiKey, Catalog, GroupMemberRow, PartnerRow, Tenant
+
+
+@dataclass(frozen=True)
+class TenantView:
+    id: str
+    name: str
+    groups: list[str]
+    partners: list[str]  # tenants this one shares `partners` offers with
+    partner_of: list[str]  # tenants that share theirs with this one
+
+
+def view(catalog: Catalog, tenant: str) -> TenantView:
+    with catalog.session() as s:
+        row = s.get(Tenant, tenant)
+        groups = s.scalars(
+            select(GroupMemberRow.group_id).where(GroupMemberRow.tenant_id == tenant)
+        )
+        partners = s.scalars(select(PartnerRow.partner_id).where(PartnerRow.tenant_id == tenant))
+        of = s.scalars(select(PartnerRow.tenant_id).where(PartnerRow.partner_id == tenant))
+        return TenantView(
+            id=tenant,
+            name=row.name if row else tenant,
+            groups=sorted(groups),
+            partners=sorted(partners),
+            partner_of=sorted(of),
+        )
+
+
+def add_partner(catalog: Catalog, tenant: str, partner: str) -> None:
+    """Share ``tenant``'s `partners` offers with ``partner`` (idempotent)."""
+    if partner == tenant:
+        raise Invalid("a tenant cannot partner itself")
+    with catalog.session() as s:
+        if s.get(PartnerRow, (tenant, partner)) is None:
+            s.add(PartnerRow(tenant_id=tenant, partner_id=partner))
+    forget_peers()
+
+
+def remove_partner(catalog: Catalog, tenant: str, partner: str) -> None:
+    """Stop sharing `partners` offers with ``partner`` (idempotent)."""
+    with catalog.session() as s:
+        s.execute(
+            delete(PartnerRow).where(
+                PartnerRow.tenant_id == tenant, PartnerRow.partner_id == partner
+            )
+        )
+    forget_peers()
+
+
+def keys(catalog: Catalog, tenant: str) -> list[ApiKey]:
+    """The tenant's keys by id (their hashes only: the keys themselves are never stored)."""
+    with catalog.session() as s:
+        q = select(ApiKey).where(ApiKey.tenant_id == tenant).order_by(ApiKey.id)
+        return list(s.scalars(q).all())
+
+
+def create_key(catalog: Catalog, tenant: str, role: str, name: str) -> tuple[ApiKey, str]:
+    """(the new key's row, the key itself): the one chance to see the key."""
+    key = catalog.create_key(tenant, role=role, name=name)
+    row = catalog.key_owner(key)
+    assert row is not None, "a key just created has a row"
+    return row, key
+
+
+def revoke_key(catalog: Catalog, tenant: str, key_id: int) -> None:
+    """Delete one of the tenant's keys; the API's key cache must be cleared after it."""
+    with catalog.session() as s:
+        row = s.get(ApiKey, key_id)
+        if row is None or row.tenant_id != tenant:
+            raise NotFound(f"no key {key_id}")
+        s.delete(row)
