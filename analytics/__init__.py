@@ -45,7 +45,7 @@ Offers (:mod:`analytics.offers`, seasonal naive)
     ``(asset, start, end)``: of windows projecting to the same slot, the most recent wins.
 
 Sharing policy (:mod:`analytics.policy`)
-    ``storage.catalog.DEFAULT_POLICY`` merged with ``AssetRow.policy`` gives
+    ``analytics.policy.DEFAULT_POLICY`` merged with ``AssetRow.policy`` gives
     ``min_free_fraction``, ``min_duration_s`` (detector), ``reserve_fraction``,
     ``min_quantity`` (offer builder), ``price_per_unit_hour``, ``currency`` and
     ``visibility`` (copied onto offers).

@@ -4,7 +4,8 @@ Every offer change is recorded as an offer event (created, updated, withdrawn) i
 transaction, for the feeds.
 
 Bookings (definitions also in docs/analytics.md)
-    A booking *counts* while it is ``confirmed``, or ``held`` with ``hold_expires_at > now``.
+    A booking *counts* while it is ``confirmed``, or ``held`` with ``hold_expires_at > now``
+    (:func:`storage.catalog.bookings.counts`).
     The *booked* quantity of an offer is the sum of its counting bookings. Offers that have not
     started and carry bookings are *kept*: their quantity may shrink to what the new analysis
     allows but never below what is booked, and never grows. New offers promise what the
@@ -23,7 +24,14 @@ from sqlalchemy.orm import Session
 from analytics.offers import TIME_DECIMALS, floor_quantity
 from analytics.pipeline import Analysis
 from analytics.policy import SharingPolicy
-from storage.catalog import AssetRow, BookingRow, IdleWindowRow, OfferRow, record_offer_event
+from storage.catalog import (
+    AssetRow,
+    BookingRow,
+    IdleWindowRow,
+    OfferRow,
+    counts,
+    record_offer_event,
+)
 
 LIVE, WITHDRAWN = "live", "withdrawn"
 CREATED, UPDATED = "created", "updated"
@@ -45,9 +53,7 @@ def counting_bookings(session: Session, asset: AssetRow, now: float) -> list[Boo
     """Bookings of ``asset`` that count at ``now`` and have not ended."""
     return list(session.scalars(select(BookingRow).where(
         BookingRow.owner_tenant_id == asset.tenant_id, BookingRow.asset_id == asset.id,
-        BookingRow.end > now,
-        (BookingRow.status == "confirmed")
-        | ((BookingRow.status == "held") & (BookingRow.hold_expires_at > now)),
+        BookingRow.end > now, counts(now),
     )).all())
 
 

@@ -100,7 +100,7 @@ def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: f
                    ) -> tuple[SharingPolicy, Analysis, FleetAsset | None]:
     """Idle windows and seasonal-naive offers; the history too if it is long enough for the
     forecaster."""
-    policy = SharingPolicy.from_dict(row.sharing_policy())
+    policy = SharingPolicy.from_dict(row.policy or {})
     metric = asset_kind(row.kind).primary_metric
     since = now - max(lookback_s, FORECAST_LOOKBACK_S)
     readings = np.asarray(store.query(row.tenant_id, row.id, metric, since, now),

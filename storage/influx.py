@@ -15,7 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -25,6 +25,9 @@ from urllib3.exceptions import HTTPError
 from idleshare.errors import StoreError, StoreRefused
 from storage import lineproto
 from storage.readings import Reading
+
+#: The client's "enum" members are plain strings while its signatures say WritePrecision.
+_NS = cast(WritePrecision, WritePrecision.NS)
 
 
 class _Http:
@@ -186,7 +189,7 @@ class InfluxV2Store:
         body = lineproto.to_lines(readings)
         try:
             self._write_api.write(bucket=self.bucket, org=self.org, record=body,
-                                  write_precision=WritePrecision.NS)
+                                  write_precision=_NS)
         except ApiException as err:
             error = StoreRefused if err.status == 400 else StoreError
             raise error(f"InfluxDB refused {len(readings)} readings ({err.status}): "

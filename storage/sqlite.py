@@ -108,7 +108,7 @@ class SqliteReadingStore:
         return [(t_us / 1_000_000, value) for t_us, value in rows]
 
     def count(self, tenant: str | None = None) -> int:
-        sql, args = "SELECT COUNT(*) FROM readings", ()
+        sql, args = "SELECT COUNT(*) FROM readings", tuple[str, ...]()
         if tenant is not None:
             sql, args = sql + " WHERE tenant = ?", (tenant,)
         with self._lock:

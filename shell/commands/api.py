@@ -74,7 +74,7 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
     ) -> None:
         """Put tenants in a group: members see each other's group and partner offers."""
         from idleshare.assets import check_id
-        from storage.catalog import Catalog, GroupMemberRow
+        from storage.catalog import Catalog
 
         try:
             check_id("group", group)
@@ -85,12 +85,7 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
         s = settings(data_dir=data_dir)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(s.catalog)
-        for t in tenant:
-            catalog.ensure_tenant(t)
-        with catalog.session() as session:
-            for t in tenant:
-                if session.get(GroupMemberRow, (group, t)) is None:
-                    session.add(GroupMemberRow(group_id=group, tenant_id=t))
+        catalog.add_to_group(group, tenant)
         catalog.close()
         typer.echo(f"group {group}: {', '.join(tenant)}")
 

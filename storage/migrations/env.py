@@ -5,22 +5,31 @@ transaction), else connects to ``sqlalchemy.url``."""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
-from storage.catalog import Base
+from storage.catalog.models import Base
 
 config = context.config
-# SQLite cannot ALTER most things in place; batch mode copies the table where it must.
-OPTIONS = {"target_metadata": Base.metadata, "render_as_batch": True}
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no sqlalchemy.url and no connection in the Alembic config")
+    return url
 
 
 def run_migrations_offline() -> None:
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
-        literal_binds=True,
-        dialect_opts={"paramstyle": "named"},
-        **OPTIONS,
-    )
+    # SQLite cannot ALTER most things in place; batch mode copies the table where it must.
+    context.configure(url=_url(), target_metadata=Base.metadata, render_as_batch=True,
+                      literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_on(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,15 +37,11 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, **OPTIONS)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run_on(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, **OPTIONS)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run_on(connection)
 
 
 if context.is_offline_mode():

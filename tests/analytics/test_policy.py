@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.policy import SharingPolicy
+from analytics.policy import DEFAULT_POLICY, SharingPolicy
 from idleshare.errors import ConfigError
-from storage.catalog import DEFAULT_POLICY
 
 
 def test_an_empty_policy_is_the_default_policy() -> None:

@@ -84,18 +84,19 @@ def test_a_catalog_made_before_migrations_is_upgraded_with_its_rows_intact(
 
     assert revision_of(url) == HEAD
     assert api_key_columns(url).count("last_used_at") == 1
-    key = catalog.key_owner(OLD_KEY)
-    assert key is not None
+    [key] = catalog.keys("acme")
     assert (key.tenant_id, key.role, key.name, key.created_at) == (
         "acme", "owner", "old key", 1700000000.0
     )
-    assert key.last_used_at is None
+    assert key.last_used_at is None  # the new column: unknown for keys from before
+    owner = catalog.key_owner(OLD_KEY)
+    assert owner is not None and owner.id == key.id
     [asset] = catalog.assets("acme")
     assert (asset.id, asset.capacity, asset.unit, asset.agent, asset.online) == (
         "zone-1", 120.0, "pallet", "gw-1", True
     )
     assert asset.metrics == ["occupied"]
-    assert asset.sharing_policy()["price_per_unit_hour"] == 2.5
+    assert asset.policy["price_per_unit_hour"] == 2.5
     # The upgraded catalog takes new rows with the new column.
     assert catalog.key_owner(catalog.create_key("acme", name="new key")) is not None
     catalog.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from idleshare.assets import Asset
 from storage.catalog import Catalog
-from tests.storage.test_catalog_migrations import (
+from tests.storage.catalog.test_schema import (
     HEAD,
     OLD_KEY,
     api_key_columns,

@@ -1,0 +1,218 @@
+"""The catalog's rows (SQLAlchemy ORM): what the tables hold and what their columns mean.
+
+Rows only: no queries here (those are in :mod:`storage.catalog.repository`,
+:mod:`storage.catalog.bookings` and :mod:`storage.catalog.events`), so the Alembic environment and
+every reader of the schema import just this.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from idleshare.assets import Asset
+
+#: Who sees an offer (``OfferRow.visibility``, ``OfferEventRow.visibility`` and the
+#: ``visibility`` policy key): its owner only, also the owner's groups, also its partners (and
+#: groups), or everyone.
+#: Defined here because it is the vocabulary of a column; analytics and market check against it.
+VISIBILITIES = ("private", "group", "partners", "public")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="owner")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings, not secret
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    # Epoch seconds of the key's last authenticated use, to the minute (Catalog.key_owner
+    # writes it at most once a minute); None: never used.
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+
+
+class AssetRow(Base):
+    __tablename__ = "assets"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    lat: Mapped[float] = mapped_column(Float, default=0.0)
+    lon: Mapped[float] = mapped_column(Float, default=0.0)
+    metrics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+    def to_asset(self) -> Asset:
+        return Asset(
+            id=self.id,
+            tenant=self.tenant_id,
+            kind=self.kind,
+            capacity=self.capacity,
+            unit=self.unit,
+            lat=self.lat,
+            lon=self.lon,
+            name=self.name,
+            metrics=tuple(self.metrics or ()),
+        )
+
+
+class IdleWindowRow(Base):
+    __tablename__ = "idle_windows"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"]),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    start: Mapped[float] = mapped_column(Float, index=True)
+    end: Mapped[float] = mapped_column(Float)
+    min_free: Mapped[float] = mapped_column(Float)  # least free quantity during the window
+    mean_free: Mapped[float] = mapped_column(Float)
+    ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"]),
+        # Offer search walks live offers in sort order and stops after a page. The start and
+        # lat indexes also carry the columns search filters on (covering), so rows that fail
+        # a filter are skipped inside the index, without reading the table: 3-5x faster.
+        Index(
+            "ix_offers_status_start",
+            *("status", "start", "id", "end", "kind", "visibility", "tenant_id"),
+            *("lat", "lon", "price_per_unit_hour"),
+        ),
+        Index("ix_offers_status_price", "status", "price_per_unit_hour", "id"),
+        Index("ix_offers_status_lat", "status", "lat", "lon", "kind", "visibility", "tenant_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    start: Mapped[float] = mapped_column(Float, index=True)
+    end: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(32), default="seasonal_naive")
+    lat: Mapped[float] = mapped_column(Float, default=0.0)
+    lon: Mapped[float] = mapped_column(Float, default=0.0)
+    price_per_unit_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    currency: Mapped[str] = mapped_column(String(8), default="EUR")
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="live", index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class OfferEventRow(Base):
+    """The change log of offers, for feeds: the id is the monotonic cursor, and a withdrawn
+    offer leaves a tombstone here rather than disappearing."""
+
+    __tablename__ = "offer_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)  # the offer's owner
+    type: Mapped[str] = mapped_column(String(16))  # created, updated, withdrawn, booked
+    at: Mapped[float] = mapped_column(Float, default=time.time)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BookingRow(Base):
+    """Capacity of an offer held or booked by another tenant (held -> confirmed -> cancelled,
+    or expired when a hold is not confirmed in time)."""
+
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)  # who books
+    owner_tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="held", index=True)
+    hold_expires_at: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class GroupMemberRow(Base):
+    """A tenant's membership of a group (a conglomerate's units); a group exists while it has
+    members. Members see each other's ``group`` and ``partners`` offers."""
+
+    __tablename__ = "group_members"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True, index=True)
+
+
+class PartnerRow(Base):
+    """``tenant_id`` shares its ``partners`` offers with ``partner_id`` (one direction)."""
+
+    __tablename__ = "partners"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class WebhookRow(Base):
+    """A URL subscribed to the offer events its tenant may see; ``last_event_id`` is the
+    delivery cursor (events up to it are delivered or given up on)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="platform")  # of the creating key
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))  # HMAC key: needed in clear to sign
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed tries of the next event
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class WebhookDeliveryRow(Base):
+    """One attempt to deliver one event to one webhook: the delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int] = mapped_column(Integer, default=0)  # 0: no HTTP answer
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[float] = mapped_column(Float, default=time.time)
