@@ -1,4 +1,5 @@
-"""A tenant as its keys see it: its groups, its partners, and its API keys."""
+"""A tenant as its keys see it: its groups and its partners (API keys are the catalog's own:
+:meth:`storage.catalog.Catalog.mint_key`, ``keys``, ``delete_key``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from market.errors import Invalid, NotFound
+from market.errors import Invalid
 from market.visibility import forget_peers
-from storage.catalog import ApiKey, Catalog, GroupMemberRow, PartnerRow, Tenant
+from storage.catalog import Catalog, GroupMemberRow, PartnerRow, Tenant
 
 
 @dataclass(frozen=True)
@@ -56,27 +57,3 @@ def remove_partner(catalog: Catalog, tenant: str, partner: str) -> None:
             )
         )
     forget_peers()
-
-
-def keys(catalog: Catalog, tenant: str) -> list[ApiKey]:
-    """The tenant's keys by id (their hashes only: the keys themselves are never stored)."""
-    with catalog.session() as s:
-        q = select(ApiKey).where(ApiKey.tenant_id == tenant).order_by(ApiKey.id)
-        return list(s.scalars(q).all())
-
-
-def create_key(catalog: Catalog, tenant: str, role: str, name: str) -> tuple[ApiKey, str]:
-    """(the new key's row, the key itself): the one chance to see the key."""
-    key = catalog.create_key(tenant, role=role, name=name)
-    row = catalog.key_owner(key)
-    assert row is not None, "a key just created has a row"
-    return row, key
-
-
-def revoke_key(catalog: Catalog, tenant: str, key_id: int) -> None:
-    """Delete one of the tenant's keys; the API's key cache must be cleared after it."""
-    with catalog.session() as s:
-        row = s.get(ApiKey, key_id)
-        if row is None or row.tenant_id != tenant:
-            raise NotFound(f"no key {key_id}")
-        s.delete(row)
