@@ -2,7 +2,7 @@
 (no ``alembic.ini``): :func:`alembic_config` is what :class:`storage.catalog.Catalog` and the
 tests hand to ``alembic.command``.
 
-A new revision, after changing the models in :mod:`storage.catalog`::
+A new revision, after changing the models in :mod:`storage.catalog.models`::
 
     python -c "from alembic import command; from storage.migrations import alembic_config; \\
     command.revision(alembic_config('sqlite:///old.db'), 'what changed', autogenerate=True, \\
