@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from analytics.fleet import FORECAST_LOOKBACK_S, FleetAsset, fleet_offers, long_enough
 from analytics.fleet import METHOD as FORECAST_METHOD
+from analytics.kpis import KPI_SOURCES_BY_KIND, AssetKpis, KindKpis, aggregate, asset_kpis
 from analytics.pipeline import Analysis, analyse
 from analytics.policy import SharingPolicy
 from analytics.publish import PublishCounts, publish
@@ -38,6 +39,8 @@ class RunReport:
     seconds: float
     #: Assets whose analysis failed (logged; their catalog rows are left as they were).
     errors: int = 0
+    #: Fleet KPIs per kind over the lookback (:func:`analytics.kpis.aggregate`).
+    kpis: dict[str, KindKpis] = field(default_factory=dict)
 
 
 def run_once(
@@ -59,9 +62,10 @@ def run_once(
     # Assets with weeks of history wait for one forecaster per kind, fitted on all of them.
     waiting: dict[str, list[tuple[AssetRow, SharingPolicy, Analysis, FleetAsset]]] = {}
     done: list[PublishCounts] = []
+    kpis: list[AssetKpis] = []
     for row in catalog.assets():
         try:
-            policy, analysis, history = _analyse_asset(store, row, now, lookback_s)
+            policy, analysis, history = _analyse_asset(store, row, now, lookback_s, kpis)
             if history is None:
                 done.append(_publish(catalog, row, policy, analysis, now))
             else:
@@ -93,13 +97,13 @@ def run_once(
         withdrawn += counts.withdrawn
     return RunReport(assets=assets, windows=windows, offers_created=created,
                      offers_withdrawn=withdrawn, seconds=time.perf_counter() - began,
-                     errors=errors)
+                     errors=errors, kpis=aggregate(kpis))
 
 
-def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: float
-                   ) -> tuple[SharingPolicy, Analysis, FleetAsset | None]:
+def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: float,
+                   kpis: list[AssetKpis]) -> tuple[SharingPolicy, Analysis, FleetAsset | None]:
     """Idle windows and seasonal-naive offers; the history too if it is long enough for the
-    forecaster."""
+    forecaster. Appends the asset's KPIs over the lookback to ``kpis``."""
     policy = SharingPolicy.from_dict(row.policy or {})
     metric = asset_kind(row.kind).primary_metric
     since = now - max(lookback_s, FORECAST_LOOKBACK_S)
@@ -107,6 +111,15 @@ def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: f
                           dtype=float).reshape(-1, 2)
     recent = readings[readings[:, 0] >= now - lookback_s]
     analysis = analyse(recent, row.kind, row.capacity, policy, now, lookback_s)
+    try:
+        # The other metrics the kind's KPIs read (machine power, vehicle load).
+        series = {metric: recent} | {
+            m: store.query(row.tenant_id, row.id, m, now - lookback_s, now)
+            for m in KPI_SOURCES_BY_KIND[row.kind].metrics if m != metric}
+        kpis.append(asset_kpis(row, series, now - lookback_s, now))
+    except Exception:
+        # KPIs are a report: their failure must not hold back the asset's offers.
+        log.exception("KPIs failed for asset %s/%s", row.tenant_id, row.id)
     if not long_enough(readings[:, 0], now):
         return policy, analysis, None
     free = free_quantity(row.kind, readings[:, 1], row.capacity)
@@ -151,6 +164,8 @@ def run_forever(
             errors += 1
         else:
             errors += report.errors
-            log.info("analytics pass: %s", report)
+            log.info("analytics pass: %s", replace(report, kpis={}))
+            for k in report.kpis.values():
+                log.info("fleet KPIs %s: %s", k.kind, k)
         stop.wait(interval_s)
     return errors

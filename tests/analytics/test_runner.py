@@ -127,6 +127,20 @@ def test_a_run_stores_windows_and_an_offer_listed_from_the_asset(
                                                                   T0 + 2 * D)
 
 
+def test_a_run_reports_fleet_kpis_per_kind_over_the_lookback(
+    catalog: Catalog, store: ReadingStore
+) -> None:
+    # Two days of 90 % occupied except 08:00-12:00 at 20 %, readings to 23:30 of day 1: the
+    # last reading holds no time, so the 7-day lookback has 47.5 h of data.
+    day_idle_8_to_12(store, 0)
+    day_idle_8_to_12(store, 1)
+    report = run_once(catalog, store, now=T0 + 2 * D)
+    zones = report.kpis["warehouse_zone"]
+    assert (zones.assets, zones.seconds_with_data) == (1, 47.5 * H)
+    assert zones.utilisation == pytest.approx((8 * 0.2 + 39.5 * 0.9) / 47.5)
+    assert np.isnan(zones.availability)
+
+
 def test_a_second_run_keeps_unchanged_offers_and_replaces_windows(
     catalog: Catalog, store: ReadingStore
 ) -> None:
