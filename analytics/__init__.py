@@ -46,8 +46,8 @@ Offers (:mod:`analytics.offers`, seasonal naive)
 
 Sharing policy (:mod:`analytics.policy`)
     ``analytics.policy.DEFAULT_POLICY`` merged with ``AssetRow.policy`` gives
-    ``min_free_fraction``, ``min_duration_s`` (detector), ``reserve_fraction``,
-    ``min_quantity`` (offer builder), ``price_per_unit_hour``, ``currency`` and
+    ``min_free_fraction``, ``min_duration_s`` (idle windows), ``reserve_fraction``,
+    ``min_quantity`` (seasonal-naive offers), ``price_per_unit_hour``, ``currency`` and
     ``visibility`` (copied onto offers).
 
 Runner (:mod:`analytics.runner`)
@@ -55,7 +55,8 @@ Runner (:mod:`analytics.runner`)
     find idle windows over ``[now - lookback, now)``, and make offers: from the fleet
     forecaster (:mod:`analytics.fleet`, one model per kind) when the readings reach back 14
     days, seasonal naive otherwise. Then replace the idle windows and reconcile the offers
-    with bookings (:mod:`analytics.publish`), recording an offer event for every change.
+    with bookings (:mod:`analytics.publish`), recording an offer event for every change. The
+    pass reports every kind's KPIs over the lookback (:mod:`analytics.kpis`).
 
 Forecasts, forecast offers, bookings, state inference and evaluation are defined in their
 modules and in ``docs/analytics.md``.
