@@ -18,9 +18,7 @@ from analytics.idle_windows import IdleWindow, idle_windows
 from analytics.offers import seasonal_naive_offers
 from analytics.series import MAX_GAP_S
 from idleshare.errors import ConfigError
-
-#: Who sees an offer: the owner's own group, its trusted partners, or everyone.
-VISIBILITIES = ("group", "partners", "public")
+from storage.catalog import VISIBILITIES  # who sees an offer: the one list, beside the rows
 
 
 def _number(key: str, value: Any) -> float:

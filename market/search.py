@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLColumnExpression
 
 from idleshare.errors import StoreError
 from market.caller import Caller
@@ -86,7 +87,7 @@ class OfferQuery:
 
 
 #: Sort name -> SQL key (before the id tie-breaker); descending sorts negate the key.
-def sort_key(q: OfferQuery) -> ColumnElement[Any]:
+def sort_key(q: OfferQuery) -> SQLColumnExpression[Any]:
     o = OfferRow
     if q.sort == "price":
         return o.price_per_unit_hour

@@ -15,9 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from market.caller import Caller
-from storage.catalog import GroupMemberRow, PartnerRow
-
-VISIBILITIES = ("private", "group", "partners", "public")
+from storage.catalog import GroupMemberRow, OfferEventRow, OfferRow, PartnerRow
 
 
 @dataclass
@@ -42,8 +40,8 @@ def forget_peers() -> None:
 
 def _cached_peers(session: Session | Connection, tenant: str) -> _Peers:
     # Keyed by the database URL, not id(): a test's new catalog may reuse a freed engine's id.
-    bind = session.engine if isinstance(session, Connection) else session.get_bind()
-    cache_key = (str(bind.url), tenant)
+    engine = (session if isinstance(session, Connection) else session.get_bind()).engine
+    cache_key = (str(engine.url), tenant)
     now = time.monotonic()
     hit = _known_peers.get(cache_key)
     if hit is not None and hit.expires > now:
@@ -66,8 +64,12 @@ def peers(session: Session, tenant: str) -> tuple[frozenset[str], frozenset[str]
     return entry.group, entry.sharers
 
 
+#: The tables whose rows carry an offer's ``tenant_id`` and ``visibility``.
+Visible = type[OfferRow] | type[OfferEventRow]
+
+
 def visible_filter(
-    session: Session | Connection, caller: Caller, table: type
+    session: Session | Connection, caller: Caller, table: Visible
 ) -> ColumnElement[bool]:
     """SQL condition on ``table`` (any row with ``tenant_id`` and ``visibility``) that holds
     for the rows the caller may see."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, HTTPException, Path, status
 
 from api.deps import CallerDep, CatalogDep, OwnerDep, forget_keys
 from api.params import RowId
@@ -39,13 +39,13 @@ def remove_partner(partner_id: PartnerId, caller: OwnerDep, catalog: CatalogDep)
 @router.get("/v1/keys", response_model=list[KeyPublic])
 def list_keys(caller: OwnerDep, catalog: CatalogDep) -> list[KeyPublic]:
     """The tenant's keys (never the keys themselves: only their hashes are stored)."""
-    return [KeyPublic.from_row(r) for r in tenants.keys(catalog, caller.tenant_id)]
+    return [KeyPublic.from_row(r) for r in catalog.keys(caller.tenant_id)]
 
 
 @router.post("/v1/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 def create_key(body: KeyCreate, caller: OwnerDep, catalog: CatalogDep) -> KeyCreated:
     """A new key for the caller's tenant, shown once in the answer."""
-    row, key = tenants.create_key(catalog, caller.tenant_id, body.role, body.name)
+    row, key = catalog.mint_key(caller.tenant_id, role=body.role, name=body.name)
     return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=key)
 
 
@@ -56,5 +56,6 @@ def create_key(body: KeyCreate, caller: OwnerDep, catalog: CatalogDep) -> KeyCre
 )
 def delete_key(key_id: RowId, caller: OwnerDep, catalog: CatalogDep) -> None:
     """Revoke a key of the caller's tenant; it stops working at once."""
-    tenants.revoke_key(catalog, caller.tenant_id, key_id)
+    if not catalog.delete_key(caller.tenant_id, key_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no key {key_id}")
     forget_keys()
