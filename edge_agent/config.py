@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from edge_agent.clock import parse_start
 from edge_agent.fields import INTERNAL, PATH, build, fail
@@ -22,8 +21,7 @@ from edge_agent.policy import MetricPolicy
 from edge_agent.sources import SOURCES
 from idleshare.assets import KINDS_BY_NAME, Asset, check_id
 from idleshare.errors import ConfigError
-
-SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+from idleshare.urls import MqttUrl
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,6 @@ class MqttSection:
     ca_file: str = field(default="", metadata=PATH)
     cert_file: str = field(default="", metadata=PATH)
     key_file: str = field(default="", metadata=PATH)
-    #: Reconnect backoff: paho doubles the delay from min to max.
     #: Reconnect backoff: the delay doubles from min to max, with random jitter.
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60
@@ -57,13 +54,11 @@ class MqttSection:
     status_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in SCHEMES or not parts.hostname:
-            fail("url", "must look like mqtt://host:port or mqtts://host:port", self.url)
-        try:
-            parts.port  # noqa: B018 - parsing the port is the check
-        except ValueError:
-            fail("url", "has a bad port", self.url)
+        # Credentials belong in username and password, not in the URL a log line may show.
+        parsed = MqttUrl.parse(self.url, key="url")
+        if parsed.username or parsed.password:
+            fail("url", "must not carry credentials (use username and password)", self.url)
+        object.__setattr__(self, "_parsed", parsed)
         if self.qos not in (0, 1, 2):
             fail("qos", "must be 0, 1 or 2", self.qos)
         if self.keepalive_s < 5:
@@ -86,16 +81,20 @@ class MqttSection:
 
     @property
     def tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts"
+        return self._url.tls
 
     @property
     def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
+        return self._url.host
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or SCHEMES[parts.scheme]
+        return self._url.port
+
+    @property
+    def _url(self) -> MqttUrl:
+        url: MqttUrl = self.__dict__["_parsed"]
+        return url
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,8 @@ def build(
         raise ConfigError(f"{prefix}{unknown[0]} is not a known key: expected one of {allowed}")
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = dict(internal or {})
-    for f in dataclasses.fields(cls):
+    spec = dataclasses.fields(typing.cast(Any, cls))  # T is bound to no protocol: any dataclass
+    for f in spec:
         if f.name not in table:
             continue
         value = _coerce(prefix + f.name, hints[f.name], table[f.name])
@@ -89,7 +90,7 @@ def build(
             value = str(base_dir / Path(str(value)).expanduser())
         kwargs[f.name] = value
     missing = [
-        f.name for f in dataclasses.fields(cls)
+        f.name for f in spec
         if f.name not in kwargs
         and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]

@@ -10,7 +10,7 @@ import logging
 import random
 import ssl
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 
 class PublishInfo(Protocol):
-    mid: int
-    rc: int
+    @property
+    def mid(self) -> int: ...
+    @property
+    def rc(self) -> int: ...
 
     def wait_for_publish(self, timeout: float | None = None) -> None: ...
 
@@ -41,6 +43,7 @@ class MqttClient(Protocol):
     on_disconnect: Callable[..., None] | None
     on_publish: Callable[..., None] | None
     on_connect_fail: Callable[..., None] | None
+    on_message: Callable[..., None] | None
 
     def username_pw_set(self, username: str | None, password: str | None = None) -> None: ...
     def tls_set(self, ca_certs: str | None = None, certfile: str | None = None,
@@ -55,6 +58,7 @@ class MqttClient(Protocol):
     def disconnect(self) -> Any: ...
     def publish(self, topic: str, payload: bytes | None = None, qos: int = 0,
                 retain: bool = False) -> PublishInfo: ...
+    def subscribe(self, topic: str, qos: int = 0) -> Any: ...
 
 
 ClientFactory = Callable[[str], MqttClient]
@@ -96,9 +100,11 @@ class AgentClient(paho.Client):
 
 def paho_client(client_id: str) -> MqttClient:
     """A paho-mqtt client speaking MQTT 3.1.1 with the version-2 callback signatures."""
-    client: MqttClient = AgentClient(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                     protocol=paho.MQTTv311)
-    return client
+    client = AgentClient(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=paho.MQTTv311)
+    # paho annotates reconnect_delay_set with ints; its timer arithmetic takes the jittered
+    # float delays the publisher sets just as well, so the protocol says float.
+    return cast(MqttClient, client)
 
 
 def describe_connect_error(err: BaseException | None, cfg: MqttSection) -> str:

@@ -12,7 +12,7 @@ TOPIC = f"{ROOT}/deadletter"
 MAX_PAYLOAD = 4096
 
 
-def encode(reason: str, detail: str, topic: str, payload: bytes, time: float) -> bytes:
+def encode(reason: str, detail: str, topic: str, payload: bytes | bytearray, time: float) -> bytes:
     """``{reason, detail, topic, payload, encoding, size, truncated, time}`` as JSON; the
     payload is text when it is UTF-8, else base64 (``encoding`` says which)."""
     try:

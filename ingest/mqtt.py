@@ -1,56 +1,28 @@
-"""MQTT plumbing for ingest: broker URLs, and a paho client set up for a persistent session."""
+"""MQTT plumbing for ingest: a paho client set up for a persistent session, batched acks."""
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from idleshare.errors import ConfigError
+from idleshare.urls import MqttUrl
 
 #: ``client_factory(client_id, protocol)`` -> an unconnected paho client.
 ClientFactory = Callable[[str, int], mqtt.Client]
-_DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883}
-
-
-@dataclass(frozen=True)
-class MqttUrl:
-    """``mqtt://[user:pass@]host[:port]``; ``mqtts://`` for TLS (system CA certificates)."""
-
-    host: str
-    port: int
-    username: str = ""
-    password: str = field(default="", repr=False)
-    tls: bool = False
-
-    @classmethod
-    def parse(cls, url: str) -> MqttUrl:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as err:
-            raise ConfigError(f"mqtt_url is not a URL: {err}") from err
-        if parts.scheme not in _DEFAULT_PORTS:
-            raise ConfigError(f"mqtt_url must start with mqtt:// or mqtts://: got {url!r}")
-        if not parts.hostname:
-            raise ConfigError(f"mqtt_url needs a host: got {url!r}")
-        return cls(host=parts.hostname, port=port or _DEFAULT_PORTS[parts.scheme],
-                   username=unquote(parts.username or ""), password=unquote(parts.password or ""),
-                   tls=parts.scheme == "mqtts")
 
 
 def paho_client(client_id: str, protocol: int = mqtt.MQTTv311) -> mqtt.Client:
     """A client that leaves acknowledging to the caller and keeps its session."""
-    if protocol == mqtt.MQTTv5:
-        return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+    version = mqtt.MQTTProtocolVersion(protocol)
+    if version == mqtt.MQTTv5:
+        return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
                            manual_ack=True)
-    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
                        clean_session=False, manual_ack=True)
 
 
@@ -91,8 +63,8 @@ def ack_many(client: mqtt.Client, acks: Sequence[tuple[int, int]]) -> None:
     (test fakes) and QoS 2 get the per-message call.
     """
     queue = getattr(client, "_packet_queue", None) if isinstance(client, mqtt.Client) else None
-    ones = [mid for mid, qos in acks if qos == 1] if queue is not None else []
-    if ones:
+    ones = [mid for mid, qos in acks if qos == 1]
+    if queue is not None and ones:
         blob = b"".join([_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in ones])
         queue(mqtt.PUBACK, blob, ones[-1], 1)
     for mid, qos in acks:

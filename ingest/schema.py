@@ -1,4 +1,6 @@
-"""Strict pydantic models of what agents send (see :mod:`idleshare.wire`).
+"""Strict pydantic validators of the shapes :mod:`idleshare.wire` defines.
+
+The field lists and states come from ``wire``; this module only adds the strict types.
 
 Strict mode: a JSON ``true`` is not the number 1, ``"1"`` is not a number, ``1.0`` is not a
 sequence number, and an unknown field rejects the message rather than being silently dropped.
@@ -6,10 +8,11 @@ sequence number, and an unknown field rejects the message rather than being sile
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
+from idleshare import wire
 from idleshare.assets import ID_PATTERN
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -17,9 +20,7 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 #: carry a value ending in one or escaping with one). Empty means no unit tag.
 Unit = Annotated[str, Field(max_length=32, pattern=r"^[^\x00-\x1f\x7f\\]*$")]
 Id = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
-#: Fields only the first record may carry: the base fields and the idleshare extensions.
-FIRST_RECORD_ONLY = ("bn", "bt", "bu", "agent", "seq")
-_FIRST_ONLY = frozenset(FIRST_RECORD_ONLY)
+_FIRST_ONLY = frozenset(wire.FIRST_RECORD_ONLY)
 
 
 class Record(BaseModel):
@@ -48,12 +49,12 @@ class SenmlPack(RootModel[list[Record]]):
     @model_validator(mode="after")
     def _first_record_carries_the_base(self) -> SenmlPack:
         first, rest = self.root[0], self.root[1:]
-        missing = [f for f in ("bn", "bt", "agent", "seq") if getattr(first, f) is None]
+        missing = [f for f in wire.FIRST_RECORD_REQUIRED if getattr(first, f) is None]
         if missing:
             raise ValueError(f"the first record needs {', '.join(missing)}")
         for i, rec in enumerate(rest, start=1):
             if _FIRST_ONLY & rec.model_fields_set:  # one set operation per record: hot path
-                extra = [f for f in FIRST_RECORD_ONLY if getattr(rec, f) is not None]
+                extra = [f for f in wire.FIRST_RECORD_ONLY if getattr(rec, f) is not None]
                 if extra:
                     raise ValueError(f"record {i}: only the first record may carry "
                                      f"{', '.join(extra)}")
@@ -87,9 +88,18 @@ class AgentStatus(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     agent: Id
-    state: Literal["online", "offline"]
+    state: str
     time: FiniteFloat
     version: Annotated[str, Field(max_length=64)] = ""
     assets: list[AnnouncedAsset] = []
     queued: Annotated[int, Field(ge=0)] = 0
     dropped: Annotated[int, Field(ge=0)] = 0
+    #: The agent keeps each message until receipted and listens on its receipts topic.
+    receipts: bool = False
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, v: str) -> str:
+        if v not in wire.STATES:
+            raise ValueError(f"state must be one of {wire.STATES}")
+        return v

@@ -17,7 +17,6 @@ a message the catalog could not serve waits on the "later" thread and is handled
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -29,12 +28,13 @@ from prometheus_client import CollectorRegistry
 from idleshare import wire
 from idleshare.assets import check_id
 from idleshare.errors import ConfigError, StoreError, StoreRefused, WireError
+from idleshare.urls import MqttUrl
 from ingest import deadletter
 from ingest.assets import AssetCache
 from ingest.dedup import Dedup
 from ingest.later import Later
 from ingest.metrics import IngestMetrics, Stats
-from ingest.mqtt import ClientFactory, MqttUrl, ack_many, connect, paho_client
+from ingest.mqtt import ClientFactory, ack_many, connect, paho_client
 from ingest.status import parse_status
 from ingest.validate import Validator
 from ingest.writer import BatchWriter, Entry
@@ -42,9 +42,6 @@ from storage.catalog import Catalog
 from storage.readings import ReadingStore
 
 log = logging.getLogger(__name__)
-#: Topics repeat (one per asset): parse each once. Topic is immutable; bad topics raise, and
-#: exceptions are not cached, so a flood of made-up topics only cycles the bounded cache.
-_parse_topic = functools.lru_cache(maxsize=8192)(wire.Topic.parse)
 
 
 class Ingest:
@@ -194,7 +191,7 @@ class Ingest:
                          connection)
             return
         try:
-            where = _parse_topic(topic)
+            where = wire.parse_topic(topic)
             if where.channel == wire.STATUS:
                 self._on_status(msg, where, connection)
             else:
@@ -260,7 +257,8 @@ class Ingest:
         self._dead_letter(err, topic, msg.payload, now)
         self._ack(msg, connection)
 
-    def _dead_letter(self, err: WireError, topic: str, payload: bytes, now: float) -> None:
+    def _dead_letter(self, err: WireError, topic: str, payload: bytes | bytearray,
+                     now: float) -> None:
         self.metrics.rejected(err.reason)
         # Debug only: every one is counted and dead-lettered, and a flood must not flood logs.
         log.debug("rejected a message on %s: %s", topic[:200], err,

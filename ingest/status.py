@@ -21,7 +21,7 @@ class Status:
     assets: tuple[Asset, ...]
 
 
-def parse_status(topic: wire.Topic, payload: bytes) -> Status:
+def parse_status(topic: wire.Topic, payload: bytes | bytearray) -> Status:
     """Raises WireError ``bad_status`` for anything but a well-formed message of the topic's
     agent; a birth is accepted or rejected whole."""
     try:

@@ -43,16 +43,6 @@ def schema_error(err: ValidationError) -> WireError:
     return WireError("not_finite" if "finite_number" in kinds else "bad_schema", detail)
 
 
-@functools.lru_cache(maxsize=4096)
-def base_name(bn: str) -> tuple[str, str]:
-    """``urn:idleshare:<tenant>:<asset>:`` -> (tenant, asset). Cached: an agent sends the same
-    few base names again and again (a bad one raises, and exceptions are not cached)."""
-    parts = bn[len(wire.BASE_NAME_PREFIX): -1].split(":")
-    if not bn.startswith(wire.BASE_NAME_PREFIX) or not bn.endswith(":") or len(parts) != 2:
-        raise WireError("bad_base_name", f"expected 'urn:idleshare:<tenant>:<asset>:', got {bn!r}")
-    return parts[0], parts[1]
-
-
 @functools.lru_cache(maxsize=1024)
 def _metric(kind: str, name: str) -> Metric | None:
     return KINDS_BY_NAME[kind].metric(name)
@@ -68,15 +58,15 @@ class Validator:
         self.max_future_s = max_future_s
         self.max_bytes = max_bytes
 
-    def validate(self, topic: str, payload: bytes, now: float) -> list[Reading]:
+    def validate(self, topic: str, payload: bytes | bytearray, now: float) -> list[Reading]:
         return self.check(topic, payload, now).readings
 
-    def check(self, topic: str, payload: bytes, now: float,
+    def check(self, topic: str, payload: bytes | bytearray, now: float,
               where: wire.Topic | None = None) -> Checked:
         """``where``: the topic already parsed, if the caller has it."""
         if len(payload) > self.max_bytes:
             raise WireError("oversize", f"{len(payload)} bytes > {self.max_bytes}")
-        where = where or wire.Topic.parse(topic)
+        where = where or wire.parse_topic(topic)
         if where.channel != wire.READINGS:
             raise WireError("bad_topic", f"not a readings topic: {topic[:200]!r}")
         try:
@@ -86,7 +76,7 @@ class Validator:
         # Resolved straight from the schema's records (it puts every base field in the first
         # one), without intermediate objects: this is the hot path of ingest.
         first = records[0]
-        tenant, asset_id = base_name(first.bn or "")
+        tenant, asset_id = wire.parse_base_name(first.bn or "")
         if tenant != where.tenant:
             raise WireError("tenant_mismatch", f"base name {tenant!r}, topic {where.tenant!r}")
         if asset_id != where.asset:

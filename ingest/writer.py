@@ -37,7 +37,7 @@ class Entry:
     key: tuple[str, str] | None = None  # (tenant, agent) for the dedup, None for a repeat
     seq: int = -1
     topic: str = ""  # kept for the dead letter, should the store refuse the readings
-    payload: bytes = field(default=b"", repr=False)
+    payload: bytes | bytearray = field(default=b"", repr=False)
 
 
 @dataclass
@@ -139,7 +139,8 @@ class BatchWriter:
                 if due is None and self._stopping.is_set():
                     return None
                 self._cond.wait(due)
-            batch, n = [], 0
+            batch: list[Entry] = []
+            n = 0
             while self._q.entries and (not batch or n + len(self._q.entries[0].readings)
                                        <= self.batch_size):
                 entry = self._q.entries.popleft()

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from idleshare.errors import ConfigError
+from idleshare.urls import MqttUrl
 
 
 class Settings(BaseSettings):
@@ -45,8 +46,11 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_scheme(cls, v: str) -> str:
-        if v and urlsplit(v).scheme not in ("mqtt", "mqtts", "tcp"):
-            raise ValueError(f"mqtt_url must start with mqtt:// or mqtts://: got {v!r}")
+        if v:
+            try:
+                MqttUrl.parse(v)
+            except ConfigError as err:  # pydantic wants a ValueError; the message names the key
+                raise ValueError(str(err)) from None
         return v
 
     @field_validator("influx_url")

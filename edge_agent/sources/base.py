@@ -32,3 +32,12 @@ def metric_unit(asset: Asset, metric: Metric) -> str:
 def metric_bounds(asset: Asset, metric: Metric) -> tuple[float, float]:
     upper = asset.capacity if metric.maximum is None else metric.maximum
     return metric.minimum, upper
+
+
+def to_measurement(asset: Asset, metric: Metric, value: float, t: float,
+                   clamp: bool = True) -> Measurement:
+    """A value of ``metric`` in its unit, clamped to its bounds unless ``clamp`` is off."""
+    if clamp:
+        low, high = metric_bounds(asset, metric)
+        value = min(max(value, low), high)
+    return Measurement(metric.name, value, t, metric_unit(asset, metric))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 
-from edge_agent.sources.base import metric_bounds, metric_unit
+from edge_agent.sources.base import to_measurement
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
@@ -50,7 +50,4 @@ def parse_value(text: str, pattern: re.Pattern[str], scale: float, offset: float
 def measurement(asset: Asset, name: str, value: float, t: float, clamp: bool) -> Measurement:
     metric = asset.asset_kind.metric(name)
     assert metric is not None  # checked by check_metric
-    if clamp:
-        low, high = metric_bounds(asset, metric)
-        value = min(max(value, low), high)
-    return Measurement(name, value, t, metric_unit(asset, metric))
+    return to_measurement(asset, metric, value, t, clamp)

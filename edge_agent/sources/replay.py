@@ -30,7 +30,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge_agent.fields import PATH
-from edge_agent.sources.base import metric_bounds, metric_unit
+from edge_agent.sources.base import to_measurement
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
@@ -147,10 +147,7 @@ class ReplaySource:
     def _measurement(self, name: str, value: float, t: float) -> Measurement:
         metric = self.asset.asset_kind.metric(name)
         assert metric is not None  # checked in __init__
-        if self.settings.clamp:
-            low, high = metric_bounds(self.asset, metric)
-            value = min(max(value, low), high)
-        return Measurement(name, value, t, metric_unit(self.asset, metric))
+        return to_measurement(self.asset, metric, value, t, self.settings.clamp)
 
     def _shift(self, first: float, start: float) -> float:
         s = self.settings

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from edge_agent.sources.base import metric_bounds, metric_unit
+from edge_agent.sources.base import to_measurement
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
@@ -108,13 +108,8 @@ class SimulatorSource:
         local = datetime.fromtimestamp(t, self._zone)
         moment = _Moment(t, local.weekday(), local.hour + local.minute / 60 + local.second / 3600,
                          local.toordinal())
-        out = []
-        for name, value in self._model(self, moment):
-            metric = self._metrics[name]
-            low, high = metric_bounds(self.asset, metric)
-            out.append(Measurement(name, min(max(value, low), high), t,
-                                   metric_unit(self.asset, metric)))
-        return out
+        return [to_measurement(self.asset, self._metrics[name], value, t)
+                for name, value in self._model(self, moment)]
 
     # -- randomness that depends only on (seed, asset, what, when) ---------------------------
 

@@ -15,6 +15,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.sources.simulator import SimulatorSource
 from idleshare import wire
 from tests.edge_agent.fakes import FakeClient, ManualClock, agent_config
+from tests.edge_agent.packs import decode_pack
 
 T0 = 1_700_000_040.0  # on the 60 s grid
 Factory = Callable[[str], FakeClient]
@@ -105,7 +106,7 @@ def test_rows_leave_the_outbox_only_when_the_broker_acknowledges(running: Runner
     assert agent.stats.published == 4 and agent.stats.last_publish_time is not None
     client.ack(zone.mid)
     wait_until(lambda: agent.stats.queued == 0)
-    packs = [wire.resolve_pack(json.loads(s.payload)) for s in client.readings()]
+    packs = [decode_pack(s.payload) for s in client.readings()]
     assert [(p.asset, p.agent) for p in packs] == [("zone-a", "gw-test"), ("truck-1", "gw-test")]
     assert packs[0].seq < packs[1].seq
     assert all(m.time == T0 for p in packs for m in p.measurements)
@@ -137,7 +138,7 @@ def test_readings_taken_offline_leave_in_packs_after_connecting(
     assert client.readings() == []  # nothing is handed over while offline
     client.connect()
     wait_until(lambda: sum(len(json.loads(s.payload)) for s in client.readings()) == 50)
-    packs = [wire.resolve_pack(json.loads(s.payload)) for s in client.readings()]
+    packs = [decode_pack(s.payload) for s in client.readings()]
     assert max(len(p.measurements) for p in packs) == 8
     assert [p.seq for p in packs] == sorted({p.seq for p in packs})
     zone_times = [m.time for p in packs if p.asset == "zone-a" for m in p.measurements]

@@ -17,6 +17,7 @@ from edge_agent.agent import Agent
 from edge_agent.clock import SimClock
 from edge_agent.config import AgentConfig, parse
 from idleshare import wire
+from tests.edge_agent.packs import Pack, decode_pack
 from tests.servers import MosquittoServer
 
 pytestmark = pytest.mark.servers
@@ -78,8 +79,8 @@ class Subscriber:
     def _on_connect(self, client: paho.Client, *args: object) -> None:
         client.subscribe(self.topic, qos=1)
 
-    def packs(self) -> list[wire.Pack]:
-        return [wire.resolve_pack(json.loads(m.payload)) for m in self.messages
+    def packs(self) -> list[Pack]:
+        return [decode_pack(m.payload) for m in self.messages
                 if m.topic.endswith("/readings")]
 
     def close(self) -> None:
@@ -100,7 +101,7 @@ def caught_up(agent: Agent) -> bool:
     return agent.clock.caught_up() and agent.stats.queued == 0 and agent.stats.sampled > 0
 
 
-def assert_complete_series(packs: list[wire.Pack], interval: float) -> int:
+def assert_complete_series(packs: list[Pack], interval: float) -> int:
     """Every asset's readings form an unbroken grid; returns how many measurements."""
     unique = {(p.asset, m.name, m.time): m.value for p in packs for m in p.measurements}
     for asset, names in (("zone-a", {"occupied"}), ("truck-1", {"in_use", "load", "lat", "lon"})):

@@ -42,7 +42,7 @@ def test_minimal_config_takes_defaults() -> None:
     ("extra", "message"),
     [
         ("[mqtt]\nqos = 3\n", "mqtt.qos must be 0, 1 or 2: got 3"),
-        ("[mqtt]\nurl = 'http://x'\n", "mqtt.url must look like mqtt://host:port"),
+        ("[mqtt]\nurl = 'http://x'\n", "mqtt.url must start with mqtt:// or mqtts://"),
         ("[mqtt]\nkeepalive_s = 'ten'\n", "mqtt.keepalive_s must be an integer: got 'ten'"),
         ("[mqtt]\nca_file = 'ca.pem'\n", "mqtt.ca_file needs an mqtts:// url"),
         ("[mqtt]\nurl = 'mqtts://h'\nca_file = 'missing.pem'\n",

@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-ALLOWED_IDLESHARE = {"idleshare", "idleshare.errors", "idleshare.assets", "idleshare.wire"}
+ALLOWED_IDLESHARE = {"idleshare", "idleshare.errors", "idleshare.assets", "idleshare.wire",
+                     "idleshare.urls"}
 FORBIDDEN = {"pydantic", "numpy", "sklearn", "fastapi", "typer", "influxdb_client",
              "sqlalchemy", "storage", "ingest", "analytics", "api"}
 
