@@ -1,4 +1,5 @@
-"""Shared fixtures: real Mosquitto and InfluxDB servers, one per test session."""
+"""Shared fixtures: real Mosquitto, InfluxDB and PostgreSQL servers, one per test session, and
+``catalog_url``, a fresh catalog database on each engine (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from shell.localpostgres import PostgresServer, start_postgres
+from tests.catalogs import ENGINES, fresh_url
 from tests.servers import InfluxServer, MosquittoServer, start_influxdb, start_mosquitto
 
 
@@ -32,3 +35,20 @@ def own_mosquitto(tmp_path: Path) -> Iterator[MosquittoServer]:
     server = start_mosquitto(tmp_path / "mosquitto")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (Debian's) on a free loopback port, shared by the session;
+    each test takes a database of its own (``create_database``)."""
+    server = start_postgres()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(params=ENGINES)
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty catalog database, once on SQLite and once on PostgreSQL: every catalog
+    fixture builds on this, so catalog behaviour is proved on both engines."""
+    pg = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    return fresh_url(request.param, tmp_path, pg)

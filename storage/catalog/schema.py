@@ -105,6 +105,8 @@ def _lock_for_migration(conn: Connection) -> None:
         # version is read; a plain BEGIN would fail on the first write of two racers.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif conn.dialect.name == "postgresql":
-        # Untested. Any constant works as long as every idleshare uses the same one.
+        # Held until commit: concurrent first starts create the tables once (without it they
+        # collide in pg_type; tests/storage/catalog/test_schema_races.py). Any constant works
+        # as long as every idleshare uses the same one.
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7271993)")
     # Other dialects: no lock; concurrent first starts rely on the retry in prepare_schema.

@@ -15,8 +15,8 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture
-def catalog() -> Iterator[Catalog]:
-    catalog = Catalog("sqlite://")
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    catalog = Catalog(catalog_url)
     catalog.upsert_asset(Asset("zone-1", "acme", "warehouse_zone", 100, "pallet"))
     yield catalog
     catalog.close()

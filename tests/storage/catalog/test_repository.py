@@ -1,10 +1,10 @@
-"""The catalog facade on a real SQLite file: API keys (minting, authenticating, recording their
-use at most once a minute, listing, revoking) and group membership."""
+"""The catalog facade on a real SQLite file and a real PostgreSQL database: API keys (minting,
+authenticating, recording their use at most once a minute, listing, revoking) and group
+membership."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +16,8 @@ T0 = 1_800_000_000.0
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    catalog = Catalog(catalog_url)
     yield catalog
     catalog.close()
 
@@ -75,9 +75,8 @@ def test_a_keys_use_is_recorded_at_most_once_a_minute(catalog: Catalog) -> None:
     assert len(updates) == 2
 
 
-def test_a_use_recorded_by_another_process_is_not_written_again(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    api, worker = Catalog(url), Catalog(url)
+def test_a_use_recorded_by_another_process_is_not_written_again(catalog_url: str) -> None:
+    api, worker = Catalog(catalog_url), Catalog(catalog_url)
     key = api.create_key("acme")
     api.key_owner(key, at=T0)
     updates = key_updates(worker)

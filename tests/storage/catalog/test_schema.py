@@ -1,12 +1,11 @@
 """The catalog's schema migrations: a new database starts at the newest revision, an older one
 is upgraded at start with its rows intact, a newer one is refused, and the migrations end in
-exactly the schema of the models."""
+exactly the schema of the models; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -43,7 +42,7 @@ def make_pre_migration_database(url: str) -> None:
                 "INSERT INTO assets (tenant_id, id, kind, name, capacity, unit, lat, lon, "
                 "metrics, policy, agent, online, status_at) VALUES ('acme', 'zone-1', "
                 "'warehouse_zone', 'Zone 1', 120.0, 'pallet', 52.5, 13.4, '[\"occupied\"]', "
-                "'{\"price_per_unit_hour\": 2.5}', 'gw-1', 1, 1700000000.0)"
+                "'{\"price_per_unit_hour\": 2.5}', 'gw-1', TRUE, 1700000000.0)"
             )
         )
     engine.dispose()
@@ -64,8 +63,8 @@ def api_key_columns(url: str) -> list[str]:
     return columns
 
 
-def test_a_new_catalog_is_created_at_the_newest_revision(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'new.db'}"
+def test_a_new_catalog_is_created_at_the_newest_revision(catalog_url: str) -> None:
+    url = catalog_url
     Catalog(url).close()
     assert HEAD == "0002_api_key_last_used"
     assert revision_of(url) == HEAD
@@ -73,9 +72,9 @@ def test_a_new_catalog_is_created_at_the_newest_revision(tmp_path: Path) -> None
 
 
 def test_a_catalog_made_before_migrations_is_upgraded_with_its_rows_intact(
-    tmp_path: Path,
+    catalog_url: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = catalog_url
     make_pre_migration_database(url)
     assert revision_of(url) is None
     assert "last_used_at" not in api_key_columns(url)
@@ -102,8 +101,8 @@ def test_a_catalog_made_before_migrations_is_upgraded_with_its_rows_intact(
     catalog.close()
 
 
-def test_a_catalog_behind_the_newest_revision_is_upgraded_at_start(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'behind.db'}"
+def test_a_catalog_behind_the_newest_revision_is_upgraded_at_start(catalog_url: str) -> None:
+    url = catalog_url
     command.upgrade(alembic_config(url), BASELINE)
     Catalog(url).close()
     assert revision_of(url) == HEAD
@@ -111,9 +110,9 @@ def test_a_catalog_behind_the_newest_revision_is_upgraded_at_start(tmp_path: Pat
 
 
 def test_a_catalog_written_by_a_newer_idleshare_is_refused_naming_both_revisions(
-    tmp_path: Path,
+    catalog_url: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    url = catalog_url
     Catalog(url).close()
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -129,9 +128,9 @@ def test_a_catalog_written_by_a_newer_idleshare_is_refused_naming_both_revisions
 
 @pytest.mark.parametrize("start", ["empty", "pre-migration"])
 def test_the_migrations_end_in_exactly_the_schema_of_the_models(
-    tmp_path: Path, start: str
+    catalog_url: str, start: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    url = catalog_url
     if start == "empty":
         command.upgrade(alembic_config(url), "head")  # every migration, no create_all
     else:
@@ -159,9 +158,9 @@ def test_the_head_written_in_the_package_is_the_newest_migration() -> None:
 
 
 def test_opening_a_catalog_already_at_the_newest_revision_does_not_load_alembic(
-    tmp_path: Path,
+    catalog_url: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    url = catalog_url
     Catalog(url).close()
     code = ("import sys; from storage.catalog import Catalog; "
             f"Catalog({url!r}).close(); print('alembic' in sys.modules)")

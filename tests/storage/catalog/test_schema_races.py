@@ -1,11 +1,11 @@
 """Several processes or workers opening and writing the catalog at once (two ingest workers,
-ingest and the API starting together) must neither fail nor lose a registration."""
+ingest and the API starting together) must neither fail nor lose a registration; on SQLite
+(its write lock) and on PostgreSQL (an advisory lock around the migration)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import threading
-from pathlib import Path
 
 from idleshare.assets import Asset
 from storage.catalog import Catalog
@@ -19,9 +19,9 @@ from tests.storage.catalog.test_schema import (
 
 
 def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
-    tmp_path: Path,
+    catalog_url: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    url = catalog_url
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 
@@ -45,9 +45,9 @@ def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
 
 
 def test_concurrent_starts_on_a_catalog_made_before_migrations_upgrade_it_once(
-    tmp_path: Path,
+    catalog_url: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = catalog_url
     make_pre_migration_database(url)
     errors: list[BaseException] = []
     start = threading.Barrier(4)
@@ -80,11 +80,11 @@ def open_catalog_in_a_process(url: str, start: multiprocessing.synchronize.Barri
 
 
 def test_concurrent_processes_starting_on_a_catalog_made_before_migrations_upgrade_it_once(
-    tmp_path: Path,
+    catalog_url: str,
 ) -> None:
     """Threads of one process also share a lock around Alembic; processes rely on the
-    database's own write lock alone."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database's own lock alone (SQLite's write lock, PostgreSQL's advisory lock)."""
+    url = catalog_url
     make_pre_migration_database(url)
     spawn = multiprocessing.get_context("spawn")
     start = spawn.Barrier(4)
