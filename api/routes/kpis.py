@@ -1,0 +1,41 @@
+"""Utilisation KPIs of the caller's own assets over a period, per asset and per kind."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CatalogDep, StoreDep, TenantDep
+from api.params import Instant, KindName, query_error
+from api.schemas.kpis import KpisPublic
+from market import kpis
+
+router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+
+DEFAULT_PERIOD_S = 7 * 86400.0
+
+
+@router.get("", response_model=KpisPublic)
+def read_kpis(
+    tenant: TenantDep,
+    catalog: CatalogDep,
+    store: StoreDep,
+    start: Annotated[Instant | None, Query(description="default: 7 days before end")] = None,
+    end: Annotated[Instant | None, Query(description="default: now")] = None,
+    kind: KindName | None = None,
+    asset: Annotated[str | None, Query(description="only this asset")] = None,
+) -> KpisPublic:
+    """Availability, utilisation, load factor and idle share of each of the caller's assets
+    over [start, end), and per kind (each asset weighted by its time with data)."""
+    end = time.time() if end is None else end
+    start = end - DEFAULT_PERIOD_S if start is None else start
+    if start >= end:
+        raise query_error("start", "start must be before end", start)
+    if end - start > kpis.MAX_PERIOD_S:
+        raise query_error("start", f"the period may span at most {kpis.MAX_PERIOD_S / 86400:.0f}"
+                          " days", start)
+    result = kpis.of_tenant(catalog, store, tenant, start, end,
+                            kind=kind.value if kind is not None else None, asset=asset)
+    return KpisPublic.of(start, end, result.assets, result.kinds)
