@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from idleshare.errors import ConfigError
@@ -71,6 +71,10 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
+        # model_validate, not Settings(**...): the options arrive untyped from the CLI.
+        return Settings.model_validate({k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        # One line per start-up mistake, naming the setting, not pydantic's block.
+        raise ConfigError("; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            for e in err.errors(include_url=False))) from err
