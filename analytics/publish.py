@@ -1,7 +1,9 @@
 """Write one asset's analysis to the catalog: replace its idle windows, reconcile its offers.
 
 Every offer change is recorded as an offer event (created, updated, withdrawn) in the same
-transaction, for the feeds.
+transaction, for the feeds. The asset's row and then its live offers are locked first
+(:mod:`storage.catalog.locks`, the order bookings follow too), so a hold or a withdrawal cannot
+slip in between reading the bookings and writing the offers.
 
 Bookings (definitions also in docs/analytics.md)
     A booking *counts* while it is ``confirmed``, or ``held`` with ``hold_expires_at > now``
@@ -32,6 +34,7 @@ from storage.catalog import (
     counts,
     record_offer_event,
 )
+from storage.catalog.locks import lock_asset, lock_offers
 
 LIVE, WITHDRAWN = "live", "withdrawn"
 CREATED, UPDATED = "created", "updated"
@@ -81,6 +84,9 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
     the new offers (less what is committed): same window keeps the row (updated if quantity,
     confidence or listing changed), the rest are withdrawn, and new windows are inserted.
     """
+    lock_asset(session, asset.tenant_id, asset.id)
+    live = lock_offers(session, OfferRow.tenant_id == asset.tenant_id,
+                       OfferRow.asset_id == asset.id, OfferRow.status == LIVE)
     owner = (IdleWindowRow.tenant_id == asset.tenant_id, IdleWindowRow.asset_id == asset.id)
     session.execute(delete(IdleWindowRow).where(*owner))
     session.add_all(
@@ -89,11 +95,6 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
         for w in analysis.windows
     )
     offers = np.asarray(analysis.offers, dtype=float).reshape(-1, 4)
-    live = session.scalars(
-        select(OfferRow).where(OfferRow.tenant_id == asset.tenant_id,
-                               OfferRow.asset_id == asset.id, OfferRow.status == LIVE)
-        .order_by(OfferRow.id)
-    ).all()
     booked: dict[int, float] = {}
     bookings = counting_bookings(session, asset, now)
     for b in bookings:

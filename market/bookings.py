@@ -1,14 +1,14 @@
 """Holds, confirmations and cancellations that never overbook an offer.
 
-Every change starts with a write to the offer's row. On SQLite that takes the database's
-write lock before anything is read, and on a server database it locks the row; either way the
-check "quantity still available" and the insert that uses it cannot interleave with another
-booking's, in this process or any other.
+Every change first locks the offer's asset and then the offer (:mod:`storage.catalog.locks`,
+the one lock order analytics' publishing follows too), so the check "quantity still
+available" and the insert that uses it cannot interleave with another booking's or with a
+publish of the asset's offers, in this process or any other, on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from market.caller import Caller
@@ -23,42 +23,61 @@ from storage.catalog import (
     booked_quantity,
     record_offer_event,
 )
+from storage.catalog.locks import lock_asset, lock_offer, lock_offers
 
 CANCELLED, EXPIRED = "cancelled", "expired"
 
 
 def _lock_offer(s: Session, offer_id: int, now: float) -> OfferRow | None:
-    s.execute(update(OfferRow).where(OfferRow.id == offer_id).values(updated_at=now))
-    return s.get(OfferRow, offer_id)
+    offer = lock_offer(s, offer_id)
+    if offer is not None:
+        offer.updated_at = now
+    return offer
 
 
 def expire_holds(catalog: Catalog, now: float) -> int:
     """Mark lapsed holds expired, recording an ``updated`` event for each offer whose
-    availability rose; returns how many holds expired."""
+    availability rose; returns how many holds expired. One transaction per asset, its locks
+    taken in order; hosts running this at once expire each hold once (the second finds it no
+    longer held) and record its event once."""
     with catalog.session() as s:
-        return _expire_holds(s, now)
+        assets = s.execute(
+            select(BookingRow.owner_tenant_id, BookingRow.asset_id).distinct()
+            .where(BookingRow.status == HELD, BookingRow.hold_expires_at <= now)
+            .order_by(BookingRow.owner_tenant_id, BookingRow.asset_id)
+        ).all()
+    expired = 0
+    for tenant_id, asset_id in assets:
+        with catalog.session() as s:
+            lock_asset(s, tenant_id, asset_id)
+            expired += _expire_holds(s, now, BookingRow.owner_tenant_id == tenant_id,
+                                     BookingRow.asset_id == asset_id)
+    return expired
 
 
-def _expire_holds(s: Session, now: float) -> int:
-    lapsed = s.scalars(
-        select(BookingRow).where(BookingRow.status == HELD, BookingRow.hold_expires_at <= now)
-    ).all()
-    for b in lapsed:
-        b.status, b.updated_at = EXPIRED, now
-    for offer_id in sorted({b.offer_id for b in lapsed}):
-        offer = _lock_offer(s, offer_id, now)
-        if offer is not None and offer.status == "live":  # a withdrawn offer stays a tombstone
+def _expire_holds(s: Session, now: float, *scope: ColumnElement[bool]) -> int:
+    """Expire the lapsed holds in ``scope``; the caller holds the lock of their asset."""
+    lapsed = s.execute(
+        update(BookingRow)
+        .where(BookingRow.status == HELD, BookingRow.hold_expires_at <= now, *scope)
+        .values(status=EXPIRED, updated_at=now)
+        .returning(BookingRow.offer_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    offer_ids = list(lapsed.scalars().all())
+    for offer in lock_offers(s, OfferRow.id.in_(set(offer_ids))):
+        if offer.status == "live":  # a withdrawn offer stays a tombstone
+            offer.updated_at = now
             record_offer_event(s, offer, "updated", now)
-    return len(lapsed)
+    return len(offer_ids)
 
 
 def hold(
     catalog: Catalog, caller: Caller, offer_id: int, quantity: float, hold_s: float, now: float
 ) -> BookingRow:
-    """Hold ``quantity`` of a visible offer for ``hold_s`` seconds, after expiring lapsed
-    holds so their quantity counts as available again."""
+    """Hold ``quantity`` of a visible offer for ``hold_s`` seconds, after expiring the offer's
+    lapsed holds (their quantity counts as available again)."""
     with catalog.session() as s:
-        _expire_holds(s, now)
         booking = _hold(s, caller, offer_id, quantity, hold_s, now)
         s.flush()
         return booking
@@ -70,6 +89,7 @@ def _hold(
     offer = _lock_offer(s, offer_id, now)
     if offer is None or not can_see(s, caller, offer.tenant_id, offer.visibility):
         raise NotFound(f"no offer {offer_id}")
+    _expire_holds(s, now, BookingRow.offer_id == offer_id)
     if offer.tenant_id == caller.tenant_id:
         raise Conflict("a tenant cannot book its own offer")
     if offer.status != "live" or offer.end <= now:
@@ -138,7 +158,8 @@ def confirm(catalog: Catalog, caller: Caller, booking_id: int, now: float) -> Bo
         if row.tenant_id != caller.tenant_id:
             raise Forbidden("only the booker confirms")
         if row.status == HELD and row.hold_expires_at <= now:
-            _expire_holds(s, now)
+            _expire_holds(s, now, BookingRow.offer_id == row.offer_id)
+            s.refresh(row)
         if row.status != HELD:
             raise Conflict(f"booking {booking_id} is {row.status}, not held")
         row.status, row.updated_at = CONFIRMED, now

@@ -21,8 +21,8 @@ POLICY = SharingPolicy.from_dict({"capabilities": ["cold"], "visibility": "partn
 
 
 @pytest.fixture
-def catalog() -> Iterator[Catalog]:
-    cat = Catalog("sqlite://")
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    cat = Catalog(catalog_url)
     cat.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
                            unit="pallet"))
     yield cat

@@ -1,4 +1,5 @@
-"""Fixtures for the API: a real catalog on a temporary SQLite file and an in-memory store."""
+"""Fixtures for the API: a real catalog (a fresh SQLite file, and a fresh PostgreSQL database:
+``catalog_url``) and an in-memory store."""
 
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ class FakeStore:
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
+def catalog(catalog_url: str) -> Iterator[Catalog]:
     # A file, not "sqlite://": an in-memory SQLite database is per thread under SQLAlchemy's
     # SingletonThreadPool, and TestClient serves requests from another thread.
-    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    cat = Catalog(catalog_url)
     yield cat
     cat.close()
 
@@ -206,12 +207,15 @@ def cpu_ticks(pid: int) -> int:
 
 
 @pytest.fixture
-def two_workers(catalog: Catalog, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``idleshare api --workers 2`` over the ``catalog`` fixture's file."""
+def two_workers(
+    catalog: Catalog, catalog_url: str, tmp_path: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``idleshare api --workers 2`` over the ``catalog`` fixture's database."""
     from tests.servers import free_port
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDLESHARE_")}
+    env["IDLESHARE_CATALOG_URL"] = catalog_url
     argv = [sys.executable, "-m", "shell.cli", "api", "--workers", "2", "--port", str(port)]
     server = subprocess.Popen(
         [*argv, "--data-dir", str(tmp_path)],

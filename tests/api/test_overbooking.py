@@ -1,5 +1,6 @@
 """Many platforms holding the same offer at once, through a real HTTP server: one process
-with threads, and two worker processes (``idleshare api --workers 2``) on one SQLite file."""
+with threads, and two worker processes (``idleshare api --workers 2``) on one catalog, SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
