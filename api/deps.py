@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from market.caller import Caller
+from market.outbound import OutboundPolicy
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
 
@@ -24,7 +25,13 @@ async def get_store(request: Request) -> ReadingStore:
     return request.app.state.store
 
 
+async def get_outbound(request: Request) -> OutboundPolicy:
+    return request.app.state.outbound
+
+
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+#: Where the server may send requests (webhook URLs are checked against it).
+OutboundDep = Annotated[OutboundPolicy, Depends(get_outbound)]
 StoreDep = Annotated[ReadingStore, Depends(get_store)]
 
 
@@ -66,7 +73,7 @@ async def get_caller(
     key = await run_in_threadpool(catalog.key_owner, credentials.credentials)
     if key is None:
         raise _unauthorized("unknown API key")
-    caller = Caller(tenant_id=key.tenant_id, role=key.role)
+    caller = Caller(tenant_id=key.tenant_id, role=key.role, key_id=key.id)
     if len(_known_keys) > 10_000:
         _known_keys.clear()
     _known_keys[cache_key] = (now + KEY_TTL_S, caller)

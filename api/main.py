@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from api.routes import api_router
 from idleshare.errors import StoreError
 from market.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
+from market.outbound import OutboundPolicy
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
 
@@ -63,12 +64,15 @@ def create_app(
     store: ReadingStore,
     dispatch_interval_s: float | None = 1.0,
     close_stores: bool = False,
+    outbound: OutboundPolicy | None = None,
 ) -> FastAPI:
     """The API over the given stores; the caller owns them and closes them, unless
     ``close_stores``: then the app closes them when it stops. While the app runs, a thread
     delivers webhooks and expires holds every ``dispatch_interval_s`` (``None``: no thread, as
     in tests that drive the dispatcher themselves, and in the worker processes of
-    ``idleshare api --workers N``, whose parent runs the one dispatcher)."""
+    ``idleshare api --workers N``, whose parent runs the one dispatcher). ``outbound``: where
+    webhooks may point (default: the ``IDLESHARE_WEBHOOK_*`` settings)."""
+    outbound = OutboundPolicy.from_env() if outbound is None else outbound
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -82,7 +86,7 @@ def create_app(
 
         thread = None
         if dispatch_interval_s is not None:
-            thread = DispatcherThread(Dispatcher(catalog), dispatch_interval_s)
+            thread = DispatcherThread(Dispatcher(catalog, outbound), dispatch_interval_s)
             thread.start()
         try:
             yield
@@ -98,6 +102,7 @@ def create_app(
     )
     app.state.catalog = catalog
     app.state.store = store
+    app.state.outbound = outbound
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(MarketError, _market_refused)
     app.include_router(api_router)

@@ -11,6 +11,8 @@ class Caller:
 
     tenant_id: str
     role: str  # owner, viewer or platform
+    #: The key's row id (audit log, webhooks tied to their key); None outside the API.
+    key_id: int | None = None
 
     @property
     def is_platform(self) -> bool:

@@ -10,22 +10,24 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from market.bookings import expire_holds
 from market.caller import Caller
-from market.errors import NotFound
+from market.errors import Invalid, NotFound
 from market.feeds import changes, head
-from storage.catalog import Catalog, WebhookDeliveryRow, WebhookRow
+from market.outbound import OutboundPolicy, Refused
+from market.visibility import forget_peers
+from storage.catalog import ApiKey, Catalog, WebhookDeliveryRow, WebhookRow
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,25 @@ def verify(
     return age <= tolerance_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def subscribe(catalog: Catalog, caller: Caller, url: str, events: list[str]) -> WebhookRow:
+def subscribe(
+    catalog: Catalog,
+    caller: Caller,
+    url: str,
+    events: list[str],
+    outbound: OutboundPolicy | None = None,
+) -> WebhookRow:
     """A subscription of ``url`` to the caller's future events (from the feed's head on), with
-    a new secret."""
+    a new secret; :class:`Invalid` for a URL the outbound policy refuses (checked again at
+    each delivery). Tied to the caller's key: revoking the key stops it."""
+    try:
+        (outbound or OutboundPolicy.from_env()).check(url)
+    except Refused as err:
+        raise Invalid(str(err)) from None
     position, _ = head(catalog)
     row = WebhookRow(
         tenant_id=caller.tenant_id,
         role=caller.role,
+        key_id=caller.key_id,
         url=url,
         secret="whsec_" + secrets.token_urlsafe(24),
         events=sorted(set(events)),
@@ -105,42 +119,101 @@ def deliveries(
         return list(s.scalars(q).all())
 
 
-#: (url, body, headers, timeout) -> (HTTP status or 0, error text)
-Post = Callable[[str, bytes, dict[str, str], float], tuple[int, str]]
+#: (url, body, headers) -> (HTTP status or 0, error text); tests may inject one.
+Post = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
-    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, ""
-    except urllib.error.HTTPError as err:
-        return err.code, f"HTTP {err.code}"
-    except (OSError, ValueError) as err:
-        return 0, str(err)[:500]
+def _dispatcher_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @dataclass
 class Dispatcher:
+    """Delivers due webhooks. Any number of dispatchers (one per API process or host) may run
+    on one catalog: each webhook is claimed with a lease (``lease_owner``/``lease_until``)
+    before its events go out, so each event reaches each subscription once; a dispatcher
+    that dies holding a claim loses it when the lease lapses, and another takes over."""
+
     catalog: Catalog
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy.from_env)
     max_attempts: int = 5
     backoff_s: float = 2.0  # first retry after this, doubling each time
-    timeout_s: float = 5.0
-    batch: int = 100
-    post: Post = http_post
+    batch: int = 100  # events per webhook per run
+    claim_batch: int = 50  # webhooks claimed per run
+    lease_s: float = 60.0  # renewed after each event
+    name: str = field(default_factory=_dispatcher_name)
+    post: Post | None = None
 
     def run_once(self, now: float | None = None) -> int:
         """Expire lapsed holds, then deliver what is due; returns attempts made."""
         now = time.time() if now is None else now
         expire_holds(self.catalog, now)
+        # Partner and group changes made by any process apply to this run's deliveries.
+        forget_peers()
+        tries = 0
+        for hook in self.claim(now):
+            try:
+                tries += self._deliver(hook, now)
+            finally:
+                self._release(hook.id)
+        return tries
+
+    def claim(self, now: float) -> list[WebhookRow]:
+        """Lease the due webhooks nobody holds (or whose holder's lease lapsed). One UPDATE:
+        on PostgreSQL its subquery locks the rows ``FOR UPDATE SKIP LOCKED``, so concurrent
+        claimers take disjoint sets without waiting; on SQLite the statement takes the
+        database's write lock first, so claimers run one after another and the second finds
+        the rows leased."""
+        w = WebhookRow
+        due = (
+            select(w.id)
+            .where(w.next_attempt_at <= now, w.lease_until < now)
+            .order_by(w.id)
+            .limit(self.claim_batch)
+            .with_for_update(skip_locked=True)
+        )
         with self.catalog.session() as s:
-            due = list(s.scalars(select(WebhookRow).where(WebhookRow.next_attempt_at <= now)).all())
-        return sum(self._deliver(hook, now) for hook in due)
+            s.execute(
+                update(w)
+                .where(w.id.in_(due.scalar_subquery()), w.lease_until < now)
+                .values(lease_owner=self.name, lease_until=now + self.lease_s)
+                .execution_options(synchronize_session=False)
+            )
+        with self.catalog.session() as s:
+            q = select(w).where(w.lease_owner == self.name, w.lease_until >= now).order_by(w.id)
+            return list(s.scalars(q).all())
+
+    def _release(self, webhook_id: int) -> None:
+        w = WebhookRow
+        with self.catalog.session() as s:
+            s.execute(
+                update(w)
+                .where(w.id == webhook_id, w.lease_owner == self.name)
+                .values(lease_owner="", lease_until=0.0)
+            )
+
+    def _caller(self, hook: WebhookRow, now: float) -> Caller | None:
+        """Whom the webhook delivers for: its key as it is now; None when the key is revoked
+        or expired (the subscription then waits, delivering nothing)."""
+        if hook.key_id is None:  # made before webhooks were tied to keys
+            return Caller(tenant_id=hook.tenant_id, role=hook.role)
+        with self.catalog.session() as s:
+            key = s.get(ApiKey, hook.key_id)
+        if key is None or key.tenant_id != hook.tenant_id:
+            return None
+        if key.expires_at is not None and key.expires_at <= now:
+            return None
+        if key.role not in ("owner", "platform"):
+            return None
+        return Caller(tenant_id=key.tenant_id, role=key.role, key_id=key.id)
 
     def _deliver(self, hook: WebhookRow, now: float) -> int:
-        caller = Caller(tenant_id=hook.tenant_id, role=hook.role)
+        caller = self._caller(hook, now)
+        if caller is None:
+            return 0
+        post = self.post or self.outbound.post
         events = changes(self.catalog, caller, hook.last_event_id, self.batch, tuple(hook.events))
-        tries = 0
+        started, tries = time.monotonic(), 0
         for event in events:
             body = json.dumps(
                 {"webhook": hook.id, "event": event.as_json()}, separators=(",", ":")
@@ -154,13 +227,21 @@ class Dispatcher:
                 "X-Idleshare-Event": event.type,
                 "X-Idleshare-Delivery": f"{hook.id}-{event.cursor}",
             }
-            code, error = self.post(hook.url, body, headers, self.timeout_s)
+            code, error = post(hook.url, body, headers)
             tries += 1
             ok = 200 <= code < 300
             with self.catalog.session() as s:
-                row = s.get(WebhookRow, hook.id)
-                if row is None:  # deleted meanwhile
-                    return tries
+                # A write first (SQLite's write lock before any read), and only while the
+                # lease is still ours: a lapsed one may have been taken over.
+                w = WebhookRow
+                renewed = s.execute(
+                    update(w)
+                    .where(w.id == hook.id, w.lease_owner == self.name)
+                    .values(lease_until=now + (time.monotonic() - started) + self.lease_s)
+                )
+                row = s.get(w, hook.id, populate_existing=True)
+                if row is None or not (isinstance(renewed, CursorResult) and renewed.rowcount):
+                    return tries  # deleted meanwhile, or our lease lapsed and was taken
                 s.add(
                     WebhookDeliveryRow(
                         webhook_id=hook.id,

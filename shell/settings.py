@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     #: Ingest: take readings through the MQTT shared subscription ``$share/<group>/...`` so
     #: several workers (each with its own mqtt_client_id) split the load; empty = no sharing.
     ingest_share_group: str = ""
+    #: Webhooks: private networks they may reach anyway (``10.1.2.0/24,fd00::/8``), and
+    #: whether plain ``http`` URLs are accepted (read by market.outbound.OutboundPolicy).
+    webhook_allow: str = ""
+    webhook_allow_http: bool = False
     #: Seconds between analytics runs.
     analytics_interval_s: float = 30.0
 

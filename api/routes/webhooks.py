@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.deps import CatalogDep, SubscriberDep
+from api.deps import CatalogDep, OutboundDep, SubscriberDep
 from api.params import Limit, RowId
 from api.schemas.webhooks import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
 from market import webhooks
@@ -19,13 +19,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
 def create_webhook(
-    body: WebhookCreate, caller: SubscriberDep, catalog: CatalogDep
+    body: WebhookCreate, caller: SubscriberDep, catalog: CatalogDep, outbound: OutboundDep
 ) -> WebhookCreated:
     """Subscribe a URL to future offer events visible to the caller. Each delivery is a POST
     of `{"webhook": id, "event": <change>}` with headers `X-Idleshare-Timestamp` and
     `X-Idleshare-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + body, keyed with the
-    secret>`; any 2xx acknowledges, anything else is retried with exponential backoff."""
-    row = webhooks.subscribe(catalog, caller, str(body.url), list(body.events))
+    secret>`; any 2xx acknowledges, anything else is retried with exponential backoff.
+    The URL must be `https` and resolve to public addresses (422 otherwise), checked again
+    at each delivery; redirects are not followed. Revoking the creating key stops it."""
+    row = webhooks.subscribe(catalog, caller, str(body.url), list(body.events), outbound)
     return WebhookCreated(**WebhookPublic.from_row(row).model_dump(), secret=row.secret)
 
 

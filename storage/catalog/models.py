@@ -53,6 +53,9 @@ class ApiKey(Base):
     # Epoch seconds of the key's last authenticated use, to the minute (Catalog.key_owner
     # writes it at most once a minute); None: never used.
     last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    # Epoch seconds after which the key no longer authenticates; None: never (a rotated key
+    # gets one: the grace period).
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
 
 
 class AssetRow(Base):
@@ -195,12 +198,18 @@ class WebhookRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     role: Mapped[str] = mapped_column(String(16), default="platform")  # of the creating key
+    # The creating key: deliveries stop when it is revoked or expires, and use its role.
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None, index=True)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(64))  # HMAC key: needed in clear to sign
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed tries of the next event
     next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # Delivery lease: the dispatcher that claimed the webhook and until when (epoch s); a
+    # lapsed lease (its host died) may be claimed by another dispatcher.
+    lease_owner: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
 
 
@@ -216,3 +225,17 @@ class WebhookDeliveryRow(Base):
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str] = mapped_column(String(500), default="")
     at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class AuditRow(Base):
+    """Who (key id) did what to a tenant, and when: keys, policies, devices, partners,
+    cancelled bookings. Appended only; owners read it (``GET /v1/audit``)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: operator (CLI)
+    action: Mapped[str] = mapped_column(String(32))  # e.g. key.created, partner.removed
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[float] = mapped_column(Float, default=time.time, index=True)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any, get_args
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from analytics.pipeline import Analysis
@@ -18,10 +20,15 @@ from analytics.publish import publish
 from api.schemas.assets import PolicyBody
 from market.webhooks import Dispatcher
 from storage.catalog import VISIBILITIES, AssetRow, Catalog
-from tests.api.conftest import add_asset, auth
-from tests.market.test_webhooks import Receiver
+from tests.api.conftest import FakeStore, add_asset, auth
+from tests.market.receiver import LOCAL, Receiver, local_client
 
 OWNER, PARTNER, MEMBER, STRANGER = "acme", "globex", "initech", "market"
+
+
+@pytest.fixture
+def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
+    yield from local_client(catalog, store)
 
 
 def make_offer(client: TestClient, catalog: Catalog, asset: str, visibility: str) -> int:
@@ -85,7 +92,7 @@ def test_a_private_offer_is_seen_by_its_owner_only_in_search_feeds_and_webhooks(
             assert hook.status_code == 201, hook.text
         private = make_offer(client, catalog, "secret-zone", "private")
         shared = make_offer(client, catalog, "shared-zone", "partners")
-        Dispatcher(catalog).run_once()
+        Dispatcher(catalog, LOCAL).run_once()
 
         everywhere = {
             "search": {private, shared},

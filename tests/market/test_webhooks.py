@@ -3,46 +3,28 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
 
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Dispatcher, sign, verify
 from storage.catalog import Catalog
-from tests.api.conftest import add_asset, add_live_offer, auth
+from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
+from tests.market.receiver import LOCAL, Receiver, local_client
 
 
-class Receiver:
-    """Answers 500 to the first ``fail`` requests, then 204; keeps every request."""
-
-    def __init__(self, fail: int) -> None:
-        self.fail, self.requests = fail, []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(500 if len(receiver.requests) <= receiver.fail else 204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+@pytest.fixture
+def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
+    yield from local_client(catalog, store)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver(fail=2)
     yield r
-    r.server.shutdown()
+    r.close()
 
 
 def test_signature_verifies_and_rejects_tampering_and_replay() -> None:
@@ -64,7 +46,7 @@ def test_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(
     add_asset(catalog, "acme", "z1")
     offer = add_live_offer(catalog, "acme", "z1", time.time() + 86400)
     add_live_offer(catalog, "acme", "z1", time.time() + 86400, visibility="private")  # not sent
-    d = Dispatcher(catalog, backoff_s=0.2)
+    d = Dispatcher(catalog, LOCAL, backoff_s=0.2)
     now = time.time()
     assert d.run_once(now) == 1  # fails: HTTP 500
     assert d.run_once(now + 0.1) == 0  # backoff not over
@@ -95,13 +77,13 @@ def test_an_event_is_given_up_after_max_attempts_so_the_feed_moves_on(
         add_asset(catalog, "acme", "z1")
         add_live_offer(catalog, "acme", "z1", time.time() + 86400)
         add_live_offer(catalog, "acme", "z1", time.time() + 90000)
-        d = Dispatcher(catalog, max_attempts=2, backoff_s=0.0)
+        d = Dispatcher(catalog, LOCAL, max_attempts=2, backoff_s=0.0)
         for i in range(4):
             d.run_once(time.time() + i)
         assert len(dead.requests) == 4  # two events, two attempts each
         assert client.get("/v1/webhooks", headers=h).json()[0]["last_event_id"] == 2
     finally:
-        dead.server.shutdown()
+        dead.close()
 
 
 def test_webhook_urls_must_be_http(client: TestClient, catalog: Catalog) -> None:
