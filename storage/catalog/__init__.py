@@ -7,11 +7,14 @@ their events and bookings, and webhooks.
   assets;
 - :mod:`~storage.catalog.bookings`: which bookings take capacity;
 - :mod:`~storage.catalog.events`: the offer change log;
+- :mod:`~storage.catalog.locks`: the one order of row locks every writer follows;
+- :mod:`~storage.catalog.leases`: analytics workers' leases on buckets of assets;
 - :mod:`~storage.catalog.schema`: migrating the schema at start.
 
 Everything public is re-exported here: ``from storage.catalog import Catalog, OfferRow``.
 """
 
+from storage.catalog import leases  # noqa: F401 - its tables belong to the schema
 from storage.catalog.bookings import CONFIRMED, HELD, booked_quantity, counts
 from storage.catalog.events import offer_snapshot, record_offer_event
 from storage.catalog.models import (

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from storage.catalog.models import AssetRow, OfferRow
 
 
-def _write_lock_sqlite(s: Session) -> None:
+def write_lock_sqlite(s: Session) -> None:
     """SQLite: take the database's write lock now, before anything is read."""
     if s.get_bind().dialect.name == "sqlite":
         s.execute(update(AssetRow).where(AssetRow.tenant_id == "").values(name=AssetRow.name))
@@ -33,7 +33,7 @@ def _write_lock_sqlite(s: Session) -> None:
 
 def lock_asset(s: Session, tenant_id: str, asset_id: str) -> AssetRow | None:
     """Step 1: lock an asset's row (None when there is none), refreshed from the database."""
-    _write_lock_sqlite(s)
+    write_lock_sqlite(s)
     return s.scalar(
         select(AssetRow).where(AssetRow.tenant_id == tenant_id, AssetRow.id == asset_id)
         .with_for_update(key_share=True).execution_options(populate_existing=True)
@@ -44,7 +44,7 @@ def lock_offers(s: Session, *where: ColumnElement[bool]) -> Sequence[OfferRow]:
     """Step 2: lock the offers matching ``where`` (of an asset already locked), by id; a row
     changed by a writer this one waited for is re-read, so e.g. ``status == "live"`` leaves
     out an offer withdrawn meanwhile."""
-    _write_lock_sqlite(s)
+    write_lock_sqlite(s)
     return s.scalars(
         select(OfferRow).where(*where).order_by(OfferRow.id)
         .with_for_update(key_share=True).execution_options(populate_existing=True)
