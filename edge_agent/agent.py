@@ -1,9 +1,12 @@
 """The edge agent: samples every asset on the clock, stores readings, publishes them.
 
-One worker thread samples each asset every ``interval_s`` of clock time into the durable outbox
-and lets the :class:`Publisher` move packs to the broker; paho runs its own network thread.
-Read failures are logged and counted, never fatal. A fast simulated clock is caught up by
-sampling every due time, so the series has no holes.
+Sampler threads take each asset every ``interval_s`` of clock time into the durable outbox: one
+for all quick sources, and one per asset whose source may block (``command``, ``file``), so a
+slow program delays only its own asset. A publisher thread lets the :class:`Publisher` move
+packs to the broker and handle acknowledgements and receipts, whatever the sources do; paho
+runs its own network thread. Read failures are logged and counted, never fatal; a failing pass
+(a broken outbox) logs one line a minute, not a traceback per tick. A fast simulated clock is
+caught up by sampling every due time, so the series has no holes.
 """
 
 from __future__ import annotations
@@ -35,16 +38,44 @@ MAX_CATCH_UP = 500
 STATE_EVERY_S = 5.0
 #: A new dropped count is published at most this often (seconds).
 DROPPED_EVERY_S = 5.0
+#: A failure repeating in a loop is logged at most this often (seconds).
+LOG_EVERY_S = 60.0
+
+
+class Throttled:
+    """Logs a repeating failure once with its traceback, then a line per ``every_s`` with how
+    often it happened since: an SD card's journal must not fill with ten tracebacks a second."""
+
+    def __init__(self, what: str, every_s: float = LOG_EVERY_S) -> None:
+        self.what, self.every_s = what, every_s
+        self._last = -float("inf")
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def failed(self, err: BaseException) -> None:
+        with self._lock:
+            self._count += 1
+            now = time.monotonic()
+            if now - self._last < self.every_s:
+                return
+            first, count = self._last == -float("inf"), self._count
+            self._last, self._count = now, 0
+        if first:
+            log.error("%s failed; retrying", self.what, exc_info=err)
+        else:
+            log.error("%s failed %d times in the last %.0f s; retrying: %s", self.what, count,
+                      self.every_s, err)
 
 
 @dataclass(frozen=True)
 class AgentStats:
-    #: Measurements stored but not yet acknowledged by the broker.
+    #: Measurements stored and not yet receipted (queued or sent).
     queued: int
-    #: Measurements (and messages) the broker acknowledged since start.
+    #: Measurements (and messages) receipted as stored since start (PUBACKed, without
+    #: receipts).
     published: int
     messages: int
-    #: Wall time of the last acknowledgement.
+    #: Wall time of the last receipt (or acknowledgement).
     last_publish_time: float | None
     connected: bool
     #: Measurements taken since start, and failed reads.
@@ -52,6 +83,8 @@ class AgentStats:
     read_errors: int
     #: Measurements ever dropped to stay within the disk budget.
     dropped: int = 0
+    #: Measurements ingest rejected for good since start (receipted with a reason).
+    rejected: int = 0
 
 
 def make_sources(config: AgentConfig, start: float) -> dict[str, Source]:
@@ -92,9 +125,13 @@ class Agent:
         self._was_connected = False
         self._sampled = 0
         self._read_errors = 0
+        self._count_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # the publisher thread
+        self._samplers: list[threading.Thread] = []
+        self._sample_failures = Throttled("sampling")
+        self._publish_failures = Throttled("publishing")
         self._publisher: Publisher | None = None
         self._final_stats: AgentStats | None = None
 
@@ -111,9 +148,18 @@ class Agent:
             qos=cfg.mqtt.qos, max_pack=cfg.buffer.max_pack, wake=self._wake, mqtt=cfg.mqtt)
         will = wire.encode_status(cfg.agent.id, "offline", time.time(), idleshare.__version__)
         configure(client, cfg.mqtt, self._publisher.status_topic, will)
+        quick = [a for a in cfg.assets if not self._blocking(a)]
+        groups = ([quick] if quick else []) + [[a] for a in cfg.assets if self._blocking(a)]
+        self._samplers = [threading.Thread(target=self._sample_loop, args=(group,),
+                                           name=f"sample-{group[0].id}", daemon=True)
+                          for group in groups]
         self._thread = threading.Thread(target=self._run, name=f"agent-{cfg.agent.id}",
                                         daemon=True)
-        self._thread.start()
+        for thread in (*self._samplers, self._thread):
+            thread.start()
+
+    def _blocking(self, asset: AssetConfig) -> bool:
+        return bool(getattr(self.sources[asset.id], "blocking", False))
 
     def stop(self, drain_s: float = 2.0) -> None:
         """Stop sampling, give queued readings ``drain_s`` to leave, then disconnect.
@@ -126,6 +172,9 @@ class Agent:
         self._stop.set()
         self._wake.set()
         self._thread.join()
+        for sampler in self._samplers:
+            # A blocking read ends within its own timeout; do not wait longer than that here.
+            sampler.join(timeout=5.0)
         pub = self._publisher
         deadline = time.monotonic() + drain_s
         while self.outbox.count() and pub.connected and time.monotonic() < deadline:
@@ -165,26 +214,38 @@ class Agent:
             sampled=self._sampled,
             read_errors=self._read_errors,
             dropped=self.outbox.dropped,
+            rejected=pub.rejected if pub else 0,
         )
 
     # -- worker -------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        """The publisher thread: acknowledgements, receipts, packs and status."""
         assert self._publisher is not None
         while not self._stop.is_set():
             try:
-                self._sample_due()
                 self._publisher.pump()
                 self._refresh_status()
                 self._write_state()
-            except Exception:  # outbox (StoreError) or a bug: log, and try again next tick
-                log.exception("agent pass failed; retrying")
+            except Exception as err:  # outbox (StoreError) or a bug: try again next tick
+                self._publish_failures.failed(err)
             self._wake.wait(self.tick_s)
             self._wake.clear()
 
-    def _sample_due(self) -> None:
+    def _sample_loop(self, assets: list[AssetConfig]) -> None:
+        while not self._stop.is_set():
+            try:
+                if self._sample_due(assets):
+                    self._wake.set()  # new rows: the publisher looks at once
+            except Exception as err:  # outbox (StoreError) or a bug: try again next tick
+                self._sample_failures.failed(err)
+            self._stop.wait(self.tick_s)
+
+    def _sample_due(self, assets: list[AssetConfig]) -> bool:
+        """Sample what is due; True if anything was stored."""
         now = self.clock.now()
-        for asset in self.config.assets:
+        stored = False
+        for asset in assets:
             due = self._next_due.get(asset.id)
             if due is None:  # first sample on the interval grid at or before now
                 due = math.floor(now / asset.interval_s) * asset.interval_s
@@ -194,24 +255,32 @@ class Agent:
             for _ in range(MAX_CATCH_UP):
                 if due > now:
                     break
-                self._store(asset, self._reporters[asset.id].filter(self._read(asset, due)), due)
+                readings = self._reporters[asset.id].filter(self._read(asset, due))
+                stored = self._store(asset, readings, due) or stored
                 due += asset.interval_s
             self._next_due[asset.id] = due
+        return stored
 
     def _read(self, asset: AssetConfig, t: float) -> list[Measurement]:
         try:
             readings = self.sources[asset.id].read(t)
         except Exception:  # a plug-in's failure must not stop the agent
-            self._read_errors += 1
+            with self._count_lock:
+                self._read_errors += 1
             log.exception("reading %s at %s failed", asset.id, t)
             return []
         good = [m for m in readings if math.isfinite(m.value) and math.isfinite(m.time)]
-        self._read_errors += len(readings) - len(good)
+        with self._count_lock:
+            self._read_errors += len(readings) - len(good)
         return good
 
-    def _store(self, asset: AssetConfig, readings: list[Measurement], due: float) -> None:
-        if readings:
-            self._sampled += self.outbox.add(asset.id, readings, sampled_at=due)
+    def _store(self, asset: AssetConfig, readings: list[Measurement], due: float) -> bool:
+        if not readings:
+            return False
+        kept = self.outbox.add(asset.id, readings, sampled_at=due)
+        with self._count_lock:
+            self._sampled += kept
+        return True
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -223,7 +292,7 @@ class Agent:
         return wire.encode_status(
             self.config.agent.id, "online", time.time(), idleshare.__version__,
             [a.to_asset(tenant).to_dict() for a in self.config.assets],
-            queued=self.outbox.count(), dropped=dropped)
+            queued=self.outbox.count(), dropped=dropped, receipts=self.config.mqtt.receipts)
 
     def _refresh_status(self) -> None:
         """Republish the retained status every ``status_interval_s``, sooner on new drops."""

@@ -52,6 +52,16 @@ class MqttSection:
     reconnect_max_s: int = 60
     #: The retained status (queue depth, dropped count) is refreshed this often, in seconds.
     status_interval_s: float = 60.0
+    #: Storage receipts: keep each message until ingest says the database holds it (announced
+    #: in the birth). Off: a message leaves on the broker's acknowledgement, as plain MQTT.
+    receipts: bool = True
+    #: A PUBACKed message without receipt is sent again after this long, doubling per attempt
+    #: up to receipt_timeout_max_s.
+    receipt_timeout_s: float = 60.0
+    receipt_timeout_max_s: float = 3600.0
+    #: Most messages sent and not yet receipted; past it only resends go, so while ingest is
+    #: down the backlog stays on the gateway instead of piling up in the broker.
+    receipt_window: int = 2000
 
     def __post_init__(self) -> None:
         # Credentials belong in username and password, not in the URL a log line may show.
@@ -68,6 +78,14 @@ class MqttSection:
                  self.reconnect_min_s)
         if not (math.isfinite(self.status_interval_s) and self.status_interval_s >= 1):
             fail("status_interval_s", "must be >= 1", self.status_interval_s)
+        if not (math.isfinite(self.receipt_timeout_s) and self.receipt_timeout_s >= 1):
+            fail("receipt_timeout_s", "must be >= 1", self.receipt_timeout_s)
+        if not (math.isfinite(self.receipt_timeout_max_s)
+                and self.receipt_timeout_max_s >= self.receipt_timeout_s):
+            fail("receipt_timeout_max_s", "must be >= receipt_timeout_s",
+                 self.receipt_timeout_max_s)
+        if not 1 <= self.receipt_window <= 1_000_000:
+            fail("receipt_window", "must be within 1..1000000", self.receipt_window)
         if bool(self.cert_file) != bool(self.key_file):
             fail("key_file", "must be set together with cert_file", self.key_file)
         if self.password and not self.username:

@@ -1,17 +1,23 @@
 """The durable outbox: every measurement is stored here before it is published.
 
-Rows live in SQLite (WAL) until the broker acknowledges the message that carried them, so a
-power cut or a broker outage loses nothing. Rows are packed into messages lazily, right before
-publishing: while the link is down they pile up unpacked, and on reconnect they leave as packs
-of up to ``max_pack`` measurements of one asset, in order, with their original timestamps.
+Rows live in SQLite (WAL) until ingest's storage receipt says the database holds them (or, for
+a broker without receipts, until the broker acknowledges the message), so a power cut, a broker
+outage or a broker that loses its queue loses nothing. Rows are packed into messages lazily,
+right before publishing: while the link is down they pile up unpacked, and on reconnect they
+leave as packs of up to ``max_pack`` measurements of one asset, in order, with their original
+timestamps.
 
-Once packed, a message keeps its sequence number and content until acknowledged, so a message
-sent again (after a restart) is recognisably the same one to ingest. Sequence numbers grow
+A message is *queued* until handed to the client, then tracked in ``sent`` (handed, then
+PUBACKed) until receipted; a PUBACKed message without receipt is due again after a timeout that
+doubles with each attempt. Once packed, a message keeps its sequence number and content until
+it leaves, so a message sent again is recognisably the same one to ingest. Sequence numbers grow
 strictly across restarts; a new outbox starts at the current time in milliseconds, so even a
 lost outbox file cannot make them go backwards.
 
-The file is bounded: past ``max_bytes`` (or when the disk itself is full) the oldest rows are
-dropped and counted in ``dropped``, which survives restarts and is reported upstream.
+The file is bounded: past ``max_bytes`` (or when the disk itself is full) the oldest messages
+are dropped whole (a packed message never loses part of its rows, so a resend stays the same
+message) and their rows counted in ``dropped``, which survives restarts and is reported
+upstream. Unreceipted messages count against the budget like any other.
 """
 
 from __future__ import annotations
@@ -41,6 +47,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_seq ON outbox (seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Messages handed to the client and not yet receipted; due = when to send again.
+CREATE TABLE IF NOT EXISTS sent (
+    seq      INTEGER PRIMARY KEY,
+    due      REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    acked    INTEGER NOT NULL    -- 1 once the broker PUBACKed the last attempt
+);
+CREATE INDEX IF NOT EXISTS sent_due ON sent (due);
 """
 #: Room kept for the pack's base fields (base name, agent id, seq) below the payload limit.
 _HEADROOM = 1024
@@ -96,6 +110,7 @@ class Outbox:
             self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
             self._db.executescript(_SCHEMA)
             self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+            self._unreceipted = self._count_sent()
             with self._tx():
                 owner = self._meta("agent")
                 if owner is None:
@@ -170,12 +185,53 @@ class Outbox:
         self._set_meta("next_seq", str(first + len(chunks)))
         return len(chunks)
 
-    def ack(self, seq: int) -> int:
-        """The broker has the message: forget its rows; returns how many."""
-        # A delete lost to a power cut only sends the message again, which ingest drops as a
-        # repeat of (agent, seq): no fsync needed, which keeps a backlog draining fast.
+    # The bookkeeping below is not fsynced: a change lost to a power cut only sends a message
+    # again, which ingest drops as a repeat of (agent, seq) and receipts again.
+
+    def handed(self, seqs: Sequence[int], now: float, timeout_s: float) -> None:
+        """These messages were handed to the client (sent, or sent again)."""
         with self._tx(durable=False):
-            return self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount
+            self._db.executemany(
+                "INSERT INTO sent (seq, due, attempts, acked) VALUES (?, ?, 1, 0) "
+                "ON CONFLICT (seq) DO UPDATE SET attempts = attempts + 1, acked = 0, "
+                "due = excluded.due", ((s, now + timeout_s) for s in seqs))
+            self._unreceipted = self._count_sent()
+
+    def acked(self, seqs: Sequence[int], now: float, timeout_s: float, max_s: float) -> None:
+        """The broker PUBACKed them: wait ``timeout_s`` (doubled per earlier attempt, at most
+        ``max_s``) for the receipt before sending again."""
+        with self._tx(durable=False):
+            self._db.executemany(
+                "UPDATE sent SET acked = 1, due = ? + min(? * (1 << min(attempts - 1, 20)), ?) "
+                "WHERE seq = ?", ((now, timeout_s, max_s, s) for s in seqs))
+
+    def settle(self, ranges: Iterable[tuple[int, int, str]]) -> tuple[int, int]:
+        """Receipted ``(first, last, reason)`` ranges leave (reason empty: stored, else
+        rejected for good); returns (readings stored, readings rejected)."""
+        stored = rejected = 0
+        with self._tx(durable=False):
+            for first, last, reason in ranges:
+                n = self._db.execute("DELETE FROM outbox WHERE seq BETWEEN ? AND ?",
+                                     (first, last)).rowcount
+                self._db.execute("DELETE FROM sent WHERE seq BETWEEN ? AND ?", (first, last))
+                if reason:
+                    rejected += n
+                else:
+                    stored += n
+            if rejected:
+                self._set_meta("rejected", str(int(self._meta("rejected") or 0) + rejected))
+            self._unreceipted = self._count_sent()
+        return stored, rejected
+
+    def ack(self, seq: int) -> int:
+        """Without receipts: the broker has the message, forget its rows; returns how many."""
+        return self.settle([(seq, seq, "")])[0]
+
+    def resend_all(self) -> None:
+        """Every unreceipted message is due now (a new connection: receipts may have been
+        published while this agent was away)."""
+        with self._tx(durable=False):
+            self._db.execute("UPDATE sent SET due = 0")
 
     def set_state(self, **state: object) -> None:
         """Record the running agent's state (``idleshare agent status`` reads it)."""
@@ -185,24 +241,61 @@ class Outbox:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def messages(self, limit: int, exclude: Sequence[int] = ()) -> list[OutMessage]:
-        """Up to ``limit`` packed, unacknowledged messages by sequence, skipping ``exclude``."""
+    def messages(self, limit: int, after: int = -1) -> list[OutMessage]:
+        """Up to ``limit`` packed messages with a sequence number above ``after``, in order."""
+        with self._lock:
+            seqs = [s for (s,) in self._db.execute(
+                "SELECT DISTINCT seq FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit))]
+            return self._load(seqs)
+
+    def due(self, now: float, limit: int, exclude: Sequence[int] = ()) -> list[OutMessage]:
+        """Up to ``limit`` unreceipted messages due to be sent again, skipping ``exclude``
+        (still with the client)."""
         skip = set(exclude)
         with self._lock:
             seqs = [s for (s,) in self._db.execute(
-                "SELECT DISTINCT seq FROM outbox WHERE seq IS NOT NULL ORDER BY seq LIMIT ?",
-                (limit + len(skip),)) if s not in skip][:limit]
-            out = []
-            for seq in seqs:
-                rows = self._db.execute(
-                    "SELECT asset, name, value, time, unit FROM outbox WHERE seq = ? ORDER BY id",
-                    (seq,)).fetchall()
+                "SELECT seq FROM sent WHERE due <= ? ORDER BY seq LIMIT ?",
+                (now, limit + len(skip))) if s not in skip][:limit]
+            return self._load(seqs)
+
+    def _load(self, seqs: Sequence[int]) -> list[OutMessage]:
+        out = []
+        for seq in seqs:
+            rows = self._db.execute(
+                "SELECT asset, name, value, time, unit FROM outbox WHERE seq = ? ORDER BY id",
+                (seq,)).fetchall()
+            if rows:  # a tracked message may have been dropped for the budget
                 out.append(OutMessage(seq, rows[0][0], tuple(Measurement(n, v, t, u)
                                                              for _, n, v, t, u in rows)))
         return out
 
+    @property
+    def unreceipted(self) -> int:
+        """Messages handed to the client and not yet receipted."""
+        return self._unreceipted
+
+    def last_handed(self) -> int:
+        """Highest sequence number handed to a client and still unreceipted (-1: none);
+        messages are handed in order, so every lower one was handed before."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(seq), -1) FROM sent").fetchone()[0])
+
+    def sent_readings(self) -> int:
+        """Readings the broker acknowledged that wait for their receipt."""
+        with self._lock:
+            return int(self._db.execute(
+                "SELECT COUNT(*) FROM outbox JOIN sent USING (seq) WHERE sent.acked = 1"
+            ).fetchone()[0])
+
+    @property
+    def rejected(self) -> int:
+        """Readings ingest rejected for good (receipted with a reason)."""
+        with self._lock:
+            return int(self._meta("rejected") or 0)
+
     def count(self) -> int:
-        """Measurements not yet acknowledged."""
+        """Measurements not yet receipted (queued or sent)."""
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
@@ -276,13 +369,30 @@ class Outbox:
         except StoreError:
             pass  # nothing more to free; the caller counts the readings as lost
 
+    def _count_sent(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM sent").fetchone()[0])
+
     def _rows(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     def _drop_oldest_rows(self, n: int) -> None:
-        gone = self._db.execute(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
-            (n,)).rowcount
+        """Drop the ``n`` oldest rows and the rest of every message they belong to, and count
+        exactly the rows deleted."""
+        row = self._db.execute("SELECT id FROM outbox ORDER BY id LIMIT 1 OFFSET ?",
+                               (max(n, 1) - 1,)).fetchone()
+        if row is None:
+            return
+        cut = row[0]
+        seqs = [(s,) for (s,) in self._db.execute(
+            "SELECT DISTINCT seq FROM outbox WHERE id <= ? AND seq IS NOT NULL", (cut,))]
+        gone = self._db.execute("DELETE FROM outbox WHERE id <= ?", (cut,)).rowcount
+        for batch in (seqs[i:i + 500] for i in range(0, len(seqs), 500)):
+            marks = ",".join("?" * len(batch))
+            params = [s for (s,) in batch]
+            gone += self._db.execute(f"DELETE FROM outbox WHERE seq IN ({marks})",
+                                     params).rowcount
+            self._db.execute(f"DELETE FROM sent WHERE seq IN ({marks})", params)
+        self._unreceipted = self._count_sent()
         self._set_meta("dropped", str(int(self._meta("dropped") or 0) + gone))
 
     def _tx(self, durable: bool = True) -> _Transaction:

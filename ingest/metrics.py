@@ -3,7 +3,8 @@
 Metric names (all prefixed ``idleshare_ingest_``; docs/ingest.md lists them):
 messages_received_total, readings_stored_total, messages_stored_total,
 messages_rejected_total{reason}, messages_duplicate_total, statuses_applied_total,
-store_errors_total, batch_write_seconds (histogram),
+store_errors_total, receipts_sent_total, receipted_messages_total,
+publish_failures_total{topic}, batch_write_seconds (histogram),
 reading_lag_seconds (histogram: reading time to durable write), pending_messages,
 pending_readings (gauges).
 """
@@ -34,6 +35,9 @@ class Stats:
     statuses: int = 0  # birth and last-will messages applied
     store_errors: int = 0  # failed write attempts (each is retried)
     batches: int = 0  # successful store writes
+    receipts: int = 0  # receipt messages published to agents
+    receipted: int = 0  # messages those receipts covered
+    publish_failures: int = 0  # receipts or dead letters the client refused to queue
 
 
 class IngestMetrics:
@@ -59,6 +63,10 @@ class IngestMetrics:
         self._duplicates = counter("messages_duplicate", "Repeated messages dropped")
         self._statuses = counter("statuses_applied", "Agent birth/last-will messages applied")
         self._store_errors = counter("store_errors", "Failed write attempts (retried)")
+        self._receipts = counter("receipts_sent", "Receipt messages published to agents")
+        self._receipted = counter("receipted_messages", "Messages covered by receipts")
+        self._publish_failures = counter("publish_failures", "Receipts or dead letters the "
+                                         "MQTT client refused to queue", ("topic",))
         self._write_s = Histogram(PREFIX + "batch_write_seconds", "Duration of a successful "
                                   "batch write", buckets=WRITE_BUCKETS, registry=reg)
         self._lag_s = Histogram(PREFIX + "reading_lag_seconds", "From a reading's own time to "
@@ -106,6 +114,16 @@ class IngestMetrics:
     def store_error(self) -> None:
         self._store_errors.inc()
         self._add(store_errors=1)
+
+    def receipted(self, receipts: int, messages: int) -> None:
+        self._receipts.inc(receipts)
+        self._receipted.inc(messages)
+        self._add(receipts=receipts, receipted=messages)
+
+    def publish_failed(self, kind: str) -> None:
+        """``kind``: ``receipts`` or ``deadletter``."""
+        self._publish_failures.labels(topic=kind).inc()
+        self._add(publish_failures=1)
 
     def rejected(self, reason: str) -> None:
         self._rejected.labels(reason=reason).inc()

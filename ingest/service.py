@@ -7,16 +7,26 @@ repeats are dropped by (agent, seq) before they cost a write. A message that fai
 is counted, sent to the dead-letter topic and acknowledged: it must never block the consumer;
 so is a message whose readings the store refuses outright (reason ``store_refused``).
 
+Storage receipts: to an agent whose birth announced ``receipts``, ingest publishes after each
+durable write one receipt per agent on ``.../agents/{agent}/receipts`` (QoS 1) listing the seq
+ranges it stored (repeats of stored messages included) and those it rejected, by reason; the
+agent keeps each message until then. Other agents get PUBACKs only, as plain MQTT.
+
+Every message, whatever becomes of it, passes through the writer's queue in arrival order and
+is acknowledged from there, so PUBACKs leave in the order the messages came (MQTT 3.1.1 §4.6).
+
 Scale-out: with ``share_group`` set, readings are taken through the shared subscription
 ``$share/<group>/...``, so each message goes to one of the workers in the group. Status
 messages stay a plain subscription: every worker must learn every announced asset.
 
-Threads: paho's network thread validates and queues; the writer thread writes and acknowledges;
-a message the catalog could not serve waits on the "later" thread and is handled again.
+Threads: paho's network thread validates and queues; the writer thread writes, receipts and
+acknowledges; catalog writes of status messages and messages the catalog could not serve run
+on the "later" thread (retried with backoff), never on paho's.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -35,7 +45,7 @@ from ingest.dedup import Dedup
 from ingest.later import Later
 from ingest.metrics import IngestMetrics, Stats
 from ingest.mqtt import ClientFactory, ack_many, connect, paho_client
-from ingest.status import parse_status
+from ingest.status import Status, parse_status
 from ingest.validate import Validator
 from ingest.writer import BatchWriter, Entry
 from storage.catalog import Catalog
@@ -103,6 +113,10 @@ class Ingest:
         # slip onto a new connection where its packet id would mean another message.
         self._lock = threading.Lock()
         self._connection = 0
+        # Agents whose latest birth announced receipts; and per agent the number of its latest
+        # status, so a catalog write retried late never overwrites a newer one.
+        self._receipt_agents: set[tuple[str, str]] = set()
+        self._status_gen: dict[tuple[str, str], int] = {}
         self._readings_sub: int | None = None
         self._ready = threading.Event()
         self._accepting = False
@@ -220,21 +234,43 @@ class Ingest:
     def _on_status(self, msg: mqtt.MQTTMessage, where: wire.Topic, connection: int) -> None:
         if msg.payload:  # an empty payload only clears the retained status
             status = parse_status(where, msg.payload)
+            key = (status.tenant, status.agent)
             if status.online:
-                # Known to validation at once, even if the catalog write below fails and waits
-                # for a retry: the readings right behind the birth must not be refused.
+                # Known to validation at once, though the catalog write waits for its thread:
+                # the readings right behind the birth must not be refused.
                 for asset in status.assets:
                     self.assets.put(asset)
+                if status.receipts:
+                    self._receipt_agents.add(key)
+                else:
+                    self._receipt_agents.discard(key)
+                if not msg.retain:  # a live birth: the agent may have restarted its numbering
+                    with self._lock:
+                        self._dedup.restart(key)
+            gen = self._status_gen[key] = self._status_gen.get(key, 0) + 1
+            self._later.call(0.0, lambda: self._apply_status(status, gen, 0))
+        self._after_pending(Entry(msg.mid, msg.qos, connection))
+
+    def _apply_status(self, status: Status, gen: int, attempt: int) -> None:
+        """Catalog write of a status, on the later thread; a newer status of the agent wins.
+        Acknowledged already: a lost write is redone from the retained status after a restart."""
+        if not self._accepting or self._status_gen.get((status.tenant, status.agent)) != gen:
+            return
+        try:
+            if status.online:
                 for asset in status.assets:
                     self.catalog.upsert_asset(asset, agent=status.agent, online=True,
                                               at=status.time)
-                if not msg.retain:  # a live birth: the agent may have restarted its numbering
-                    with self._lock:
-                        self._dedup.restart((status.tenant, status.agent))
             else:
                 self.catalog.set_agent_online(status.tenant, status.agent, False, status.time)
             self.metrics.status()
-        self._ack(msg, connection)
+        except StoreError as err:
+            self.metrics.store_error()
+            delay = min(0.5 * 2 ** attempt, 30.0)
+            log.warning("cannot record the status of %s/%s now, retrying in %.1f s: %s",
+                        status.tenant, status.agent, delay, err,
+                        extra={"event": "catalog_error"})
+            self._later.call(delay, lambda: self._apply_status(status, gen, attempt + 1))
 
     def _on_readings(self, msg: mqtt.MQTTMessage, topic: str, where: wire.Topic, now: float,
                      connection: int) -> None:
@@ -247,15 +283,28 @@ class Ingest:
                                    seq, topic, msg.payload))
             return
         self.metrics.duplicate()
-        if state == "stored":
-            self._ack(msg, connection)
-        else:  # its first copy is still being written: acknowledge this one after it
-            self._writer.add(Entry(msg.mid, msg.qos, connection))
+        # Stored, or its first copy is still being written: acknowledged and receipted in
+        # order, after that copy.
+        self._after_pending(Entry(msg.mid, msg.qos, connection, key=key, seq=seq, repeat=True))
+
+    def _after_pending(self, entry: Entry) -> None:
+        """Settle a message that needs no write now if nothing before it is pending, else
+        queue it behind them: PUBACKs keep the order the messages came in."""
+        if self._writer.pending == 0:
+            self._settle([entry])
+        else:
+            self._writer.add(entry)
 
     def _reject(self, msg: mqtt.MQTTMessage, topic: str, err: WireError, now: float,
                 connection: int) -> None:
         self._dead_letter(err, topic, msg.payload, now)
-        self._ack(msg, connection)
+        key, seq = None, -1
+        if err.reason != "bad_topic" and not topic.endswith(wire.STATUS):
+            sender = _sender(topic, msg.payload)
+            if sender is not None:
+                key, seq = sender
+        self._after_pending(Entry(msg.mid, msg.qos, connection, key=key, seq=seq,
+                                  reason=err.reason))
 
     def _dead_letter(self, err: WireError, topic: str, payload: bytes | bytearray,
                      now: float) -> None:
@@ -265,42 +314,80 @@ class Ingest:
                   extra={"event": "rejected", "reason": err.reason, "topic": topic[:200]})
         assert self._client is not None
         letter = deadletter.encode(err.reason, err.detail, topic, payload, now)
-        self._client.publish(deadletter.TOPIC, letter, qos=1)
+        self._publish(deadletter.TOPIC, letter, "deadletter")
 
-    def _ack(self, msg: mqtt.MQTTMessage, connection: int) -> None:
-        """Acknowledge on the connection that delivered it: a packet id means nothing on
-        another, and the broker sends a message of a lost connection again anyway."""
+    def _publish(self, topic: str, payload: bytes, kind: str) -> None:
+        """QoS 1 publish whose result is checked: paho queues it while disconnected (and sends
+        it on reconnect, the session being persistent); any other refusal is counted."""
         assert self._client is not None
-        with self._lock:
-            if connection == self._connection:
-                self._client.ack(msg.mid, msg.qos)
+        info = self._client.publish(topic, payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            self.metrics.publish_failed(kind)
+            log.warning("could not publish to %s: %s", topic[:200], mqtt.error_string(info.rc),
+                        extra={"event": "publish_failed", "topic": topic[:200]})
 
     # writer thread
 
     def _written(self, batch: list[Entry], seconds: float) -> None:
         self._settle(batch)
         now = time.time()
+        written = [e for e in batch if e.readings and not e.reason]
         # One lag per message (its newest reading) keeps the histogram off the hot path.
-        lags = [now - e.readings[-1].time for e in batch if e.readings]
-        self.metrics.written(len(lags), sum(len(e.readings) for e in batch), seconds, lags)
+        lags = [now - e.readings[-1].time for e in written]
+        self.metrics.written(len(lags), sum(len(e.readings) for e in written), seconds, lags)
 
     def _refused(self, entry: Entry, err: StoreRefused) -> None:
-        """The store refused this message's readings for good: dead-letter it, do not block."""
+        """The store refused this message's readings for good: dead-letter it, do not block;
+        it is receipted as rejected and acknowledged with its batch."""
         log.warning("the store refused a message on %s: %s", entry.topic[:200], err,
                     extra={"event": "store_refused", "topic": entry.topic[:200]})
         self._dead_letter(WireError("store_refused", str(err)), entry.topic, entry.payload,
                           time.time())
-        self._settle([entry])
 
     def _settle(self, entries: list[Entry]) -> None:
-        """Mark the messages done and acknowledge them."""
+        """Mark the messages done, receipt them to the agents that asked, acknowledge them."""
         assert self._client is not None
+        receipts: dict[tuple[str, str], tuple[list[int], dict[str, list[int]]]] = {}
         with self._lock:
             stored = self._dedup.stored
             for entry in entries:
-                if entry.key is not None:
-                    stored(entry.key, entry.seq)
+                if entry.key is None:
+                    continue
+                if entry.readings and not entry.repeat:
+                    stored(entry.key, entry.seq)  # a refused one too: a repeat is refused again
+                if entry.key in self._receipt_agents:
+                    done, rejected = receipts.setdefault(entry.key, ([], {}))
+                    if entry.reason:
+                        rejected.setdefault(entry.reason, []).append(entry.seq)
+                    else:
+                        done.append(entry.seq)
+        # Receipts before PUBACKs: a PUBACK lost with its connection only brings a repeat, which
+        # is receipted again.
+        for (tenant, agent), (done, rejected) in receipts.items():
+            self._publish(wire.receipts_topic(tenant, agent),
+                          wire.encode_receipt(done, rejected), "receipts")
+        if receipts:
+            self.metrics.receipted(len(receipts), sum(
+                len(d) + sum(len(r) for r in rj.values()) for d, rj in receipts.values()))
+        with self._lock:
             # Those delivered on a lost connection are left out: the broker sends them again,
             # and that copy, now a known repeat, is acknowledged instead.
             current = self._connection
             ack_many(self._client, [(e.mid, e.qos) for e in entries if e.connection == current])
+
+
+def _sender(topic: str, payload: bytes | bytearray) -> tuple[tuple[str, str], int] | None:
+    """(tenant, agent) and seq of a rejected readings message, if they can be read: so the
+    agent learns of the rejection and stops resending. Rare path: plain json."""
+    try:
+        first = json.loads(payload)[0]
+        agent, seq = first["agent"], first["seq"]
+        tenant = wire.parse_topic(topic).tenant
+    except (ValueError, TypeError, KeyError, IndexError, WireError):
+        return None
+    if type(seq) is not int or seq < 0 or not isinstance(agent, str):
+        return None
+    try:
+        return (tenant, check_id("agent", agent)), seq
+    except ConfigError:
+        return None

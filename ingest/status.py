@@ -19,6 +19,8 @@ class Status:
     online: bool
     time: float
     assets: tuple[Asset, ...]
+    #: The agent keeps each message until its storage receipt.
+    receipts: bool = False
 
 
 def parse_status(topic: wire.Topic, payload: bytes | bytearray) -> Status:
@@ -38,5 +40,5 @@ def parse_status(topic: wire.Topic, payload: bytes | bytearray) -> Status:
         assets = tuple(Asset(tenant=topic.tenant, **a.model_dump()) for a in msg.assets)
     except ConfigError as err:
         raise WireError("bad_status", str(err)) from err
-    return Status(tenant=topic.tenant, agent=msg.agent, online=msg.state == "online",
-                  time=msg.time, assets=assets)
+    return Status(tenant=topic.tenant, agent=msg.agent, online=msg.state == wire.ONLINE,
+                  time=msg.time, assets=assets, receipts=msg.receipts)

@@ -8,7 +8,8 @@ for ever. A failed write is retried with exponential backoff, unacknowledged, un
 
 A write the store *refuses* (:class:`StoreRefused`: a line it cannot parse) would fail for ever
 and block every message behind it, so the batch is halved until the refused messages stand
-alone; those are handed to ``on_refused`` (ingest dead-letters them) and the rest is written.
+alone; those are marked ``store_refused``, handed to ``on_refused`` (ingest dead-letters them)
+and reported with their batch, in order, for acknowledgement; the rest is written.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ class Entry:
     qos: int
     connection: int  # which connection delivered it: a packet id means nothing on another
     readings: Sequence[Reading] = ()
-    key: tuple[str, str] | None = None  # (tenant, agent) for the dedup, None for a repeat
+    key: tuple[str, str] | None = None  # (tenant, agent) of a readings message, if known
     seq: int = -1
     topic: str = ""  # kept for the dead letter, should the store refuse the readings
     payload: bytes | bytearray = field(default=b"", repr=False)
+    repeat: bool = False  # a repeat of a stored or pending (key, seq): receipted, not written
+    reason: str = ""  # set when rejected for good: receipted with it, not written
 
 
 @dataclass
@@ -162,12 +165,18 @@ class BatchWriter:
         """Write the batch and report it, halving it around refused messages; False if the
         store still failed when stopping gave up."""
         started = time.monotonic()
+        readings = [r for e in batch for r in e.readings]
         try:
-            if not self._write([r for e in batch for r in e.readings]):
+            # A batch of statuses, repeats and rejections only needs its acknowledgements.
+            if readings and not self._write(readings):
                 return False
         except StoreRefused as err:
-            if len(batch) == 1:
-                self._report(self.on_refused, batch[0], err)
+            if len([e for e in batch if e.readings]) == 1:
+                refused = next(e for e in batch if e.readings)
+                refused.reason = "store_refused"
+                self._report(self.on_refused, refused, err)
+                # The others (no readings) are still to be acknowledged, in their order.
+                self._report(self.on_written, batch, time.monotonic() - started)
                 return True
             log.warning("the store refused a batch of %d messages, splitting it: %s",
                         len(batch), err)

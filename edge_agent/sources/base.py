@@ -16,6 +16,8 @@ from idleshare.wire import Measurement
 class Source(Protocol):
     #: The frozen dataclass of this source's ``[assets.<name>]`` section.
     settings_type: ClassVar[type[Any]]
+    # Optional ``blocking: ClassVar[bool] = True``: reads may take seconds (a program, a file
+    # on a slow bus), so the agent samples such an asset on a thread of its own.
 
     def __init__(self, settings: Any, asset: Asset, start: float) -> None: ...
 

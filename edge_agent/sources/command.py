@@ -49,6 +49,8 @@ class CommandSettings:
 
 class CommandSource:
     settings_type: ClassVar[type[CommandSettings]] = CommandSettings
+    #: A read may take long (up to its timeout): the agent gives this asset its own thread.
+    blocking: ClassVar[bool] = True
 
     def __init__(self, settings: CommandSettings, asset: Asset, start: float) -> None:
         self.settings, self.asset = settings, asset

@@ -46,6 +46,8 @@ class FileSettings:
 
 class FileSource:
     settings_type: ClassVar[type[FileSettings]] = FileSettings
+    #: A read may take long (up to its timeout): the agent gives this asset its own thread.
+    blocking: ClassVar[bool] = True
 
     def __init__(self, settings: FileSettings, asset: Asset, start: float) -> None:
         self.settings, self.asset = settings, asset

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from edge_agent.config import AgentConfig, parse
 from edge_agent.mqtt import NO_CONN, SUCCESS
+from idleshare import wire
 
 
 @dataclass
@@ -38,7 +41,9 @@ class FakeClient:
     on_disconnect: Callable[..., None] | None = None
     on_publish: Callable[..., None] | None = None
     on_connect_fail: Callable[..., None] | None = None
+    on_message: Callable[..., None] | None = None
     calls: dict[str, Any] = field(default_factory=dict)
+    subscriptions: list[tuple[str, int]] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     connected: bool = False
     _mid: int = 0
@@ -79,7 +84,21 @@ class FakeClient:
         self.sent.append(Sent(self._mid, topic, payload or b"", qos, retain))
         return FakeInfo(self._mid, SUCCESS if self.connected else NO_CONN)
 
+    def subscribe(self, topic: str, qos: int = 0) -> tuple[int, int]:
+        self.subscriptions.append((topic, qos))
+        return SUCCESS, 0
+
     # -- what the broker would do -------------------------------------------------------------
+
+    def receipt(self, stored: list[int], rejected: dict[str, list[int]] | None = None) -> None:
+        """Deliver a storage receipt on the agent's receipts topic, as ingest would."""
+        assert self.on_message is not None
+        topic = wire.receipts_topic("acme", self.client_id)
+        payload = wire.encode_receipt(stored, rejected or {})
+        self.on_message(self, None, SimpleNamespace(topic=topic, payload=payload, qos=1))
+
+    def seq(self, sent: Sent) -> int:
+        return int(json.loads(sent.payload)[0]["seq"])
 
     def connect(self) -> None:
         self.connected = True

@@ -93,18 +93,22 @@ def test_on_connect_publishes_a_retained_birth_with_every_asset(running: Runner)
     assert status["assets"][1]["metrics"] == ["in_use", "load", "lat", "lon"]
 
 
-def test_rows_leave_the_outbox_only_when_the_broker_acknowledges(running: Runner) -> None:
+def test_rows_leave_the_outbox_only_with_their_storage_receipt_not_on_puback(
+    running: Runner
+) -> None:
     agent, client, _ = running()
     wait_until(lambda: agent.stats.sampled == 5)  # zone: occupied; truck: 4 metrics
     client.connect()
     wait_until(lambda: len(client.readings()) == 2)
-    time.sleep(0.05)
-    assert agent.stats.queued == 5 and agent.stats.published == 0
     zone, truck = client.readings()
-    client.ack(truck.mid)
+    for s in (zone, truck):
+        client.ack(s.mid)
+    wait_until(lambda: agent.outbox.sent_readings() == 5)  # PUBACK: queued -> sent
+    assert agent.stats.queued == 5 and agent.stats.published == 0
+    client.receipt([client.seq(truck)])
     wait_until(lambda: agent.stats.queued == 1)
     assert agent.stats.published == 4 and agent.stats.last_publish_time is not None
-    client.ack(zone.mid)
+    client.receipt([client.seq(zone)])
     wait_until(lambda: agent.stats.queued == 0)
     packs = [decode_pack(s.payload) for s in client.readings()]
     assert [(p.asset, p.agent) for p in packs] == [("zone-a", "gw-test"), ("truck-1", "gw-test")]
@@ -112,21 +116,24 @@ def test_rows_leave_the_outbox_only_when_the_broker_acknowledges(running: Runner
     assert all(m.time == T0 for p in packs for m in p.measurements)
 
 
-def test_unacknowledged_messages_are_sent_again_with_the_same_seq_after_a_restart(
+def test_sent_unreceipted_messages_are_sent_again_with_the_same_seq_after_a_restart(
     running: Runner, tmp_path: Path
 ) -> None:
     agent, client, _ = running()
     client.connect()
     wait_until(lambda: len(client.readings()) == 2)
-    client.ack(client.readings()[0].mid)
+    for s in client.readings():
+        client.ack(s.mid)  # both PUBACKed: "sent"
+    client.receipt([client.seq(client.readings()[0])])  # only the first is stored
     wait_until(lambda: agent.stats.queued == 4)
     agent.stop(drain_s=0)
 
     _, client2, _ = running()
     client2.connect()
     wait_until(lambda: len(client2.readings()) >= 1)
-    resent = json.loads(client2.readings()[0].payload)
-    assert resent == json.loads(client.readings()[1].payload)
+    time.sleep(0.05)
+    assert [json.loads(s.payload) for s in client2.readings()] == [
+        json.loads(client.readings()[1].payload)]
 
 
 def test_readings_taken_offline_leave_in_packs_after_connecting(
@@ -158,6 +165,7 @@ def test_messages_handed_over_before_a_drop_are_left_to_paho_to_resend(running: 
     wait_until(lambda: len(client.readings()) == 4)
     for s in client.readings():
         client.ack(s.mid)
+    client.receipt([client.seq(s) for s in client.readings()])
     wait_until(lambda: agent.stats.queued == 0)
     assert agent.stats.published == 10
 
@@ -238,3 +246,86 @@ def test_deadband_and_heartbeat_thin_out_unchanging_metrics(
             counts[m.name] = counts.get(m.name, 0) + 1
     # The parked truck's latitude never moves: reported at T0, T0+180 and T0+360 (heartbeat).
     assert counts == {"occupied": 7, "in_use": 7, "load": 7, "lat": 3, "lon": 4}
+
+
+def test_without_receipts_the_broker_acknowledgement_deletes_as_plain_mqtt(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, client, _ = running(agent_config(tmp_path / "outbox.db",
+                                            extra="[mqtt]\nreceipts = false\n"))
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    assert client.subscriptions == []
+    assert _statuses(client)[0]["receipts"] is False
+    for s in client.readings():
+        client.ack(s.mid)
+    wait_until(lambda: agent.stats.queued == 0)
+    assert agent.stats.published == 5
+
+
+def test_the_birth_announces_receipts_after_subscribing_to_its_own_receipts_topic(
+    running: Runner
+) -> None:
+    _, client, _ = running()
+    client.connect()
+    wait_until(lambda: bool(_statuses(client)))
+    assert client.subscriptions == [("idleshare/v1/acme/agents/gw-test/receipts", 1)]
+    assert _statuses(client)[0]["receipts"] is True
+
+
+def test_a_puback_without_receipt_is_sent_again_after_the_timeout_with_the_same_content(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, client, _ = running(agent_config(tmp_path / "outbox.db",
+                                            extra="[mqtt]\nreceipt_timeout_s = 1\n"))
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    first = client.readings()
+    for s in first:
+        client.ack(s.mid)
+    time.sleep(0.5)
+    assert len(client.readings()) == 2  # not before the timeout
+    wait_until(lambda: len(client.readings()) == 4, timeout=3.0)
+    assert [s.payload for s in client.readings()[2:]] == [s.payload for s in first]
+    for s in client.readings()[2:]:
+        client.ack(s.mid)
+    rows = agent.outbox._db.execute("SELECT attempts, due - strftime('%s','now') FROM sent")
+    assert all(attempts == 2 and 1.0 < wait <= 2.5 for attempts, wait in rows.fetchall())
+
+
+def test_a_rejected_receipt_deletes_the_message_and_counts_its_readings(
+    running: Runner
+) -> None:
+    agent, client, _ = running()
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    zone, truck = client.readings()
+    client.receipt([client.seq(zone)], {"out_of_range": [client.seq(truck)]})
+    wait_until(lambda: agent.stats.queued == 0)
+    assert (agent.stats.published, agent.stats.rejected, agent.outbox.rejected) == (1, 4, 4)
+
+
+def test_a_full_receipt_window_sends_nothing_new_until_receipts_come(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, client, _ = running(agent_config(
+        tmp_path / "outbox.db", max_pack=1, extra="[mqtt]\nreceipt_window = 3\n"))
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 3)
+    for s in client.readings():
+        client.ack(s.mid)
+    time.sleep(0.1)
+    assert len(client.readings()) == 3 and agent.stats.queued == 5  # two wait on the gateway
+    client.receipt([client.seq(s) for s in client.readings()])
+    wait_until(lambda: len(client.readings()) == 5)
+
+
+def test_a_malformed_receipt_is_counted_and_ignored(running: Runner) -> None:
+    agent, client, _ = running()
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    assert client.on_message is not None
+    client.on_message(client, None, type("M", (), {
+        "topic": "idleshare/v1/acme/agents/gw-test/receipts", "payload": b"[1, 2]"})())
+    wait_until(lambda: agent._publisher is not None and agent._publisher.bad_receipts == 1)
+    assert agent.stats.queued == 5

@@ -75,12 +75,77 @@ def test_acknowledged_messages_leave_and_others_stay(tmp_path: Path) -> None:
     assert box.count() == 2
 
 
-def test_messages_skips_those_already_handed_over(tmp_path: Path) -> None:
+def test_messages_after_a_cursor_and_due_resends_skip_those_still_with_the_client(
+    tmp_path: Path
+) -> None:
     box = Outbox(tmp_path / "outbox.db", "gw-1")
     box.add("zone-a", _ms(6))
     box.pack(1)
     seqs = [m.seq for m in box.messages(10)]
-    assert [m.seq for m in box.messages(2, exclude=seqs[:3])] == seqs[3:5]
+    assert [m.seq for m in box.messages(2, after=seqs[2])] == seqs[3:5]
+    box.handed(seqs[:3], now=100.0, timeout_s=60.0)
+    assert box.due(now=159.0, limit=10) == []
+    assert [m.seq for m in box.due(now=160.0, limit=10, exclude=[seqs[1]])] == [seqs[0], seqs[2]]
+    assert box.unreceipted == 3 and box.last_handed() == seqs[2]
+
+
+def test_a_puback_starts_the_receipt_timeout_which_doubles_per_attempt(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    box.add("zone-a", _ms(1))
+    box.pack(1)
+    (msg,) = box.messages(10)
+    waits = []
+    for attempt in range(4):
+        box.handed([msg.seq], now=0.0, timeout_s=60.0)
+        box.acked([msg.seq], now=1000.0, timeout_s=60.0, max_s=200.0)
+        (due,) = box._db.execute("SELECT due FROM sent").fetchone()
+        waits.append(due - 1000.0)
+        assert box.sent_readings() == 1 and box.count() == 1, attempt
+    assert waits == [60.0, 120.0, 200.0, 200.0]
+
+
+def test_only_a_receipt_deletes_and_it_counts_stored_and_rejected_readings(
+    tmp_path: Path
+) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    box.add("zone-a", _ms(6))
+    box.pack(2)
+    a, b, c = (m.seq for m in box.messages(10))
+    box.handed([a, b, c], now=0.0, timeout_s=60.0)
+    box.acked([a, b, c], now=0.0, timeout_s=60.0, max_s=60.0)
+    assert box.count() == 6
+    assert box.settle([(a, a, ""), (c, c, "bad_unit"), (c + 10, c + 20, "")]) == (2, 2)
+    assert box.count() == 2 and box.unreceipted == 1 and box.rejected == 2
+    box.close()
+    assert Outbox(tmp_path / "outbox.db", "gw-1").rejected == 2  # persisted
+
+
+def test_resend_all_makes_every_unreceipted_message_due_at_once(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    box.add("zone-a", _ms(3))
+    box.pack(1)
+    seqs = [m.seq for m in box.messages(10)]
+    box.handed(seqs, now=0.0, timeout_s=3600.0)
+    box.resend_all()
+    assert [m.seq for m in box.due(now=1.0, limit=10)] == seqs
+
+
+def test_dropping_for_the_budget_takes_whole_messages_and_counts_exactly_their_rows(
+    tmp_path: Path
+) -> None:
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    for i in range(10):  # two assets interleaved, so a pack's rows are not contiguous
+        box.add("zone-a", _ms(1, 1000.0 + i))
+        box.add("zone-b", _ms(1, 1000.0 + i))
+    box.pack(5)
+    first = box.messages(10)[0]
+    box.handed([first.seq], now=0.0, timeout_s=60.0)
+    with box._tx():
+        box._drop_oldest_rows(1)  # the oldest row is in the first pack: all 5 rows go
+    assert box.count() == 15 and box.dropped == 5
+    assert box.unreceipted == 0 and box.due(now=1e9, limit=10) == []
+    remaining = box.messages(10)
+    assert all(len(m.measurements) == 5 for m in remaining)  # no pack lost part of its rows
 
 
 def test_packs_stay_under_the_payload_limit_even_with_long_units(tmp_path: Path) -> None:

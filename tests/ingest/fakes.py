@@ -18,6 +18,7 @@ class FakeClient:
         self.subscriptions: list[str] = []
         self.published: list[tuple[str, bytes]] = []
         self.acks: list[int] = []
+        self.publish_rc = 0  # what publish answers (paho: MQTT_ERR_SUCCESS)
         self.lock = threading.Lock()
         self.on_connect: Any = None
         self.on_disconnect: Any = None
@@ -50,9 +51,10 @@ class FakeClient:
         self.on_subscribe(self, None, self._mid, [SimpleNamespace(is_failure=False)], None)
         return 0, self._mid
 
-    def publish(self, topic: str, payload: bytes, qos: int = 0) -> None:
+    def publish(self, topic: str, payload: bytes, qos: int = 0) -> SimpleNamespace:
         with self.lock:
             self.published.append((topic, payload))
+        return SimpleNamespace(rc=self.publish_rc, mid=len(self.published))
 
     def ack(self, mid: int, qos: int) -> None:
         with self.lock:

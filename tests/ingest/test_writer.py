@@ -95,15 +95,20 @@ def test_refused_messages_are_singled_out_and_the_rest_is_written() -> None:
     store = Picky()
     written: list[int] = []
     refused: list[int] = []
-    writer = BatchWriter(store, lambda b, _s: written.extend(e.mid for e in b),
+    reported: list[Entry] = []
+    writer = BatchWriter(store, lambda b, _s: reported.extend(b),
                          on_refused=lambda e, err: refused.append(e.mid), batch_size=100,
                          flush_interval_s=60, idle_flush_s=60)
     for mid in range(1, 17):
         writer.add(bad(mid) if mid in (3, 11) else entry(mid, 2))
     writer.start()
     assert writer.stop(5)
+    written = [e.mid for e in reported if not e.reason]
     assert sorted(written) == [m for m in range(1, 17) if m not in (3, 11)]
     assert refused == [3, 11]
+    # Every message is reported once, in arrival order, the refused ones marked as such.
+    assert [e.mid for e in reported] == list(range(1, 17))
+    assert [e.mid for e in reported if e.reason == "store_refused"] == [3, 11]
     assert len(store.rows) == 28
     assert store.writes < 16  # halving, not one write per message
 
