@@ -4,7 +4,8 @@ cursor order, visibility applied.
 An event the caller may see carries the offer's full state after the change, so replaying
 events is idempotent. For a platform, a later event of an offer it may no longer see (the
 owner narrowed the visibility) comes as a tombstone (``withdrawn``, no offer) so its copy
-drops the offer; ``created`` events it may not see are left out.
+drops the offer, but only when an earlier event of that offer was visible to it: events of
+offers it was never shown are left out.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from market.caller import Caller
 from market.offers import iso, offer_json, snapshot_json
 from market.search import booked_column
 from market.visibility import visible_filter
 from storage.catalog import Catalog, OfferEventRow, OfferRow
+
+#: An offer's earlier events, for the tombstone rule (one alias: visible_filter caches per table).
+_earlier = aliased(OfferEventRow, name="earlier")
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,15 @@ def _changes(
     visible = visible_filter(s, caller, e)
     wanted = visible
     if caller.is_platform:
-        wanted = or_(visible, and_(e.type != "created", e.visibility != "public"))
+        # A tombstone only for an offer this caller was shown before: an earlier event of
+        # it was visible. Others' non-public offers it never saw stay out entirely (their
+        # ids and timing are their owners' business).
+        shown = exists().where(
+            _earlier.offer_id == e.offer_id,
+            _earlier.id < e.id,
+            visible_filter(s, caller, _earlier),
+        )
+        wanted = or_(visible, and_(e.type != "created", e.visibility != "public", shown))
     q = select(e, visible.label("visible")).where(e.id > after, wanted)
     if types is not None:
         q = q.where(e.type.in_(types))

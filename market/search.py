@@ -122,8 +122,10 @@ def build(
     if q.status is not None:
         stmt = stmt.where(o.status == q.status)
     for cap in q.capabilities:
-        # Capability names are [a-z0-9_-], so the quoted name cannot match across elements.
-        stmt = stmt.where(cast(o.capabilities, String).like(f'%"{cap}"%'))
+        # The quoted name cannot match across elements; LIKE's wildcards (``_`` is allowed in
+        # names, ``%`` is not, but the market does not trust its caller) match literally.
+        literal = cap.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(cast(o.capabilities, String).like(f'%"{literal}"%', escape="\\"))
     if q.min_quantity is not None:
         stmt = stmt.where(o.quantity - booked >= q.min_quantity)
     if q.start is not None:
