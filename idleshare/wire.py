@@ -35,6 +35,8 @@ RECEIPTS = "receipts"
 #: Subscription filters ingest uses.
 READINGS_FILTER = f"{ROOT}/+/+/{READINGS}"
 STATUS_FILTER = f"{ROOT}/+/agents/+/{STATUS}"
+#: Where ingest republishes what it rejected, with the reason.
+DEADLETTER_TOPIC = f"{ROOT}/deadletter"
 BASE_NAME_PREFIX = "urn:idleshare:"
 #: Fields only the first record of a pack may carry (base fields and idleshare's extensions),
 #: and those it must carry.

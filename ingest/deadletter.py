@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 
-from idleshare.wire import ROOT
+from idleshare.wire import DEADLETTER_TOPIC
 
-TOPIC = f"{ROOT}/deadletter"
+TOPIC = DEADLETTER_TOPIC
 #: Characters (or bytes, before base64) of the rejected payload kept in the dead letter.
 MAX_PAYLOAD = 4096
 

@@ -1,7 +1,9 @@
 """Device credentials for Mosquitto: a password-file entry and ACL lines per device.
 
 The ACL lets a device publish only its own assets' readings and its own agent status topic,
-under its own tenant, and read nothing. Mosquitto reads both files at start and on SIGHUP.
+under its own tenant, and read only its own storage receipts. The ingest service account reads
+everything and writes only receipts and dead letters. Mosquitto reads both files at start and
+on SIGHUP.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from pathlib import Path
 
 from idleshare.assets import check_id
 from idleshare.errors import ConfigError
-from idleshare.wire import ROOT, readings_topic, status_topic
+from idleshare.wire import (
+    DEADLETTER_TOPIC,
+    RECEIPTS,
+    ROOT,
+    readings_topic,
+    receipts_topic,
+    status_topic,
+)
 
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
@@ -28,12 +37,15 @@ def acl_lines(tenant: str, device: str, assets: Sequence[str]) -> list[str]:
     lines = [f"user {username(tenant, device)}"]
     lines += [f"topic write {readings_topic(tenant, a)}" for a in assets]
     lines.append(f"topic write {status_topic(tenant, device)}")
+    lines.append(f"topic read {receipts_topic(tenant, device)}")
     return lines
 
 
 def reader_acl_lines(user: str) -> list[str]:
-    """For ingest and operators: read everything under the root, write nothing."""
-    return [f"user {user}", f"topic read {ROOT}/#"]
+    """For ingest (and operators): read everything under the root; write storage receipts
+    to agents and dead letters, nothing else (no readings, no statuses)."""
+    return [f"user {user}", f"topic read {ROOT}/#", f"topic write {ROOT}/+/agents/+/{RECEIPTS}",
+            f"topic write {DEADLETTER_TOPIC}"]
 
 
 def add_device(

@@ -34,10 +34,15 @@ def run(settings: Settings, stop: threading.Event) -> bool:
     received was written (those that were not are delivered again to the next run)."""
     import paho.mqtt.client as mqtt
 
+    from idleshare.errors import ConfigError
     from ingest.service import Ingest, log
     from shell.stores import open_reading_store
     from storage.catalog import Catalog
 
+    try:  # a new host's data directory: made here, not a traceback from SQLite
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"data_dir cannot be created: {err}") from err
     store = open_reading_store(settings)
     catalog = Catalog(settings.catalog)
     try:

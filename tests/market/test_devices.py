@@ -12,7 +12,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
-from idleshare.wire import readings_topic, status_topic
+from idleshare.wire import (
+    DEADLETTER_TOPIC,
+    encode_receipt,
+    readings_topic,
+    receipts_topic,
+    status_topic,
+)
 from market.devices import add_device
 from shell.commands import app as cli_app
 from tests.servers import MosquittoServer, start_mosquitto
@@ -114,6 +120,69 @@ def test_unknown_devices_and_wrong_passwords_cannot_connect(
     c.loop_stop()
     assert rc.is_failure
     assert rc.value in (4, 5, 134, 135)  # bad credentials / not authorised (v3.1.1 and v5)
+
+
+def _subscriber(server: MosquittoServer, user: str, password: str, topics: list[str]
+                ) -> tuple[mqtt.Client, list[str], list[int]]:
+    client, rc = connect(server, user, password)
+    assert not rc.is_failure
+    got: list[str] = []
+    granted: list[int] = []
+    subscribed = threading.Event()
+    client.on_message = lambda c, u, m: got.append(m.topic)
+
+    def on_subscribe(c: mqtt.Client, u: object, mid: int, codes: list, p: object) -> None:
+        granted.extend(code.value for code in codes)
+        subscribed.set()
+
+    client.on_subscribe = on_subscribe
+    client.subscribe([(t, 1) for t in topics])
+    assert subscribed.wait(10)
+    return client, got, granted
+
+
+def test_a_device_reads_its_own_receipts_and_not_another_agents(
+    broker: tuple[MosquittoServer, Path, Path], tmp_path: Path
+) -> None:
+    server, _, acl = broker
+    assert "topic read idleshare/v1/acme/agents/agent-1/receipts" in acl.read_text()
+    mine, other = receipts_topic("acme", "agent-1"), receipts_topic("acme", "agent-2")
+    # Mosquitto grants the subscriptions (MQTT 3.1.1) and checks the ACL on each delivery.
+    device, got, _ = _subscriber(server, "acme.agent-1",
+                                 (tmp_path / "device-password").read_text(),
+                                 [mine, other, receipts_topic("globex", "agent-1")])
+    ingest, rc = connect(server, "ops.ingest", "ingest-pw")
+    assert not rc.is_failure
+    for topic in (other, receipts_topic("globex", "agent-1"), mine):
+        ingest.publish(topic, encode_receipt([1], {}), qos=1).wait_for_publish(10)
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # another agent's receipt would have arrived by now too
+    assert got == [mine]
+    for c in (device, ingest):
+        c.loop_stop()
+        c.disconnect()
+
+
+def test_the_ingest_account_publishes_receipts_and_dead_letters_but_no_readings(
+    broker: tuple[MosquittoServer, Path, Path]
+) -> None:
+    server = broker[0]
+    watcher, got, _ = _subscriber(server, "ops.ingest", "ingest-pw", ["idleshare/#"])
+    ingest, _ = connect(server, "ops.ingest", "ingest-pw")
+    topics = [readings_topic("acme", "z1"), status_topic("acme", "agent-1"), DEADLETTER_TOPIC,
+              receipts_topic("acme", "agent-1")]
+    for topic in topics:
+        ingest.publish(topic, b"{}", qos=1).wait_for_publish(10)
+    deadline = time.monotonic() + 10
+    while len(got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert got == topics[2:]
+    for c in (watcher, ingest):
+        c.loop_stop()
+        c.disconnect()
 
 
 def test_devices_add_refuses_a_device_without_assets(tmp_path: Path) -> None:
