@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.security import RateLimits
 from market.caller import Caller
 from market.outbound import OutboundPolicy
 from storage.catalog import Catalog
@@ -59,24 +60,45 @@ def forget_keys() -> None:
     _known_keys.clear()
 
 
+def _too_many(retry_after: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail="too many requests: retry later",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 async def get_caller(
+    request: Request,
     catalog: CatalogDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    limits: RateLimits = request.app.state.rate_limits
     if credentials is None or not credentials.credentials:
         raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     now = time.monotonic()
     cache_key = (id(catalog), credentials.credentials)
     hit = _known_keys.get(cache_key)
     if hit is not None and hit[0] > now:
-        return hit[1]
-    key = await run_in_threadpool(catalog.key_owner, credentials.credentials)
-    if key is None:
-        raise _unauthorized("unknown API key")
-    caller = Caller(tenant_id=key.tenant_id, role=key.role, key_id=key.id)
-    if len(_known_keys) > 10_000:
-        _known_keys.clear()
-    _known_keys[cache_key] = (now + KEY_TTL_S, caller)
+        caller = hit[1]
+    else:
+        # A key-guessing run is stopped here, before it costs a database lookup.
+        address = request.client.host if request.client else ""
+        wait = limits.address_blocked(address)
+        if wait is not None:
+            raise _too_many(wait)
+        key = await run_in_threadpool(catalog.key_owner, credentials.credentials)
+        left = None if key is None or key.expires_at is None else key.expires_at - time.time()
+        if key is None or (left is not None and left <= 0):
+            limits.failed(address)
+            raise _unauthorized("unknown API key")
+        caller = Caller(tenant_id=key.tenant_id, role=key.role, key_id=key.id)
+        if len(_known_keys) > 10_000:
+            _known_keys.clear()
+        _known_keys[cache_key] = (now + min(KEY_TTL_S, KEY_TTL_S if left is None else left), caller)
+    wait = limits.key_over(caller.key_id or 0)
+    if wait is not None:
+        raise _too_many(wait)
     return caller
 
 

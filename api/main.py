@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from api.routes import api_router
+from api.security import GuardMiddleware, RateLimits
 from idleshare.errors import StoreError
 from market.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
 from market.outbound import OutboundPolicy
@@ -65,14 +67,20 @@ def create_app(
     dispatch_interval_s: float | None = 1.0,
     close_stores: bool = False,
     outbound: OutboundPolicy | None = None,
+    rate_limits: RateLimits | None = None,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
     """The API over the given stores; the caller owns them and closes them, unless
     ``close_stores``: then the app closes them when it stops. While the app runs, a thread
     delivers webhooks and expires holds every ``dispatch_interval_s`` (``None``: no thread, as
     in tests that drive the dispatcher themselves, and in the worker processes of
     ``idleshare api --workers N``, whose parent runs the one dispatcher). ``outbound``: where
-    webhooks may point (default: the ``IDLESHARE_WEBHOOK_*`` settings)."""
+    webhooks may point (default: the ``IDLESHARE_WEBHOOK_*`` settings);
+    ``rate_limits`` and ``max_body_bytes`` (413 above it): the ``IDLESHARE_*`` settings too."""
     outbound = OutboundPolicy.from_env() if outbound is None else outbound
+    rate_limits = RateLimits.from_env() if rate_limits is None else rate_limits
+    if max_body_bytes is None:
+        max_body_bytes = int(os.environ.get("IDLESHARE_MAX_BODY_BYTES", "") or 1_048_576)
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -103,6 +111,8 @@ def create_app(
     app.state.catalog = catalog
     app.state.store = store
     app.state.outbound = outbound
+    app.state.rate_limits = rate_limits
+    app.add_middleware(GuardMiddleware, max_body_bytes=max_body_bytes)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(MarketError, _market_refused)
     app.include_router(api_router)

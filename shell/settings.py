@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     #: whether plain ``http`` URLs are accepted (read by market.outbound.OutboundPolicy).
     webhook_allow: str = ""
     webhook_allow_http: bool = False
+    #: API guards (read by api.security): failed authentications per client address and
+    #: requests per key (``limits`` notation), the limiter's storage (``memory://``, or
+    #: ``redis://host:6379`` to share limits across API processes), the request body bound.
+    rate_limit_failed_auth: str = "20/minute"
+    rate_limit_per_key: str = "1000/second"
+    rate_limit_storage: str = "memory://"
+    max_body_bytes: int = Field(1_048_576, ge=1024)
     #: Seconds between analytics runs.
     analytics_interval_s: float = 30.0
 

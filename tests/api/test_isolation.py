@@ -20,6 +20,7 @@ from api.main import create_app
 from storage import catalog as cat
 from storage.catalog import Catalog
 from tests.api.conftest import FakeStore, add_asset, add_live_offer, add_window, auth
+from tests.market.receiver import LOCAL
 
 A, B, C = "acme", "globex", "initech"
 #: Routes anyone may call without a key.
@@ -85,7 +86,8 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
     add_asset(catalog, C, "c-asset")
     c_offer = add_live_offer(catalog, C, "c-asset", time.time() + 86400)
     b_platform = auth(catalog, B, "platform")
-    client = TestClient(create_app(catalog, FakeStore(), dispatch_interval_s=None))
+    # LOCAL: B's webhook points at this machine, which the default policy refuses.
+    client = TestClient(create_app(catalog, FakeStore(), dispatch_interval_s=None, outbound=LOCAL))
     booking = client.post(
         "/v1/bookings", headers=b_platform, json={"offer_id": c_offer, "quantity": 1}
     ).json()["id"]
