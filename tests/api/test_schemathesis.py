@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import allow_header_conformance, status_code_conformance
 
 from api.main import create_app
+from api.security import RateLimits
 from storage.catalog import Catalog
 from tests.api.conftest import FakeStore, add_asset, add_live_offer, add_window
 
@@ -23,7 +24,12 @@ HEADERS = {
     role: {"Authorization": f"Bearer {_catalog.create_key('acme', role=role)}"}
     for role in ("owner", "platform")
 }
-app = create_app(_catalog, FakeStore(), dispatch_interval_s=None)
+# Schemathesis sends many invalid keys on purpose; the limits have their own tests
+# (tests/api/security/test_guards.py), so they do not turn its 401s into 429s here.
+app = create_app(
+    _catalog, FakeStore(), dispatch_interval_s=None,
+    rate_limits=RateLimits(failed_auth="1000000/minute", per_key="1000000/second"),
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
