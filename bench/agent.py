@@ -3,9 +3,12 @@
 1. Steady state: an agent process (``python -m edge_agent run``) samples ``--assets`` assets
    every second (one reading each: ``--assets`` readings/s); after a warm-up its resident memory
    (RSS, and peak) and CPU share of one core are read from ``/proc``. Budget: 40 MB, 5 %.
-2. Drain: an outbox holding ``--backlog`` readings is drained by an agent to the broker; its
-   readings/s are compared with a plain paho publisher sending the same packs (QoS 1, same
-   in-flight window) to the same broker in the same run. Budget: 5,000 readings/s.
+2. Drain: an outbox holding ``--backlog`` readings is drained by an agent process to the
+   broker with storage receipts: a stand-in for ingest subscribes to the readings and publishes
+   a receipt of what it got every 20 ms (ingest's idle flush), and a reading counts as drained
+   only once receipted and deleted. Its readings/s and the agent's peak RSS are compared with a
+   plain paho publisher sending the same packs (QoS 1, same in-flight window) to the same
+   broker in the same run. Budget: 5,000 readings/s, 40 MB.
 
 Run ``python -m bench agent`` (Linux: it reads ``/proc``).
 """
@@ -28,8 +31,6 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge_agent.agent import Agent
-from edge_agent.config import parse
 from edge_agent.mqtt import MAX_INFLIGHT
 from edge_agent.outbox import Outbox
 from idleshare import wire
@@ -137,24 +138,82 @@ def fill(path: Path, readings: int, assets: int) -> None:
     box.close()
 
 
+class Receipter:
+    """Ingest's part in the drain, without a database: receipt every message it receives, in
+    one receipt per 20 ms, as ingest does per write batch."""
+
+    def __init__(self, port: int) -> None:
+        self.readings = 0
+        self._seqs: list[int] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-receipter")
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(wire.readings_topic(TENANT, "+"), qos=1)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        records = json.loads(msg.payload)
+        with self._lock:
+            self._seqs.append(records[0]["seq"])
+            self.readings += len(records)
+
+    def _run(self) -> None:
+        topic = wire.receipts_topic(TENANT, AGENT)
+        while not self._stop.wait(0.02):
+            with self._lock:
+                seqs, self._seqs = self._seqs, []
+            if seqs:
+                self.client.publish(topic, wire.encode_receipt(seqs, {}), qos=1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _queued(outbox: Path) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{outbox}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+    finally:
+        db.close()
+
+
 def drain(port: int, workdir: Path, readings: int, assets: int, max_pack: int) -> dict:
     outbox = workdir / "drain.db"
     t = time.monotonic()
     fill(outbox, readings, assets)
     fill_s = time.monotonic() - t
-    cfg = parse(config_text(port, outbox, assets, 86400, max_pack))
-    agent = Agent(cfg)
+    path = workdir / "drain.toml"
+    path.write_text(config_text(port, outbox, assets, 86400, max_pack))
+    receipter = Receipter(port)
     t0 = time.monotonic()
-    agent.start()
+    proc = subprocess.Popen([sys.executable, "-m", "edge_agent", "--log-level", "WARNING",
+                             "run", "--config", str(path)])
     try:
-        while agent._publisher is None or agent._publisher.published < readings:
+        peak = 0.0
+        while True:
+            peak = max(peak, _proc_kb(proc.pid, "VmHWM") / 1024)
+            if receipter.readings >= readings and _queued(outbox) == 0:
+                break
+            if proc.poll() is not None:
+                raise RuntimeError("the agent exited during the drain")
             time.sleep(0.05)
         elapsed = time.monotonic() - t0
-        messages = agent._publisher.messages
+        peak = max(peak, _proc_kb(proc.pid, "VmHWM") / 1024)
     finally:
-        agent.stop(drain_s=0)
+        proc.terminate()
+        proc.wait(timeout=15)
+        receipter.close()
     return {"fill_s": fill_s, "drain_s": elapsed, "readings_per_s": readings / elapsed,
-            "messages": messages}
+            "peak_rss_mb": peak, "received": receipter.readings}
 
 
 def raw_paho(port: int, readings: int, max_pack: int) -> dict:
@@ -214,8 +273,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{100 * CPU_BUDGET:.0f} %: {_verdict(s['cpu_share'] <= CPU_BUDGET)}")
             d = drain(port, workdir, args.backlog, args.assets, args.max_pack)
             r = raw_paho(port, args.backlog, args.max_pack)
-            print(f"drain: {args.backlog:,} queued readings (filled in {d['fill_s']:.1f} s) "
-                  f"left in {d['messages']:,} packs in {d['drain_s']:.1f} s")
+            print(f"drain with receipts: {args.backlog:,} queued readings (filled in "
+                  f"{d['fill_s']:.1f} s) receipted and deleted in {d['drain_s']:.1f} s "
+                  f"({d['received']:,} received: resends included)")
+            print(f"  agent peak RSS {d['peak_rss_mb']:.1f} MB, budget {RSS_BUDGET_MB:.0f} MB: "
+                  f"{_verdict(d['peak_rss_mb'] <= RSS_BUDGET_MB)}")
             print(f"  agent {d['readings_per_s']:,.0f} readings/s, budget >= "
                   f"{DRAIN_BUDGET:,.0f}: {_verdict(d['readings_per_s'] >= DRAIN_BUDGET)}")
             print(f"  raw paho publisher, same packs and broker: {r['readings_per_s']:,.0f} "

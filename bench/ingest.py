@@ -4,8 +4,10 @@
 (b) InfluxDB's raw line-protocol write rate (5,000-line POSTs, one writer, as ingest);
 (c) idleshare end to end, draining a preloaded queue into InfluxDB: messages/s and readings/s
     with 1 reading per message and with 50-reading packs, loss checked by count in InfluxDB;
+    each with storage receipts off (the agents' births do not announce them: PUBACK only) and
+    on (one receipt per agent per write batch), (a) measured again before each;
 (d) freshness: publish to queryable (InfluxDB answers a point once its write returned), p50
-    and p99, with a publisher in another process at half the rate measured in (c).
+    and p99, with a publisher in another process at half the rate measured in (c), receipts on.
 Throughput is measured on a queue preloaded into a persistent session, so the publisher's own
 speed (Python, same 2 cores) does not cap what is measured.
 """
@@ -40,7 +42,8 @@ from storage.readings import Reading
 TENANT = "bench"
 ASSETS = 100
 AGENTS = 10
-TARGETS = {"ratio_single": 0.60, "pack_readings_per_s": 100_000.0, "p99_s": 2.0}
+TARGETS = {"ratio_single": 0.60, "pack_readings_per_s": 100_000.0, "p99_s": 2.0,
+           "receipts_keep": 0.90}
 
 
 def _client(client_id: str, port: int, clean: bool = True,
@@ -76,6 +79,13 @@ def _messages(n: int, per_pack: int, t0: float, seq0: int = 0) -> list[tuple[str
         out.append((wire.readings_topic(TENANT, asset),
                     wire.encode_pack(TENANT, asset, f"agent-{i % AGENTS}", seq0 + i, ms)))
     return out
+
+
+def _births(receipts: bool) -> list[tuple[str, bytes]]:
+    """Live births of the agents, announcing receipts or not; queued before their readings."""
+    return [(wire.status_topic(TENANT, f"agent-{a}"),
+             wire.encode_status(f"agent-{a}", wire.ONLINE, time.time(), "bench",
+                                receipts=receipts)) for a in range(AGENTS)]
 
 
 def _publish(port: int, messages: Sequence[tuple[str, bytes]]) -> None:
@@ -159,9 +169,9 @@ def _stored(store: InfluxV1Store) -> int:
 
 
 def drain(servers: benchservers.BenchServers, store: TimedStore, catalog: Catalog,
-          messages: Sequence[tuple[str, bytes]], readings: int) -> tuple[float, float, int]:
+          messages: int, readings: int) -> tuple[float, float, int, int]:
     """Start ingest on a preloaded session; messages/s and readings/s until all is written,
-    and the number of points InfluxDB then holds."""
+    the number of points InfluxDB then holds, and the messages receipts covered."""
     before = _stored(store)
     ingest = Ingest(store, catalog, servers.mqtt_url, client_id="bench-ingest",
                     protocol=mqtt.MQTTv5)
@@ -171,7 +181,8 @@ def drain(servers: benchservers.BenchServers, store: TimedStore, catalog: Catalo
         time.sleep(0.005)
     elapsed = time.perf_counter() - started
     ingest.stop()
-    return len(messages) / elapsed, readings / elapsed, _stored(store) - before
+    return (messages / elapsed, readings / elapsed, _stored(store) - before,
+            ingest.stats.receipted)
 
 
 def _publish_at_rate(port: int, rate: float, seconds: float, seq0: int,
@@ -179,6 +190,8 @@ def _publish_at_rate(port: int, rate: float, seconds: float, seq0: int,
     """Child process: one reading per message, stamped with the time it is published."""
     client = _client("bench-rate", port)
     client.loop_start()
+    client.publish(wire.status_topic(TENANT, "agent-rate"), wire.encode_status(
+        "agent-rate", wire.ONLINE, time.time(), "bench", receipts=True), qos=1).wait_for_publish()
     started, n = time.perf_counter(), int(rate * seconds)
     for i in range(n):
         delay = started + i / rate - time.perf_counter()
@@ -236,29 +249,42 @@ def run(scale: float = 1.0, out: Callable[[str], None] = print) -> dict[str, flo
             store = TimedStore(servers.influx_url, "idleshare")
             store.count()
             t0 = time.time() - 6 * 3600
-            single = _messages(n_single, 1, t0)
             _session("bench-raw", servers.mqtt_port, [wire.READINGS_FILTER])
             _session("bench-ingest", servers.mqtt_port, [wire.STATUS_FILTER, wire.READINGS_FILTER])
-            out(f"preloading {n_single} single-reading messages ...")
-            _publish(servers.mqtt_port, single)
-            figures["a_raw_msgs_per_s"] = raw_ceiling(servers.mqtt_port, n_single)
-            out(f"(a) raw paho subscriber, empty callback: {figures['a_raw_msgs_per_s']:,.0f} "
-                "msg/s")
             figures["b_influx_points_per_s"] = influx_raw(servers.influx_url, n_single * 2)
             out(f"(b) InfluxDB raw line protocol:          "
                 f"{figures['b_influx_points_per_s']:,.0f} points/s")
-            msg_s, _, stored = drain(servers, store, catalog, single, n_single)
-            figures.update(c1_msgs_per_s=msg_s, c1_lost=n_single - stored)
-            out(f"(c) idleshare, 1 reading/message:        {msg_s:,.0f} msg/s "
-                f"(= readings/s), lost {n_single - stored}")
-            packs = _messages(n_packs, 50, t0 + 3600, seq0=10**6)
-            out(f"preloading {n_packs} packs of 50 readings ...")
-            _publish(servers.mqtt_port, packs)
-            msg_s, rd_s, stored = drain(servers, store, catalog, packs, n_packs * 50)
-            figures.update(c50_msgs_per_s=msg_s, c50_readings_per_s=rd_s,
-                           c50_lost=n_packs * 50 - stored)
-            out(f"(c) idleshare, 50 readings/message:      {msg_s:,.0f} msg/s, {rd_s:,.0f} "
-                f"readings/s, lost {n_packs * 50 - stored}")
+            for k, receipts in enumerate((False, True)):
+                tag = "on" if receipts else "off"
+                single = _messages(n_single, 1, t0 + k * 1800, seq0=k * 10**7)
+                out(f"receipts {tag}: preloading {n_single} single-reading messages ...")
+                _publish(servers.mqtt_port, _births(receipts) + single)
+                raw = raw_ceiling(servers.mqtt_port, n_single)
+                figures[f"a_raw_msgs_per_s_{tag}"] = raw
+                out(f"(a) raw paho subscriber, empty callback: {raw:,.0f} msg/s")
+                msg_s, _, stored, receipted = drain(servers, store, catalog, n_single, n_single)
+                figures.update({f"c1_msgs_per_s_{tag}": msg_s,
+                                f"c1_lost_{tag}": n_single - stored,
+                                f"c1_ratio_{tag}": msg_s / raw, f"c1_receipted_{tag}": receipted})
+                out(f"(c) idleshare, 1 reading/message, receipts {tag}: {msg_s:,.0f} msg/s "
+                    f"= {msg_s / raw:.0%} of (a), lost {n_single - stored}, "
+                    f"receipted {receipted}")
+                packs = _messages(n_packs, 50, t0 + 3600 + k * 900, seq0=k * 10**7 + 10**6)
+                out(f"receipts {tag}: preloading {n_packs} packs of 50 readings ...")
+                _publish(servers.mqtt_port, _births(receipts) + packs)
+                raw_ceiling(servers.mqtt_port, n_packs)  # the raw session's copy, drained
+                msg_s, rd_s, stored, receipted = drain(servers, store, catalog, n_packs,
+                                                       n_packs * 50)
+                figures.update({f"c50_msgs_per_s_{tag}": msg_s,
+                                f"c50_readings_per_s_{tag}": rd_s,
+                                f"c50_lost_{tag}": n_packs * 50 - stored,
+                                f"c50_receipted_{tag}": receipted})
+                out(f"(c) idleshare, 50 readings/message, receipts {tag}: {msg_s:,.0f} msg/s, "
+                    f"{rd_s:,.0f} readings/s, lost {n_packs * 50 - stored}, "
+                    f"receipted {receipted}")
+            figures["c1_msgs_per_s"] = figures["c1_msgs_per_s_on"]
+            figures["c50_readings_per_s"] = figures["c50_readings_per_s_on"]
+            figures["a_raw_msgs_per_s"] = figures["a_raw_msgs_per_s_on"]
             rate = figures["c1_msgs_per_s"] / 2
             p50, p99, sent, stored = freshness(servers, store, catalog, rate, fresh_s)
             figures.update(d_rate=rate, d_p50_s=p50, d_p99_s=p99, d_lost=sent - stored)
@@ -268,6 +294,13 @@ def run(scale: float = 1.0, out: Callable[[str], None] = print) -> dict[str, flo
             catalog.close()
             servers.stop()
     figures["ratio_single"] = figures["c1_msgs_per_s"] / figures["a_raw_msgs_per_s"]
+    # Receipts against today's path, each against the raw ceiling of its own phase.
+    figures["receipts_keep_single"] = figures["c1_ratio_on"] / figures["c1_ratio_off"]
+    figures["receipts_keep_packs"] = (figures["c50_readings_per_s_on"]
+                                      / figures["c50_readings_per_s_off"])
+    out(f"receipts on / off: single {figures['receipts_keep_single']:.0%} (share of raw), "
+        f"packs {figures['receipts_keep_packs']:.0%} (target >= "
+        f"{TARGETS['receipts_keep']:.0%})")
     out(f"ratios: (c) single / (a) raw = {figures['ratio_single']:.0%} "
         f"(target >= {TARGETS['ratio_single']:.0%}); packs {figures['c50_readings_per_s']:,.0f}"
         f" readings/s (target >= {TARGETS['pack_readings_per_s']:,.0f}); (c) readings/s / (b) "

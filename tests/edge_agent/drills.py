@@ -13,8 +13,11 @@ Key = tuple[str, str, float]  # (asset, metric, time)
 
 def agent_toml(url: str, tenant: str, outbox: Path, assets: str, extra_mqtt: str = "",
                buffer: str = "", clock: str = "") -> str:
+    # These drills have a broker and no ingest, so nothing would receipt: the agent runs as a
+    # plain MQTT publisher (PUBACK deletes). Receipts: tests/ingest/test_receipt_drills.py.
     return (f'[agent]\nid = "gw-{tenant}"\ntenant = "{tenant}"\n'
-            f'[mqtt]\nurl = "{url}"\nreconnect_min_s = 1\nreconnect_max_s = 1\n{extra_mqtt}'
+            f'[mqtt]\nurl = "{url}"\nreconnect_min_s = 1\nreconnect_max_s = 1\n'
+            f'receipts = false\n{extra_mqtt}'
             f'[buffer]\npath = "{outbox}"\nmax_pack = 50\n{buffer}'
             f"{clock}{assets}")
 

@@ -289,8 +289,14 @@ def test_a_puback_without_receipt_is_sent_again_after_the_timeout_with_the_same_
     assert [s.payload for s in client.readings()[2:]] == [s.payload for s in first]
     for s in client.readings()[2:]:
         client.ack(s.mid)
-    rows = agent.outbox._db.execute("SELECT attempts, due - strftime('%s','now') FROM sent")
-    assert all(attempts == 2 and 1.0 < wait <= 2.5 for attempts, wait in rows.fetchall())
+
+    def second_wait() -> list[tuple[int, float]]:
+        with agent.outbox._lock:
+            rows = agent.outbox._db.execute("SELECT attempts, due FROM sent WHERE acked = 1")
+            return [(attempts, due - time.time()) for attempts, due in rows.fetchall()]
+
+    wait_until(lambda: len(second_wait()) == 2)
+    assert all(attempts == 2 and 1.0 < wait <= 2.0 for attempts, wait in second_wait())
 
 
 def test_a_rejected_receipt_deletes_the_message_and_counts_its_readings(
@@ -329,3 +335,48 @@ def test_a_malformed_receipt_is_counted_and_ignored(running: Runner) -> None:
         "topic": "idleshare/v1/acme/agents/gw-test/receipts", "payload": b"[1, 2]"})())
     wait_until(lambda: agent._publisher is not None and agent._publisher.bad_receipts == 1)
     assert agent.stats.queued == 5
+
+
+SLOW = """
+[[assets]]
+id = "slow-1"
+kind = "warehouse_zone"
+capacity = 400
+source = "command"
+interval_s = 60
+[assets.command]
+argv = ["sh", "-c", "sleep 3; echo 5"]
+timeout_s = 10
+"""
+
+
+def test_a_slow_command_source_delays_neither_the_other_assets_nor_receipts(
+    running: Runner, tmp_path: Path
+) -> None:
+    agent, client, clock = running(agent_config(tmp_path / "outbox.db", extra=SLOW))
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)  # zone and truck; slow-1 is still running
+    started = time.monotonic()
+    client.receipt([client.seq(s) for s in client.readings()])
+    clock.t += 60
+    wait_until(lambda: len(client.readings()) == 4, timeout=2.0)
+    wait_until(lambda: agent.stats.published == 5, timeout=2.0)
+    assert time.monotonic() - started < 2.0  # well inside the command's 3 s
+    assert not any("slow-1" in s.topic for s in client.readings())
+    wait_until(lambda: any("slow-1" in s.topic for s in client.readings()), timeout=10.0)
+
+
+def test_a_repeating_failure_logs_one_traceback_then_a_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from edge_agent.agent import Throttled
+
+    throttled = Throttled("publishing", every_s=0.2)
+    with caplog.at_level("ERROR"):
+        for _ in range(50):
+            throttled.failed(OSError("disk I/O error"))
+        time.sleep(0.25)
+        throttled.failed(OSError("disk I/O error"))
+    assert len(caplog.records) == 2
+    assert caplog.records[0].exc_info is not None
+    assert "failed 50 times" in caplog.records[1].getMessage()

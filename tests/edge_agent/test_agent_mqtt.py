@@ -34,6 +34,7 @@ tenant = "{tenant}"
 url = "{url}"
 reconnect_min_s = 1
 reconnect_max_s = 1
+receipts = false  # a broker and no ingest: PUBACK deletes (receipts: tests/ingest)
 [buffer]
 path = "{outbox}"
 max_pack = 20
