@@ -14,6 +14,7 @@ from api.routes import api_router
 from api.security import GuardMiddleware, RateLimits
 from idleshare.errors import StoreError
 from market.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
+from market.keys import ROTATION_GRACE_S
 from market.outbound import OutboundPolicy
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
@@ -69,6 +70,7 @@ def create_app(
     outbound: OutboundPolicy | None = None,
     rate_limits: RateLimits | None = None,
     max_body_bytes: int | None = None,
+    key_rotation_grace_s: float | None = None,
 ) -> FastAPI:
     """The API over the given stores; the caller owns them and closes them, unless
     ``close_stores``: then the app closes them when it stops. While the app runs, a thread
@@ -76,11 +78,16 @@ def create_app(
     in tests that drive the dispatcher themselves, and in the worker processes of
     ``idleshare api --workers N``, whose parent runs the one dispatcher). ``outbound``: where
     webhooks may point (default: the ``IDLESHARE_WEBHOOK_*`` settings);
-    ``rate_limits`` and ``max_body_bytes`` (413 above it): the ``IDLESHARE_*`` settings too."""
+    ``rate_limits``, ``max_body_bytes`` (413 above it) and ``key_rotation_grace_s`` (how long
+    a rotated key keeps working): the ``IDLESHARE_*`` settings too."""
     outbound = OutboundPolicy.from_env() if outbound is None else outbound
     rate_limits = RateLimits.from_env() if rate_limits is None else rate_limits
     if max_body_bytes is None:
         max_body_bytes = int(os.environ.get("IDLESHARE_MAX_BODY_BYTES", "") or 1_048_576)
+    if key_rotation_grace_s is None:
+        key_rotation_grace_s = float(
+            os.environ.get("IDLESHARE_KEY_ROTATION_GRACE_S", "") or ROTATION_GRACE_S
+        )
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -112,6 +119,7 @@ def create_app(
     app.state.store = store
     app.state.outbound = outbound
     app.state.rate_limits = rate_limits
+    app.state.key_rotation_grace_s = key_rotation_grace_s
     app.add_middleware(GuardMiddleware, max_body_bytes=max_body_bytes)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(MarketError, _market_refused)

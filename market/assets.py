@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
+from market import audit
 from market.errors import Conflict, Invalid, NotFound
 from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
 
@@ -74,7 +75,9 @@ def remove(catalog: Catalog, tenant: str, asset_id: str) -> None:
         s.execute(delete(AssetRow).where(AssetRow.tenant_id == tenant, AssetRow.id == asset_id))
 
 
-def set_policy(catalog: Catalog, tenant: str, asset_id: str, overrides: dict[str, Any]) -> AssetRow:
+def set_policy(
+    catalog: Catalog, tenant: str, asset_id: str, overrides: dict[str, Any], by: int | None = None
+) -> AssetRow:
     """Replace the owner's policy overrides, refused (:class:`Invalid`) where analytics would
     refuse them, so no stored policy stops the asset's analysis."""
     from analytics.policy import SharingPolicy  # numpy and scikit-learn: only when needed
@@ -88,5 +91,6 @@ def set_policy(catalog: Catalog, tenant: str, asset_id: str, overrides: dict[str
         row = s.get(AssetRow, (tenant, asset_id))
         if row is None:
             raise NotFound(f"no asset {asset_id!r}")
+        audit.record(s, tenant, by, "policy.changed", asset_id, {"policy": overrides})
         row.policy = overrides
         return row

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from market import audit
 from market.caller import Caller
 from market.errors import Conflict, Forbidden, NotFound
 from market.visibility import can_see
@@ -179,6 +180,7 @@ def cancel(catalog: Catalog, caller: Caller, booking_id: int, now: float) -> Boo
         if row.status not in (HELD, CONFIRMED):
             raise Conflict(f"booking {booking_id} is already {row.status}")
         row.status, row.updated_at = CANCELLED, now
+        audit.record(s, caller.tenant_id, caller.key_id, "booking.cancelled", str(row.id), at=now)
         if offer is not None and offer.status == "live":
             record_offer_event(s, offer, "updated", now)
         return row

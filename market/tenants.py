@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
+from market import audit
 from market.errors import Invalid
 from market.visibility import forget_peers
 from storage.catalog import Catalog, GroupMemberRow, PartnerRow, Tenant
@@ -38,22 +39,27 @@ def view(catalog: Catalog, tenant: str) -> TenantView:
         )
 
 
-def add_partner(catalog: Catalog, tenant: str, partner: str) -> None:
-    """Share ``tenant``'s `partners` offers with ``partner`` (idempotent)."""
+def add_partner(catalog: Catalog, tenant: str, partner: str, by: int | None = None) -> None:
+    """Share ``tenant``'s `partners` offers with ``partner`` (idempotent); ``by``: the key
+    id, for the audit log (whose new entry makes every API process forget its peers)."""
     if partner == tenant:
         raise Invalid("a tenant cannot partner itself")
     with catalog.session() as s:
         if s.get(PartnerRow, (tenant, partner)) is None:
             s.add(PartnerRow(tenant_id=tenant, partner_id=partner))
+            audit.record(s, tenant, by, "partner.added", partner)
     forget_peers()
 
 
-def remove_partner(catalog: Catalog, tenant: str, partner: str) -> None:
-    """Stop sharing `partners` offers with ``partner`` (idempotent)."""
+def remove_partner(catalog: Catalog, tenant: str, partner: str, by: int | None = None) -> None:
+    """Stop sharing `partners` offers with ``partner`` (idempotent), at once in every API
+    process (see :func:`add_partner`)."""
     with catalog.session() as s:
-        s.execute(
+        result = s.execute(
             delete(PartnerRow).where(
                 PartnerRow.tenant_id == tenant, PartnerRow.partner_id == partner
             )
         )
+        if isinstance(result, CursorResult) and result.rowcount:
+            audit.record(s, tenant, by, "partner.removed", partner)
     forget_peers()

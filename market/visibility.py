@@ -26,16 +26,28 @@ class _Peers:
     filters: dict[type, ColumnElement[bool]] = field(default_factory=dict)
 
 
-#: Each tenant's peers, and the visibility conditions built from them, for a few seconds: two
-#: queries and the condition's construction fewer on every platform search. A partner change
-#: made through this process applies at once (``forget_peers``), one made in another process
-#: or on the command line within PEERS_TTL_S, as for revoked keys.
+#: Each tenant's peers, and the visibility conditions built from them: two queries and the
+#: condition's construction fewer on every platform search. A partner or group change applies
+#: at once in every API process: it writes an audit entry, the newest entry's id comes back
+#: with every key lookup (``Catalog.authenticate``), and ``observe_generation`` drops the
+#: catalog's peers when it moved. PEERS_TTL_S bounds changes made behind the catalog's back
+#: (raw SQL); the webhook dispatcher forgets peers at each run.
 PEERS_TTL_S = 5.0
 _known_peers: dict[tuple[str, str], _Peers] = {}
+_generations: dict[str, int] = {}
 
 
 def forget_peers() -> None:
     _known_peers.clear()
+
+
+def observe_generation(catalog_url: str, generation: int) -> None:
+    """The catalog at ``catalog_url`` is at visibility ``generation``: peers cached from an
+    older one are dropped."""
+    if _generations.get(catalog_url) != generation:
+        _generations[catalog_url] = generation
+        for key in [k for k in _known_peers if k[0] == catalog_url]:
+            del _known_peers[key]
 
 
 def _cached_peers(session: Session | Connection, tenant: str) -> _Peers:

@@ -229,4 +229,5 @@ def replace_policy(
     """Replace the owner's overrides (keys left out take the defaults); offers follow at the
     next analysis run."""
     overrides = body.model_dump(exclude_none=True)
-    return PolicyPublic.from_row(assets.set_policy(catalog, caller.tenant_id, asset_id, overrides))
+    row = assets.set_policy(catalog, caller.tenant_id, asset_id, overrides, caller.key_id)
+    return PolicyPublic.from_row(row)

@@ -1,15 +1,18 @@
-"""The caller's tenant, its groups and its partners; the tenant's API keys."""
+"""The caller's tenant, its groups and its partners; the tenant's API keys; its audit log."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path, Request, status
 
-from api.deps import CallerDep, CatalogDep, OwnerDep, forget_keys
-from api.params import RowId
-from api.schemas.tenants import KeyCreate, KeyCreated, KeyPublic, TenantPublic
-from market import tenants
+from api.deps import CallerDep, CatalogDep, OwnerDep
+from api.params import CursorParam, Limit, RowId, decode_cursor, split_page
+from api.schemas.audit import AuditEntry
+from api.schemas.common import Page
+from api.schemas.tenants import KeyCreate, KeyCreated, KeyPublic, KeyRotate, TenantPublic
+from market import audit, keys, tenants
 
 router = APIRouter(tags=["tenant"])
 
@@ -25,14 +28,14 @@ def read_tenant(caller: CallerDep, catalog: CatalogDep) -> TenantPublic:
 @router.put("/v1/tenant/partners/{partner_id}", response_model=TenantPublic)
 def add_partner(partner_id: PartnerId, caller: OwnerDep, catalog: CatalogDep) -> TenantPublic:
     """Share this tenant's `partners` offers with another tenant (idempotent)."""
-    tenants.add_partner(catalog, caller.tenant_id, partner_id)
+    tenants.add_partner(catalog, caller.tenant_id, partner_id, caller.key_id)
     return read_tenant(caller, catalog)
 
 
 @router.delete("/v1/tenant/partners/{partner_id}", response_model=TenantPublic)
 def remove_partner(partner_id: PartnerId, caller: OwnerDep, catalog: CatalogDep) -> TenantPublic:
     """Stop sharing `partners` offers with a tenant (idempotent)."""
-    tenants.remove_partner(catalog, caller.tenant_id, partner_id)
+    tenants.remove_partner(catalog, caller.tenant_id, partner_id, caller.key_id)
     return read_tenant(caller, catalog)
 
 
@@ -44,8 +47,29 @@ def list_keys(caller: OwnerDep, catalog: CatalogDep) -> list[KeyPublic]:
 
 @router.post("/v1/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 def create_key(body: KeyCreate, caller: OwnerDep, catalog: CatalogDep) -> KeyCreated:
-    """A new key for the caller's tenant, shown once in the answer."""
-    row, key = catalog.mint_key(caller.tenant_id, role=body.role, name=body.name)
+    """A new key for the caller's tenant, shown once in the answer; it stops working after
+    `expires_in_s` or at `expires_at` if one is given."""
+    now = time.time()
+    expires_at = now + body.expires_in_s if body.expires_in_s is not None else body.expires_at
+    row, key = keys.create(catalog, caller, body.role, body.name, expires_at, now)
+    return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=key)
+
+
+@router.post(
+    "/v1/keys/{key_id}/rotate",
+    response_model=KeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "no such key in the caller's tenant"}},
+)
+def rotate_key(
+    key_id: RowId, caller: OwnerDep, catalog: CatalogDep, request: Request,
+    body: KeyRotate | None = None,
+) -> KeyCreated:
+    """A new key with the old one's role and name, shown once; the old key keeps working for
+    `grace_s` (default 24 h), then stops. Webhooks of the old key move to the new one."""
+    grace = body.grace_s if body is not None and body.grace_s is not None else None
+    grace = request.app.state.key_rotation_grace_s if grace is None else grace
+    row, key = keys.rotate(catalog, caller, key_id, grace, time.time())
     return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=key)
 
 
@@ -55,7 +79,19 @@ def create_key(body: KeyCreate, caller: OwnerDep, catalog: CatalogDep) -> KeyCre
     responses={404: {"description": "no such key in the caller's tenant"}},
 )
 def delete_key(key_id: RowId, caller: OwnerDep, catalog: CatalogDep) -> None:
-    """Revoke a key of the caller's tenant; it stops working at once."""
-    if not catalog.delete_key(caller.tenant_id, key_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no key {key_id}")
-    forget_keys()
+    """Revoke a key of the caller's tenant: its next request, in any API process, is refused,
+    and its webhooks stop."""
+    keys.revoke(catalog, caller, key_id, time.time())
+
+
+@router.get("/v1/audit", response_model=Page[AuditEntry])
+def read_audit(
+    caller: OwnerDep, catalog: CatalogDep, limit: Limit = 100, cursor: CursorParam = None
+) -> Page[AuditEntry]:
+    """Who (key id; null for the operator) did what to the caller's tenant, newest first:
+    keys created, rotated and revoked, policies changed, devices added, partners added and
+    removed, bookings cancelled, groups joined."""
+    after = decode_cursor(cursor, (int,))
+    rows = audit.entries(catalog, caller.tenant_id, after[0] if after else None, limit + 1)
+    rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
+    return Page(items=[AuditEntry.from_row(r) for r in rows], next_cursor=next_cursor)

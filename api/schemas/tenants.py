@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from api.params import Instant
 from api.schemas.common import examples, utc
 from market.tenants import TenantView
 from storage.catalog import ApiKey
@@ -39,11 +40,40 @@ class TenantPublic(BaseModel):
         )
 
 
+#: Longest lifetime or grace period a key may be given: ten years.
+MAX_KEY_S = 10 * 366 * 86400.0
+
+
 class KeyCreate(BaseModel):
-    model_config = examples({"role": "platform", "name": "marketplace sync"}, forbid=True)
+    model_config = examples(
+        {"role": "platform", "name": "marketplace sync", "expires_in_s": 7776000}, forbid=True
+    )
 
     role: Role = "viewer"
     name: Annotated[str, StringConstraints(max_length=200)] = ""
+    expires_in_s: float | None = Field(
+        None, gt=0, le=MAX_KEY_S, allow_inf_nan=False,
+        description="the key stops working this many seconds after its creation",
+    )
+    expires_at: Instant | None = Field(
+        None, description="the key stops working at this time (give this or expires_in_s)"
+    )
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> KeyCreate:
+        if self.expires_in_s is not None and self.expires_at is not None:
+            raise ValueError("give expires_in_s or expires_at, not both")
+        return self
+
+
+class KeyRotate(BaseModel):
+    model_config = examples({"grace_s": 3600}, forbid=True)
+
+    grace_s: float | None = Field(
+        None, ge=0, le=MAX_KEY_S, allow_inf_nan=False,
+        description="how long the old key keeps working (default: the server's "
+        "IDLESHARE_KEY_ROTATION_GRACE_S, 24 h)",
+    )
 
 
 class KeyPublic(BaseModel):
@@ -66,6 +96,9 @@ class KeyPublic(BaseModel):
     last_used_at: datetime | None = Field(
         None, description="when the key last authenticated a request; null if never"
     )
+    expires_at: datetime | None = Field(
+        None, description="when the key stops working (rotated keys: end of grace); null: never"
+    )
 
     @classmethod
     def from_row(cls, row: ApiKey) -> KeyPublic:
@@ -76,6 +109,7 @@ class KeyPublic(BaseModel):
             prefix=row.prefix,
             created_at=utc(row.created_at),
             last_used_at=utc(row.last_used_at) if row.last_used_at else None,
+            expires_at=utc(row.expires_at) if row.expires_at is not None else None,
         )
 
 

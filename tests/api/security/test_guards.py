@@ -36,14 +36,14 @@ def test_key_guessing_is_stopped_with_429_and_retry_after(
     guarded: TestClient, catalog: Catalog
 ) -> None:
     lookups = 0
-    real = catalog.key_owner
+    real = catalog.authenticate
 
     def counting(key: str, at: float | None = None):  # type: ignore[no-untyped-def]
         nonlocal lookups
         lookups += 1
         return real(key, at)
 
-    catalog.key_owner = counting  # type: ignore[method-assign]
+    catalog.authenticate = counting  # type: ignore[method-assign]
     codes = [guarded.get("/v1/tenant", headers=_bearer(f"idl_guess{i}")).status_code
              for i in range(8)]
     assert codes == [401] * 5 + [429] * 3
@@ -66,12 +66,10 @@ def test_a_key_over_its_request_limit_gets_429_with_retry_after(
 def test_an_expired_key_does_not_authenticate(client: TestClient, catalog: Catalog) -> None:
     row, key = catalog.mint_key("acme")
     assert client.get("/v1/tenant", headers=_bearer(key)).status_code == 200
-    from api.deps import forget_keys
     from storage.catalog import ApiKey
 
     with catalog.session() as s:
         s.get_one(ApiKey, row.id).expires_at = time.time() - 1
-    forget_keys()
     assert client.get("/v1/tenant", headers=_bearer(key)).status_code == 401
 
 
