@@ -49,6 +49,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/assets/{asset_id}"): {"name": "hijacked"},
     ("PUT", "/v1/assets/{asset_id}/policy"): {"visibility": "public"},
     ("POST", "/v1/keys"): {"role": "owner"},
+    ("POST", "/v1/keys/{key_id}/rotate"): {"grace_s": 0},
     ("POST", "/v1/bookings"): {"offer_id": "{offer_id}", "quantity": 1},
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/a"},
 }
@@ -106,6 +107,16 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
         "key_id": key,
         "partner_id": B,
     }
+
+
+def test_b_world_has_an_audit_log_that_would_show_as_a_leak(
+    client: TestClient, catalog: Catalog
+) -> None:
+    # So the route-table test below proves GET /v1/audit shows A none of B's entries.
+    assert ("GET", "/v1/audit") in ROUTES
+    b_world(catalog)
+    entries = client.get("/v1/audit", headers=auth(catalog, B)).json()["items"]
+    assert "b-secret-partner" in leaks(entries)
 
 
 def fingerprint(catalog: Catalog) -> str:
