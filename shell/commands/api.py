@@ -46,10 +46,17 @@ def register(app: typer.Typer) -> None:
         tenant: Annotated[str, typer.Option(help="tenant (company) id")],
         role: Annotated[str, typer.Option(help="owner, viewer or platform")] = "owner",
         name: Annotated[str, typer.Option(help="what the key is for")] = "",
+        expires_in: Annotated[
+            str | None, typer.Option(help="the key stops working after this: 3600, 90m, 12h, 90d")
+        ] = None,
         data_dir: DataDir = None,
     ) -> None:
         """Create an API key; it is shown once, only its hash is stored."""
+        import time
+
         from idleshare.assets import check_id
+        from market import keys
+        from market.caller import Caller
         from storage.catalog import Catalog
 
         if role not in ROLES:
@@ -58,10 +65,15 @@ def register(app: typer.Typer) -> None:
             check_id("tenant", tenant)
         except IdleshareError as err:
             fail(str(err), 2)
+        lifetime = None if expires_in is None else duration_s(expires_in)
         s = settings(data_dir=data_dir)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(s.catalog)
-        typer.echo(f"API key: {catalog.create_key(tenant, role=role, name=name)}")
+        now = time.time()
+        operator = Caller(tenant_id=tenant, role="owner", key_id=None)  # audited as the CLI's
+        expires_at = None if lifetime is None else now + lifetime
+        _row, key = keys.create(catalog, operator, role, name, expires_at, now)
+        typer.echo(f"API key: {key}")
         catalog.close()
 
 
@@ -99,6 +111,7 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
         reader: Annotated[
             bool, typer.Option(help="a read-all service account (ingest) instead of a device")
         ] = False,
+        data_dir: DataDir = None,
     ) -> None:
         """Create broker credentials; the password is shown once. Send SIGHUP to Mosquitto
         (systemctl reload mosquitto) to load them."""
@@ -110,7 +123,43 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
             )
         except IdleshareError as err:
             fail(str(err), 2)
+        _audit_device(data_dir, tenant, device, user, asset or [], reader)
         typer.echo(f"username: {user}\npassword: {password}")
+
+
+def _audit_device(
+    data_dir: Path | None, tenant: str, device: str, user: str, assets: list[str], reader: bool
+) -> None:
+    """The tenant's audit log records the new broker identity (the operator: no key id)."""
+    from market import audit
+    from storage.catalog import Catalog
+
+    s = settings(data_dir=data_dir)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(s.catalog)
+    catalog.ensure_tenant(tenant)
+    with catalog.session() as session:
+        audit.record(session, tenant, None, "device.added", device,
+                     {"user": user, "assets": assets, "reader": reader})
+    catalog.close()
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_s(text: str) -> float:
+    """``3600``, ``90m``, ``12h``, ``90d`` -> seconds; a bad one fails the command."""
+    import math
+
+    unit = _UNITS.get(text[-1:].lower(), 0.0)
+    number = text[:-1] if unit else text
+    try:
+        seconds = float(number) * (unit or 1.0)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        fail(f"--expires-in must be a positive duration (3600, 90m, 12h, 90d): got {text!r}", 2)
+    return seconds
 
 
 def serve_one(s: Settings, host: str, port: int) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.main import create_app
 from storage.catalog import Catalog, WebhookRow
+from storage.catalog.models import AuditRow
 from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
 from tests.market.receiver import LOCAL
 
@@ -128,3 +131,25 @@ def test_a_partner_removed_in_another_process_sees_nothing_more_here(
     assert client.get(f"/v1/offers/{offer}", headers=globex).status_code == 404
     feed = client.get("/v1/feeds/offers", headers=globex).json()
     assert offer not in [o["id"] for o in feed["items"]]
+
+
+def test_the_cli_creates_a_key_that_expires_and_audits_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shell.commands import app
+
+    runner = CliRunner()
+    args = ["keys", "create", "--tenant", "acme", "--data-dir", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--expires-in", "2h"])
+    assert result.exit_code == 0, result.output
+    for bad in ("0", "-5m", "soon", "infd"):
+        assert runner.invoke(app, [*args, "--expires-in", bad]).exit_code == 2, bad
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    try:
+        (row,) = catalog.keys("acme")
+        assert row.expires_at is not None and 7190 < row.expires_at - time.time() <= 7200
+        with catalog.session() as s:
+            (entry,) = s.scalars(select(AuditRow)).all()
+        assert (entry.action, entry.key_id, entry.target) == ("key.created", None, str(row.id))
+    finally:
+        catalog.close()
