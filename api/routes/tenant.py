@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
@@ -50,7 +51,10 @@ def create_key(body: KeyCreate, caller: OwnerDep, catalog: CatalogDep) -> KeyCre
     """A new key for the caller's tenant, shown once in the answer; it stops working after
     `expires_in_s` or at `expires_at` if one is given."""
     now = time.time()
-    expires_at = now + body.expires_in_s if body.expires_in_s is not None else body.expires_at
+    at = body.expires_at
+    ends = [] if at is None else [(at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()]
+    ends += [now + body.expires_in_s] if body.expires_in_s is not None else []
+    expires_at = min(ends, default=None)  # both given: the sooner
     row, key = keys.create(catalog, caller, body.role, body.name, expires_at, now)
     return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=key)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
-from api.params import Instant
 from api.schemas.common import examples, utc
 from market.tenants import TenantView
 from storage.catalog import ApiKey
@@ -40,6 +39,15 @@ class TenantPublic(BaseModel):
         )
 
 
+def _iso_only(value: object) -> object:
+    # The schema says string (date-time): a number is refused, not read as epoch seconds.
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 time, e.g. 2024-05-01T10:00:00Z")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
 #: Longest lifetime or grace period a key may be given: ten years.
 MAX_KEY_S = 10 * 366 * 86400.0
 
@@ -52,25 +60,20 @@ class KeyCreate(BaseModel):
     role: Role = "viewer"
     name: Annotated[str, StringConstraints(max_length=200)] = ""
     expires_in_s: float | None = Field(
-        None, gt=0, le=MAX_KEY_S, allow_inf_nan=False,
+        None, gt=0, le=MAX_KEY_S, allow_inf_nan=False, strict=True,
         description="the key stops working this many seconds after its creation",
     )
-    expires_at: Instant | None = Field(
-        None, description="the key stops working at this time (give this or expires_in_s)"
+    expires_at: IsoTime | None = Field(
+        None,
+        description="the key stops working at this time (with expires_in_s: the sooner)",
     )
-
-    @model_validator(mode="after")
-    def _one_expiry(self) -> KeyCreate:
-        if self.expires_in_s is not None and self.expires_at is not None:
-            raise ValueError("give expires_in_s or expires_at, not both")
-        return self
 
 
 class KeyRotate(BaseModel):
     model_config = examples({"grace_s": 3600}, forbid=True)
 
     grace_s: float | None = Field(
-        None, ge=0, le=MAX_KEY_S, allow_inf_nan=False,
+        None, ge=0, le=MAX_KEY_S, allow_inf_nan=False, strict=True,
         description="how long the old key keeps working (default: the server's "
         "IDLESHARE_KEY_ROTATION_GRACE_S, 24 h)",
     )
