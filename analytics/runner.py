@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,8 +49,10 @@ def run_once(
     store: ReadingStore,
     now: float | None = None,
     lookback_s: float = DEFAULT_LOOKBACK_S,
+    assets: Sequence[AssetRow] | None = None,
 ) -> RunReport:
-    """Analyse every asset over ``[now - lookback_s, now)`` and store windows and offers.
+    """Analyse every asset (or only ``assets``: a worker's share, :mod:`analytics.workers`)
+    over ``[now - lookback_s, now)`` and store windows and offers.
 
     One asset's failure is logged and counted, and the others still run; each asset is written
     in its own transaction, so a failure leaves that asset's rows as they were.
@@ -58,12 +61,13 @@ def run_once(
     now = time.time() if now is None else now
     if not lookback_s > 0:
         raise ValueError(f"lookback_s must be > 0: got {lookback_s}")
-    assets = windows = created = withdrawn = errors = 0
+    rows = catalog.assets() if assets is None else assets
+    analysed = windows = created = withdrawn = errors = 0
     # Assets with weeks of history wait for one forecaster per kind, fitted on all of them.
     waiting: dict[str, list[tuple[AssetRow, SharingPolicy, Analysis, FleetAsset]]] = {}
     done: list[PublishCounts] = []
     kpis: list[AssetKpis] = []
-    for row in catalog.assets():
+    for row in rows:
         try:
             policy, analysis, history = _analyse_asset(store, row, now, lookback_s, kpis)
             if history is None:
@@ -91,11 +95,11 @@ def run_once(
                 log.exception("analytics failed for asset %s/%s", row.tenant_id, row.id)
                 errors += 1
     for counts in done:
-        assets += 1
+        analysed += 1
         windows += counts.windows
         created += counts.created
         withdrawn += counts.withdrawn
-    return RunReport(assets=assets, windows=windows, offers_created=created,
+    return RunReport(assets=analysed, windows=windows, offers_created=created,
                      offers_withdrawn=withdrawn, seconds=time.perf_counter() - began,
                      errors=errors, kpis=aggregate(kpis))
 

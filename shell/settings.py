@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     #: Seconds between analytics runs.
     analytics_interval_s: float = 30.0
+    #: Analytics on several workers: this worker's id (unique per worker; empty = a single
+    #: analytics process analysing everything) and how long its claims on a pass's assets
+    #: last unrenewed (a dead worker's share is taken over this long after it died).
+    analytics_worker_id: str = Field("", max_length=64)
+    analytics_lease_s: float = 10.0
 
     @field_validator("mqtt_url")
     @classmethod

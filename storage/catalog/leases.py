@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Sequence
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Float,
@@ -51,7 +52,7 @@ class AnalyticsBucketRow(Base):
 
     __tablename__ = "analytics_buckets"
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    pass_no: Mapped[int] = mapped_column(Integer, default=-1)
+    pass_no: Mapped[int] = mapped_column(BigInteger, default=-1)  # intervals since 1970
     worker_id: Mapped[str] = mapped_column(String(64), default="")
     expires_at: Mapped[float] = mapped_column(Float, default=0.0)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -102,14 +103,14 @@ def _claimable(pass_no: int, now: float) -> ColumnElement[bool]:
 
 def claim(s: Session, worker_id: str, pass_no: int, now: float, ttl_s: float,
           limit: int | None = None) -> list[int]:
-    """Claim up to ``limit`` buckets (by default a fair share of those left among the live
+    """Claim up to ``limit`` buckets (by default a fair share, ``BUCKETS`` over the live
     workers) for ``pass_no`` until ``now + ttl_s``; returns them. Commit right after."""
     b = AnalyticsBucketRow
     write_lock_sqlite(s)
     if limit is None:
         left = s.scalar(select(func.count()).select_from(b).where(_claimable(pass_no, now))) or 0
         workers = max(len(live_workers(s, now)), 1)
-        limit = -(-left // workers)
+        limit = min(left, -(-BUCKETS // workers))
     if limit <= 0:
         return []
     chosen = list(s.scalars(

@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "analytics_buckets",
         sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("pass_no", sa.Integer(), nullable=False),
+        sa.Column("pass_no", sa.BigInteger(), nullable=False),
         sa.Column("worker_id", sa.String(64), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
