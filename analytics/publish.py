@@ -104,7 +104,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
                    price_per_unit_hour=policy.price_per_unit_hour, currency=policy.currency,
                    visibility=policy.visibility, capabilities=list(policy.capabilities),
                    method=analysis.method)
-    updated = withdrawn = created = 0
+    updated = withdrawn = 0
     committed: list[tuple[float, float, float]] = []
     pending: dict[tuple[float, float], OfferRow] = {}
     for o in live:
@@ -114,7 +114,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
             keep = max(booked[o.id], min(o.quantity, _allowed(offers, o.start, o.end)))
             if keep != o.quantity:
                 o.quantity, o.updated_at = keep, now
-                record_offer_event(session, o, UPDATED, now)
+                record_offer_event(session, o, UPDATED, now, booked[o.id])
                 updated += 1
             committed.append((o.start, o.end, o.quantity))
         elif _slot(o.start, o.end) in pending:  # a duplicate can only come from an old fault
@@ -140,6 +140,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
                     if o.start < b and o.end > a]
         if overlaps:
             matched[i] = pending.pop(max(overlaps)[1])
+    changes: list[tuple[OfferRow, str]] = []
     for i, (start, end, fields) in enumerate(wanted):
         fields = dict(fields, start=start, end=end)
         row = matched.get(i)
@@ -147,14 +148,19 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
             row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, status=LIVE,
                            created_at=now, updated_at=now, **fields)
             session.add(row)
-            record_offer_event(session, row, CREATED, now)
-            created += 1
+            changes.append((row, CREATED))
         elif any(getattr(row, name) != value for name, value in fields.items()):
             for name, value in fields.items():
                 setattr(row, name, value)
             row.updated_at = now
-            record_offer_event(session, row, UPDATED, now)
-            updated += 1
+            changes.append((row, UPDATED))
+    # New offers inserted in one batch (one round trip for their ids, not one each); the
+    # events then in the order of the offers. New offers have nothing booked.
+    session.flush()
+    for row, type_ in changes:
+        record_offer_event(session, row, type_, now, booked.get(row.id, 0.0))
+    created = sum(t == CREATED for _, t in changes)
+    updated += len(changes) - created
     for row in pending.values():
         withdrawn += _withdraw(session, row, now)
     return PublishCounts(windows=len(analysis.windows), created=created, withdrawn=withdrawn,
@@ -162,6 +168,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
 
 
 def _withdraw(session: Session, row: OfferRow, now: float) -> int:
+    """Withdraw an offer without bookings (publish keeps booked ones)."""
     row.status, row.updated_at = WITHDRAWN, now
-    record_offer_event(session, row, WITHDRAWN, now)
+    record_offer_event(session, row, WITHDRAWN, now, 0.0)
     return 1

@@ -44,6 +44,16 @@ def analytics(
     typer.echo(report(run(assets=assets, days=days, step_s=step_s)))
 
 
+@app.command("analytics-workers")
+def analytics_workers(
+    assets: Annotated[int, typer.Option(help="assets in the fleet")] = 10_000,
+) -> None:
+    """One full analytics pass with 1 worker and with 2 worker processes on PostgreSQL."""
+    from bench.analytics_workers import report, run
+
+    typer.echo(report(run(assets=assets), assets))
+
+
 @app.command()
 def api(
     assets: Annotated[int, typer.Option(min=1)] = 10_000,
