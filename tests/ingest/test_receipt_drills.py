@@ -176,6 +176,8 @@ def _sent_unreceipted(outbox: Path) -> int:
     db = sqlite3.connect(f"file:{outbox}?mode=ro", uri=True)
     try:
         return int(db.execute("SELECT COUNT(*) FROM sent WHERE acked = 1").fetchone()[0])
+    except sqlite3.OperationalError:  # the agent is still creating its tables
+        return 0
     finally:
         db.close()
 
