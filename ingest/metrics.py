@@ -76,7 +76,7 @@ class IngestMetrics:
         self.pending_readings = Gauge(PREFIX + "pending_readings", "Readings waiting in the "
                                       "batch", registry=reg)
 
-    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
+    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         """Expose the metrics over HTTP (``/metrics``) on ``port``."""
         start_http_server(port, addr=addr, registry=self.registry)
 

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     catalog_url: str = ""
     #: Ingest: serve Prometheus metrics on this port (0 = off).
     ingest_metrics_port: int = Field(0, ge=0, le=65535)
+    #: ... on this address: loopback unless the operator opens it (e.g. 0.0.0.0 for a scraper
+    #: on another host, behind the host's firewall).
+    ingest_metrics_host: str = "127.0.0.1"
     #: Ingest: take readings through the MQTT shared subscription ``$share/<group>/...`` so
     #: several workers (each with its own mqtt_client_id) split the load; empty = no sharing.
     ingest_share_group: str = ""

@@ -52,7 +52,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         ingest = Ingest(store, catalog, settings.mqtt_url, client_id=settings.mqtt_client_id,
                         share_group=settings.ingest_share_group, protocol=mqtt.MQTTv5)
         if settings.ingest_metrics_port:
-            ingest.metrics.serve(settings.ingest_metrics_port)
+            ingest.metrics.serve(settings.ingest_metrics_port, settings.ingest_metrics_host)
         ingest.start()
         stop.wait()
         done = ingest.stop()

@@ -3,6 +3,7 @@ shared subscriptions and metrics. The real-broker behaviour is in test_flow and 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -223,13 +224,29 @@ def test_metrics_are_served_over_http(
 ) -> None:
     ingest, client = started(sqlite_store, flaky_catalog)
     port = free_port()
-    ingest.metrics.serve(port, addr="127.0.0.1")
+    ingest.metrics.serve(port)  # the default address: loopback only
     client.deliver(TOPIC, b"{", mid=1)
+    assert listening_addresses(port) == {"127.0.0.1"}
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     assert 'idleshare_ingest_messages_rejected_total{reason="bad_json"} 1.0' in text
     assert "idleshare_ingest_batch_write_seconds_bucket" in text
     ingest.stop()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses of the IPv4 and IPv6 sockets listening on ``port`` (/proc/net/tcp*)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                # /proc prints each 32-bit word in host (little-endian) order.
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
 
 
 def test_log_lines_are_json_with_the_extra_fields() -> None:
