@@ -1,11 +1,12 @@
-"""Cluster drill (part): 2 analytics workers and 2 API processes, each a separate
-``idleshare`` process, on one real PostgreSQL catalog and one InfluxDB; under booking traffic
-from platforms through both APIs, one analytics worker and one API process are killed with
-SIGKILL. Afterwards no offer is overbooked and the surviving worker goes on making offers,
-taking over the dead one's share of each pass.
+"""Cluster drill: 2 ingest workers (one MQTT 5 shared subscription), 2 analytics workers and
+2 API processes, each a separate ``idleshare`` process, on one real PostgreSQL catalog, one
+InfluxDB and one Mosquitto. Under traffic (an agent publishing, platforms holding and
+confirming through both APIs) one of each is killed with SIGKILL, the ingest worker restarted
+as systemd would (same client id). Afterwards no reading is lost or doubled, no offer is
+overbooked, and the surviving analytics worker goes on making offers, taking over the dead
+one's share of each pass.
 
-Not yet in this drill (see the report of issue 12): ingest workers on MQTT and the webhook
-receiver.
+Not yet in this drill (see the report of issue 12): the webhook receiver.
 """
 
 from __future__ import annotations
@@ -31,16 +32,21 @@ from storage.catalog import BookingRow, Catalog, OfferRow, counts
 from storage.catalog import leases as L
 from storage.influx import InfluxV1Store
 from storage.readings import Reading
-from tests.servers import InfluxServer, free_port, wait_for_port
+from tests.ingest.drill import Load, assert_exactly_once
+from tests.ingest.drill import counts as stored_counts
+from tests.servers import InfluxServer, MosquittoServer, free_port, wait_for_port
 
 ZONES, STEP, H = 6, 600.0, 3600.0
 INTERVAL_S, LEASE_S = 3.0, 1.0
 
 
-def env(catalog_url: str, influx: InfluxServer, database: str) -> dict[str, str]:
+def env(catalog_url: str, influx: InfluxServer, database: str, mqtt_url: str,
+        data_dir: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("IDLESHARE_")}
     return clean | {"IDLESHARE_CATALOG_URL": catalog_url, "IDLESHARE_INFLUX_URL": influx.url,
-                    "IDLESHARE_INFLUX_DB": database,
+                    "IDLESHARE_INFLUX_DB": database, "IDLESHARE_MQTT_URL": mqtt_url,
+                    "IDLESHARE_DATA_DIR": str(data_dir),
+                    "IDLESHARE_INGEST_SHARE_GROUP": "drill",
                     "IDLESHARE_ANALYTICS_INTERVAL_S": str(INTERVAL_S),
                     "IDLESHARE_ANALYTICS_LEASE_S": str(LEASE_S)}
 
@@ -51,10 +57,12 @@ def spawn(argv: list[str], environ: dict[str, str], log: Path) -> subprocess.Pop
                             stdout=out, stderr=subprocess.STDOUT)
 
 
+Cluster = tuple[Catalog, dict[str, subprocess.Popen[bytes]], list[str], dict[str, str], Path]
+
+
 @pytest.fixture
-def cluster(postgres: PostgresServer, influxdb: InfluxServer,
-            tmp_path: Path) -> Iterator[tuple[Catalog, dict[str, subprocess.Popen[bytes]],
-                                              list[str]]]:
+def cluster(postgres: PostgresServer, influxdb: InfluxServer, mosquitto: MosquittoServer,
+            tmp_path: Path) -> Iterator[Cluster]:
     url = postgres.create_database(f"drill_{uuid.uuid4().hex[:8]}")
     database = f"drill_{uuid.uuid4().hex[:8]}"
     catalog = Catalog(url)
@@ -72,10 +80,12 @@ def cluster(postgres: PostgresServer, influxdb: InfluxServer,
 
         for row in s.scalars(select(AssetRow)):
             row.policy = {"visibility": "public"}
-    environ = env(url, influxdb, database)
+    environ = env(url, influxdb, database, mosquitto.url, tmp_path)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     ports = [free_port(), free_port()]
     try:
+        for w in ("i1", "i2"):
+            procs[w] = ingest(environ, w, tmp_path)
         for w in ("a1", "a2"):
             procs[w] = spawn(["analytics", "--worker-id", w], environ, tmp_path / f"{w}.log")
         for i, port in enumerate(ports):
@@ -83,7 +93,7 @@ def cluster(postgres: PostgresServer, influxdb: InfluxServer,
                                      tmp_path / f"api{i}.log")
         for port in ports:
             wait_for_port(port, timeout=30)
-        yield catalog, procs, [f"http://127.0.0.1:{p}" for p in ports]
+        yield catalog, procs, [f"http://127.0.0.1:{p}" for p in ports], environ, tmp_path
     finally:
         for p in procs.values():
             if p.poll() is None:
@@ -94,16 +104,21 @@ def cluster(postgres: PostgresServer, influxdb: InfluxServer,
         catalog.close()
 
 
+def ingest(environ: dict[str, str], worker: str, logs: Path) -> subprocess.Popen[bytes]:
+    return spawn(["ingest"], environ | {"IDLESHARE_MQTT_CLIENT_ID": f"drill-{worker}"},
+                 logs / f"{worker}.log")
+
+
 def live_offers(catalog: Catalog) -> list[OfferRow]:
     with catalog.session() as s:
         return list(s.scalars(select(OfferRow).where(OfferRow.status == "live",
                                                      OfferRow.start > time.time())))
 
 
-def test_killing_an_analytics_worker_and_an_api_process_overbooks_nothing_and_offers_go_on(
-    cluster: tuple[Catalog, dict[str, subprocess.Popen[bytes]], list[str]],
+def test_killing_one_of_each_service_loses_no_reading_overbooks_nothing_and_offers_go_on(
+    cluster: Cluster, mosquitto: MosquittoServer, influxdb: InfluxServer,
 ) -> None:
-    catalog, procs, apis = cluster
+    catalog, procs, apis, environ, logs = cluster
     deadline = time.monotonic() + 30
     while not live_offers(catalog):
         assert time.monotonic() < deadline, "the analytics workers made no offers"
@@ -134,11 +149,19 @@ def test_killing_an_analytics_worker_and_an_api_process_overbooks_nothing_and_of
             with lock:
                 outcomes[kind] += 1
 
+    time.sleep(2)  # both ingest workers subscribed
+    load = Load(mosquitto.port, "fleet", count=3000, rate=300.0)
+    load.birth()
     threads = [threading.Thread(target=platform, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
+    load.start()
     try:
         time.sleep(3)
+        procs["i1"].send_signal(signal.SIGKILL)
+        procs["i1"].wait()
+        time.sleep(1)
+        procs["i1"] = ingest(environ, "i1", logs)  # systemd's Restart=always
         procs["a1"].send_signal(signal.SIGKILL)
         killed_at = time.time()
         time.sleep(2)
@@ -149,6 +172,14 @@ def test_killing_an_analytics_worker_and_an_api_process_overbooks_nothing_and_of
         for t in threads:
             t.join(30)
 
+    load.wait()
+    db = environ["IDLESHARE_INFLUX_DB"]
+    deadline = time.monotonic() + 30
+    while sum(stored_counts(influxdb.url, db, "fleet").values()) < load.readings \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert_exactly_once(influxdb.url, db, load)
+    load.close()
     assert outcomes["held"] + outcomes["confirmed"] > 0 and outcomes["refused"] > 0, outcomes
     with catalog.session() as s:
         over = s.execute(
