@@ -5,8 +5,8 @@ confirming through both APIs) one of each is killed with SIGKILL, the ingest wor
 as systemd would (same client id). Afterwards no reading is lost or doubled, no offer is
 overbooked, and the surviving analytics worker goes on making offers, taking over the dead
 one's share of each pass.
-
-Not yet in this drill (see the report of issue 12): the webhook receiver.
+A webhook receiver counts deliveries by (subscription, event id): none arrives twice, and
+deliveries go on after the API process that ran one of the dispatchers died.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -47,6 +49,8 @@ def env(catalog_url: str, influx: InfluxServer, database: str, mqtt_url: str,
                     "IDLESHARE_INFLUX_DB": database, "IDLESHARE_MQTT_URL": mqtt_url,
                     "IDLESHARE_DATA_DIR": str(data_dir),
                     "IDLESHARE_INGEST_SHARE_GROUP": "drill",
+                    "IDLESHARE_WEBHOOK_ALLOW_HTTP": "1",
+                    "IDLESHARE_WEBHOOK_ALLOW": "127.0.0.0/8",
                     "IDLESHARE_ANALYTICS_INTERVAL_S": str(INTERVAL_S),
                     "IDLESHARE_ANALYTICS_LEASE_S": str(LEASE_S)}
 
@@ -104,6 +108,35 @@ def cluster(postgres: PostgresServer, influxdb: InfluxServer, mosquitto: Mosquit
         catalog.close()
 
 
+class Receiver(ThreadingHTTPServer):
+    """A platform's webhook endpoint on loopback: counts each (subscription, event id)."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[tuple[int, int]] = Counter()
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                import json
+
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver.lock:
+                    receiver.seen[(body["webhook"], body["event"]["cursor"])] += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
 def ingest(environ: dict[str, str], worker: str, logs: Path) -> subprocess.Popen[bytes]:
     return spawn(["ingest"], environ | {"IDLESHARE_MQTT_CLIENT_ID": f"drill-{worker}"},
                  logs / f"{worker}.log")
@@ -124,6 +157,11 @@ def test_killing_one_of_each_service_loses_no_reading_overbooks_nothing_and_offe
         assert time.monotonic() < deadline, "the analytics workers made no offers"
         time.sleep(0.2)
     keys = [catalog.create_key(f"platform{i}", role="platform") for i in range(4)]
+    receiver = Receiver()
+    for i in range(2):  # two subscriptions, made through each API
+        r = httpx.post(f"{apis[i]}/v1/webhooks", json={"url": receiver.url},
+                       headers={"Authorization": f"Bearer {keys[i]}"}, timeout=10)
+        assert r.status_code == 201, r.text
     stop, outcomes = threading.Event(), {"held": 0, "confirmed": 0, "refused": 0, "down": 0}
     lock = threading.Lock()
 
@@ -166,6 +204,8 @@ def test_killing_one_of_each_service_loses_no_reading_overbooks_nothing_and_offe
         killed_at = time.time()
         time.sleep(2)
         procs["api0"].send_signal(signal.SIGKILL)
+        with receiver.lock:
+            before_kill = max((c for _, c in receiver.seen), default=0)
         time.sleep(3 * INTERVAL_S)
     finally:
         stop.set()
@@ -195,3 +235,12 @@ def test_killing_one_of_each_service_loses_no_reading_overbooks_nothing_and_offe
             [(r.bucket, r.pass_no, r.worker_id, r.done) for r in rows if r.pass_no < later]
         assert {r.worker_id for r in rows} == {"a2"}
     assert live_offers(catalog), "offers still made after the kills"
+    # Webhooks: deliveries went on after api0's dispatcher died (at worst once its claim's
+    # lease lapsed), and no event reached a subscription twice.
+    deadline = time.monotonic() + 70
+    while max((c for _, c in receiver.seen), default=0) <= before_kill:
+        assert time.monotonic() < deadline, "no webhook delivered after the API kill"
+        time.sleep(0.5)
+    receiver.shutdown()
+    assert {w for w, _ in receiver.seen} == {1, 2}
+    assert [k for k, n in receiver.seen.items() if n > 1] == []
