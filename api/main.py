@@ -57,8 +57,13 @@ MARKET_STATUS: dict[type[MarketError], int] = {
 
 
 async def _market_refused(request: Request, exc: Exception) -> JSONResponse:
-    # The same {"detail": ...} body FastAPI's HTTPException gives.
+    # The same {"detail": ...} body FastAPI's HTTPException gives; a 422 in the shape of its
+    # validation errors (a list naming where), as the OpenAPI schema documents every 422.
     code = next((c for kind, c in MARKET_STATUS.items() if isinstance(exc, kind)), 400)
+    if isinstance(exc, Invalid):
+        where = ["body", exc.field] if exc.field else ["body"]
+        return JSONResponse({"detail": [{"type": "value_error", "loc": where, "msg": str(exc),
+                                         "input": None}]}, status_code=code)
     return JSONResponse({"detail": str(exc)}, status_code=code)
 
 

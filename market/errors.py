@@ -23,4 +23,12 @@ class Conflict(MarketError):
 
 
 class Invalid(MarketError):
-    """The request contradicts itself (a tenant partnering itself, a policy analytics refuses)."""
+    """The request contradicts itself (a tenant partnering itself, a policy analytics refuses).
+
+    ``field`` names the part of the request body at fault (``"url"``), so the API can answer
+    in the shape of its own validation errors and a form can show the message by the field.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -71,7 +71,7 @@ def subscribe(
     try:
         (outbound or OutboundPolicy.from_env()).check(url)
     except Refused as err:
-        raise Invalid(str(err)) from None
+        raise Invalid(str(err), field="url") from None
     position, _ = head(catalog)
     row = WebhookRow(
         tenant_id=caller.tenant_id,

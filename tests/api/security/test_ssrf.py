@@ -75,7 +75,8 @@ def test_plain_http_is_refused_unless_the_operator_allows_it(
         h = auth(catalog, "market", "platform")
         r = client.post("/v1/webhooks", headers=h, json={"url": "http://hooks.example/x"})
         assert r.status_code == 422
-        assert "https" in r.json()["detail"]
+        assert r.json()["detail"][0]["loc"] == ["body", "url"]
+        assert "https" in r.json()["detail"][0]["msg"]
         r = client.post("/v1/webhooks", headers=h, json={"url": "https://hooks.example/x"})
         assert r.status_code == 201
 
