@@ -115,7 +115,7 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
     ) -> None:
         """Create broker credentials; the password is shown once. Send SIGHUP to Mosquitto
         (systemctl reload mosquitto) to load them."""
-        from market.devices import add_device
+        from market.devices import add_device, url_username
 
         try:
             user, password = add_device(
@@ -125,6 +125,8 @@ def _register_more(tenants: typer.Typer, devices: typer.Typer) -> None:
             fail(str(err), 2)
         _audit_device(data_dir, tenant, device, user, asset or [], reader)
         typer.echo(f"username: {user}\npassword: {password}")
+        # '/' must be escaped in a broker URL's user part (IDLESHARE_MQTT_URL for ingest).
+        typer.echo(f"in a broker URL: mqtt://{url_username(user)}:<password>@<host>")
 
 
 def _audit_device(
