@@ -1,4 +1,6 @@
-"""The web page: one self-contained HTML file that calls the API with the visitor's key."""
+"""The web pages: the dashboard (one self-contained HTML file) and the fleet and asset app
+(an HTML file with its script, style and the vendored chart library as files from this
+server). Both call the API with the visitor's key."""
 
 from __future__ import annotations
 
@@ -7,12 +9,14 @@ import hashlib
 import re
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 router = APIRouter(include_in_schema=False)
 
-INDEX = Path(__file__).resolve().parent.parent / "static" / "index.html"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+INDEX = STATIC / "index.html"
+APP = STATIC / "app.html"
 
 
 def _hashes(page: str, tag: str) -> str:
@@ -23,20 +27,59 @@ def _hashes(page: str, tag: str) -> str:
 
 
 _PAGE = INDEX.read_bytes()
+_TAIL = (
+    "connect-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 #: No inline script or style but the page's own (by hash), no outside sources, calls only to
 #: this server, no framing, no form posts, no <base> tricks.
 CSP = (
     f"default-src 'none'; script-src {_hashes(_PAGE.decode(), 'script')}; "
-    f"style-src {_hashes(_PAGE.decode(), 'style')}; connect-src 'self'; img-src 'self' data:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    f"style-src {_hashes(_PAGE.decode(), 'style')}; " + _TAIL
 )
+#: The app loads its script and styles as files from this server and has no inline ones.
+#: (uPlot sizes its elements through element.style, which CSP does not govern.)
+APP_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " + _TAIL
+
+#: Every file under /static: a fixed table, so no request can name any other file.
+ASSETS: dict[str, tuple[bytes, str]] = {
+    name: ((STATIC / name).read_bytes(), media)
+    for name, media in {
+        "app.js": "text/javascript",
+        "app.css": "text/css",
+        "vendor/uPlot.iife.min.js": "text/javascript",
+        "vendor/uPlot.min.css": "text/css",
+    }.items()
+}
+
+
+def _page(body: bytes, csp: str) -> Response:
+    # no-cache: a stale copy after an upgrade would call old routes.
+    return Response(
+        body,
+        media_type="text/html",
+        headers={"Cache-Control": "no-cache", "Content-Security-Policy": csp},
+    )
 
 
 @router.get("/")
 def index() -> Response:
-    # no-cache: the page is tiny and a stale copy after an upgrade would call old routes.
+    return _page(_PAGE, CSP)
+
+
+@router.get("/app")
+def app_page() -> Response:
+    return _page(APP.read_bytes(), APP_CSP)
+
+
+@router.get("/static/{name:path}")
+def static_file(name: str) -> Response:
+    found = ASSETS.get(name)
+    if found is None:
+        raise HTTPException(status_code=404, detail="not found")
+    body, media = found
     return Response(
-        _PAGE,
-        media_type="text/html",
-        headers={"Cache-Control": "no-cache", "Content-Security-Policy": CSP},
+        body,
+        media_type=media,
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )

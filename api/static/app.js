@@ -1,0 +1,453 @@
+"use strict";
+// The fleet and asset pages. Every API call is api(METHOD, path), allItems(path) or
+// csv(path), the path a literal that starts with v1/: tests/api/routes/test_web.py reads them
+// and checks each against the app's routes. Text from the API goes in as text, never HTML.
+const KEY_ITEM = "idleshare.apiKey";  // shared with the market dashboard
+const MAX_PAGES = 20;
+const WEEK_S = 7 * 86400;
+const DAY_S = 86400;
+const HOLD_LANES = 0.06;  // height of the offer and booking lanes, share of the plot
+const $ = (id) => document.getElementById(id);
+const COLOURS = { util: "#0072b2", fc: "#d55e00", idle: "rgba(86,180,233,0.25)", offer: "#e69f00",
+  booking: "#cc79a7", last: "#999999" };
+// Viridis stops: a sequential scale readable with every common colour-vision deficiency.
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+
+class HttpError extends Error {
+  constructor(status, message, detail) { super(message); this.status = status; this.detail = detail; }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Authorization: "Bearer " + localStorage.getItem(KEY_ITEM) } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  if (!res.ok) {
+    let detail = null, text = res.statusText;
+    try {
+      detail = (await res.json()).detail;
+      text = typeof detail === "string" ? detail
+        : detail.map((d) => (d.loc ? d.loc[d.loc.length - 1] + ": " : "") + d.msg).join("; ");
+    } catch (_) { /* keep statusText */ }
+    throw new HttpError(res.status, text, detail);
+  }
+  return res;
+}
+const api = async (method, path, body) => (await request(method, path, body)).json();
+const csv = async (path) => (await request("GET", path)).text();
+
+async function allItems(path) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const url = path + sep + "limit=1000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+    const body = await api("GET", url);
+    items.push(...body.items);
+    cursor = body.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+const td = (text, cls) => el("td", cls ? { class: cls } : {}, text);
+const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(1) + " %");
+const fmtNum = (x, digits = 1) => Number(x).toLocaleString("en", { maximumFractionDigits: digits });
+const fmtTime = (iso) => new Date(iso).toLocaleString("en-GB", { dateStyle: "short", timeStyle: "short", timeZone: "UTC" }) + " UTC";
+const epoch = (iso) => new Date(iso).getTime() / 1000;
+const isoAt = (s) => new Date(s * 1000).toISOString();
+const kindName = (k) => k.replaceAll("_", " ");
+const enc = encodeURIComponent;
+
+function showStatus(kind, text) {
+  const s = $("status");
+  s.className = kind;
+  s.textContent = text;
+}
+
+function fill(tbody, rows, columns, emptyText) {
+  tbody.replaceChildren();
+  if (!rows.length) tbody.append(el("tr", {}, el("td", { colspan: String(columns), class: "muted" }, emptyText)));
+  for (const r of rows) tbody.append(r);
+}
+
+function statusCell(online) {
+  return el("span", {}, el("span", { class: "dot " + (online ? "on" : "off") }), online ? "online" : "offline");
+}
+
+// ---- fleet -------------------------------------------------------------------------------
+
+const charts = [];
+function dropCharts() { while (charts.length) charts.pop().destroy(); }
+
+function kindsChart(kinds, before) {
+  const box = $("kinds-chart");
+  box.replaceChildren();
+  if (!kinds.length) return;
+  const xs = kinds.map((_, i) => i);
+  const last = kinds.map((k) => (before.get(k.kind)?.utilisation ?? null));
+  const now = kinds.map((k) => k.utilisation);
+  const bars = uPlot.paths.bars({ size: [0.35, 60], gap: 2 });
+  const opts = {
+    width: Math.min(box.clientWidth || 700, 900), height: 220,
+    scales: { x: { time: false, range: [-0.6, kinds.length - 0.4] }, y: { range: [0, 1] } },
+    axes: [
+      { values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) && kinds[t] ? kindName(kinds[t].kind) : "")), splits: () => xs },
+      { values: (u, ticks) => ticks.map((t) => Math.round(t * 100) + " %") },
+    ],
+    series: [
+      {},
+      { label: "last week", stroke: COLOURS.last, fill: COLOURS.last, paths: bars, points: { show: false } },
+      { label: "this week", stroke: COLOURS.util, fill: COLOURS.util, paths: bars, points: { show: false } },
+    ],
+    legend: { show: true },
+    cursor: { show: false },
+  };
+  // Side by side: shift each series' bars half a bar width.
+  opts.series[1].paths = uPlot.paths.bars({ size: [0.35, 60], align: -1 });
+  opts.series[2].paths = uPlot.paths.bars({ size: [0.35, 60], align: 1 });
+  charts.push(new uPlot(opts, [xs, last, now], box));
+}
+
+async function loadFleet() {
+  const end = Date.now() / 1000;
+  const [thisWeek, lastWeek, assets, offers] = await Promise.all([
+    api("GET", `v1/kpis?start=${isoAt(end - WEEK_S)}&end=${isoAt(end)}`),
+    api("GET", `v1/kpis?start=${isoAt(end - 2 * WEEK_S)}&end=${isoAt(end - WEEK_S)}`),
+    allItems("v1/assets"),
+    allItems("v1/offers?status=any"),
+  ]);
+  const before = new Map(lastWeek.kinds.map((k) => [k.kind, k]));
+  fill($("kinds"), thisWeek.kinds.map((k) => {
+    const prev = before.get(k.kind)?.utilisation ?? null;
+    const change = k.utilisation !== null && prev !== null ? ((k.utilisation - prev) * 100).toFixed(1) + " pt" : "–";
+    return el("tr", { "data-kind": k.kind }, td(kindName(k.kind)), td(k.assets, "num"),
+      td(pct(k.utilisation), "num util-now"), td(pct(prev), "num util-last"), td(change, "num"),
+      td(pct(k.idle_share), "num"));
+  }), 6, "No readings in the last 7 days.");
+  kindsChart(thisWeek.kinds, before);
+  $("offers-live").textContent = offers.filter((o) => o.status === "live").length;
+  $("offers-booked").textContent = offers.filter((o) => o.available < o.quantity).length;
+  $("assets-offline").textContent = assets.filter((a) => !a.online).length;
+  const perAsset = new Map(thisWeek.assets.map((a) => [a.asset, a]));
+  fill($("fleet-assets"), assets.map((a) => {
+    const k = perAsset.get(a.id);
+    const link = el("a", { href: "app#/asset/" + enc(a.id) }, a.name || a.id);
+    return el("tr", { "data-asset": a.id }, el("td", {}, link), td(kindName(a.kind)),
+      el("td", {}, statusCell(a.online)), td(pct(k ? k.utilisation : null), "num"),
+      td(pct(k ? k.idle_share : null), "num"));
+  }), 5, "No assets for this key.");
+}
+
+// ---- asset -------------------------------------------------------------------------------
+
+const RANGES = { "7h": [7, "hour"], "30h": [30, "hour"], "30d": [30, "day"] };
+let current = null;  // { id, asset, range }
+
+// Shades idle windows and draws offers and bookings as lanes at the top of the plot, on the
+// chart's own time axis, so zooming moves them with the lines.
+function spansPlugin(spans) {
+  function draw(u) {
+    const ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, lane = Math.max(6, h * HOLD_LANES);
+    const x = (s) => Math.round(u.valToPos(s, "x", true));
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(u.bbox.left, top, u.bbox.width, h);
+    ctx.clip();
+    for (const w of spans.idle) { ctx.fillStyle = COLOURS.idle; ctx.fillRect(x(w[0]), top, Math.max(1, x(w[1]) - x(w[0])), h); }
+    for (const o of spans.offers) { ctx.fillStyle = COLOURS.offer; ctx.fillRect(x(o[0]), top, Math.max(2, x(o[1]) - x(o[0])), lane); }
+    for (const b of spans.bookings) { ctx.fillStyle = COLOURS.booking; ctx.fillRect(x(b[0]), top + lane + 2, Math.max(2, x(b[1]) - x(b[0])), lane); }
+    ctx.restore();
+  }
+  return { hooks: { drawAxes: [draw] } };
+}
+
+function usageChart(util, forecast, spans, capacity) {
+  const box = $("usage-chart");
+  box.replaceChildren();
+  // One x axis: the buckets, then the forecast slots' starts and ends (a step each).
+  const xs = util.points.map((p) => epoch(p.start));
+  const actual = util.points.map((p) => p.utilisation);
+  const fc = xs.map(() => null);
+  for (const s of forecast.slots) {
+    for (const t of [epoch(s.start), epoch(s.end) - 1]) {
+      xs.push(t);
+      actual.push(null);
+      fc.push(Math.max(0, 1 - s.quantity / capacity));
+    }
+  }
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+  const data = [order.map((i) => xs[i]), order.map((i) => actual[i]), order.map((i) => fc[i])];
+  const ends = [...spans.offers, ...spans.bookings].map((s) => s[1]);
+  const xMax = Math.max(data[0][data[0].length - 1] || 0, ...ends);
+  const opts = {
+    width: Math.min(box.clientWidth || 900, 1200), height: 300,
+    scales: { x: { time: true, range: (u, lo) => [lo, xMax] }, y: { range: [0, 1] } },
+    axes: [{}, { values: (u, ticks) => ticks.map((t) => Math.round(t * 100) + " %") }],
+    series: [
+      { value: (u, v) => (v === null ? "–" : fmtTime(isoAt(v))) },
+      { label: "utilisation", stroke: COLOURS.util, fill: "rgba(0,114,178,0.15)", width: 2, spanGaps: false,
+        value: (u, v) => pct(v) },
+      { label: "forecast", stroke: COLOURS.fc, dash: [6, 4], width: 2, paths: uPlot.paths.stepped({ align: 1 }),
+        value: (u, v) => pct(v) },
+    ],
+    plugins: [spansPlugin(spans)],
+    cursor: { drag: { x: true, y: false } },
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+  };
+  charts.push(new uPlot(opts, data, box));
+}
+
+// Mean utilisation per hour of the week (Monday 00 first), from hourly buckets.
+function heatmap(points) {
+  const sums = new Array(168).fill(0), counts = new Array(168).fill(0);
+  for (const p of points) {
+    if (p.utilisation === null) continue;
+    const d = new Date(p.start);
+    const slot = ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours();
+    sums[slot] += p.utilisation;
+    counts[slot] += 1;
+  }
+  const canvas = $("heatmap"), ctx = canvas.getContext("2d");
+  const left = 40, top = 18, cw = (canvas.width - left - 4) / 24, ch = (canvas.height - top - 4) / 7;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = "#5d6675";
+  ctx.font = "11px system-ui, sans-serif";
+  ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].forEach((d, i) => ctx.fillText(d, 4, top + i * ch + ch / 2 + 4));
+  for (let h = 0; h < 24; h += 3) ctx.fillText(String(h).padStart(2, "0"), left + h * cw + 2, 12);
+  let known = 0;
+  for (let i = 0; i < 168; i++) {
+    const x = left + (i % 24) * cw, y = top + Math.floor(i / 24) * ch;
+    if (!counts[i]) { ctx.fillStyle = "#e4e7ec"; } else { ctx.fillStyle = viridis(sums[i] / counts[i]); known++; }
+    ctx.fillRect(x + 1, y + 1, cw - 2, ch - 2);
+  }
+  canvas.setAttribute("aria-label", `Heat map of mean utilisation for each hour of the week (${known} of 168 hours with data)`);
+}
+
+function viridis(v) {
+  const t = Math.min(1, Math.max(0, v)) * (VIRIDIS.length - 1), i = Math.min(VIRIDIS.length - 2, Math.floor(t));
+  const f = t - i, a = VIRIDIS[i], b = VIRIDIS[i + 1];
+  return `rgb(${a.map((c, k) => Math.round(c + (b[k] - c) * f)).join(",")})`;
+}
+
+function timeline(offers, bookings, unit) {
+  const rows = [
+    ...offers.map((o) => ({ start: o.start, row: el("tr", { "data-offer": o.id }, td("offer #" + o.id), td(o.status),
+      td(fmtTime(o.start) + " – " + fmtTime(o.end)), td(fmtNum(o.available) + " of " + fmtNum(o.quantity) + " " + unit, "num")) })),
+    ...bookings.map((b) => ({ start: b.start, row: el("tr", { "data-booking": b.id }, td("booking #" + b.id + " by " + b.tenant),
+      td(b.status), td(fmtTime(b.start) + " – " + fmtTime(b.end)), td(fmtNum(b.quantity) + " " + unit, "num")) })),
+  ].sort((a, b) => epoch(a.start) - epoch(b.start));
+  fill($("timeline"), rows.map((r) => r.row), 4, "No offers or bookings for this asset.");
+}
+
+function rangeQuery() {
+  const [days, bucket] = RANGES[$("range-select").value];
+  const end = Date.now() / 1000;
+  return { start: isoAt(end - days * DAY_S), end: isoAt(end), bucket };
+}
+
+async function loadAsset(id) {
+  const a = enc(id);
+  const r = rangeQuery();
+  const weekStart = isoAt(Date.now() / 1000 - 4 * WEEK_S);
+  const [asset, status, util, forecast, kpis, windows, offers, bookings, weeks] = await Promise.all([
+    api("GET", `v1/assets/${a}`),
+    api("GET", `v1/assets/${a}/status`),
+    api("GET", `v1/assets/${a}/utilisation?bucket=${r.bucket}&start=${r.start}&end=${r.end}`),
+    api("GET", `v1/assets/${a}/forecast`),
+    api("GET", `v1/kpis?asset=${a}`),
+    allItems(`v1/idle-windows?asset=${a}&start=${r.start}`),
+    allItems(`v1/offers?asset=${a}&status=any`),
+    allItems("v1/bookings"),
+    api("GET", `v1/assets/${a}/utilisation?bucket=hour&start=${weekStart}`),
+  ]);
+  current = { id, asset, range: r };
+  $("asset-title").textContent = (asset.name || asset.id) + " · " + kindName(asset.kind) + " · " +
+    fmtNum(asset.capacity) + " " + asset.unit;
+  $("asset-status").replaceChildren(statusCell(status.online));
+  $("last-reading").textContent = status.last_reading_at ? fmtTime(status.last_reading_at) : "none in 7 days";
+  const k = kpis.assets.find((x) => x.asset === id);
+  $("kpi-utilisation").textContent = pct(k ? k.utilisation : null);
+  $("kpi-idle").textContent = pct(k ? k.idle_share : null);
+  const mine = bookings.filter((b) => b.asset === id && b.owner === asset.tenant);
+  const live = mine.filter((b) => b.status === "held" || b.status === "confirmed");
+  const spans = {
+    idle: windows.map((w) => [epoch(w.start), epoch(w.end)]),
+    offers: offers.filter((o) => o.status === "live").map((o) => [epoch(o.start), epoch(o.end)]),
+    bookings: live.map((b) => [epoch(b.start), epoch(b.end)]),
+  };
+  usageChart(util, forecast, spans, asset.capacity);
+  heatmap(weeks.points);
+  timeline(offers, mine, asset.unit);
+  await loadPolicy(id);
+}
+
+// ---- sharing policy ----------------------------------------------------------------------
+
+// The rules of api/schemas/assets.py PolicyBody (what PUT /v1/assets/{id}/policy accepts);
+// cross-key rules and the time zone's existence are the API's to check: its 422 lands here too.
+const POLICY = [
+  { key: "min_free_fraction", label: "Idle when free share ≥", type: "number", check: (v) => v > 0 && v <= 1, rule: "above 0, at most 1" },
+  { key: "min_duration_s", label: "Shortest idle window, s", type: "number", check: (v) => v > 0 && v <= 366 * 86400, rule: "above 0, at most 366 days" },
+  { key: "reserve_fraction", label: "Share kept back", type: "number", check: (v) => v >= 0 && v < 1, rule: "at least 0, below 1" },
+  { key: "min_quantity", label: "Smallest offer quantity", type: "number", check: (v) => v >= 0 && v <= 1e9, rule: "0 to 1e9" },
+  { key: "price_per_unit_hour", label: "Price per unit·hour", type: "number", check: (v) => v >= 0 && v <= 1e6, rule: "0 to 1e6" },
+  { key: "currency", label: "Currency", type: "text", check: (v) => /^[A-Z]{3}$/.test(v), rule: "three capital letters, e.g. EUR" },
+  { key: "visibility", label: "Visible to", type: "select", options: ["private", "group", "partners", "public"] },
+  { key: "timezone", label: "Time zone (IANA)", type: "text", check: (v) => v.length >= 1 && v.length <= 64, rule: "an IANA time zone, e.g. Europe/Berlin" },
+  { key: "blackout_hours", label: "Blackout hours (0–23, comma-separated)", type: "list", item: (s) => /^\d{1,2}$/.test(s) && Number(s) <= 23, max: 24, rule: "hours 0 to 23", parse: Number },
+  { key: "lead_time_s", label: "Lead time, s", type: "number", check: (v) => v >= 0 && v <= 30 * 86400, rule: "0 to 30 days" },
+  { key: "capabilities", label: "Capabilities (comma-separated)", type: "list", item: (s) => /^[a-z0-9_-]{1,32}$/.test(s), max: 32, rule: "lower-case words: a-z, 0-9, _ and -", parse: String },
+];
+let policyState = null;  // { overrides, effective }
+
+function fieldValue(spec, raw) {
+  const text = raw.trim();
+  if (spec.type === "number") {
+    const v = Number(text);
+    return text !== "" && Number.isFinite(v) && spec.check(v) ? { value: v } : { error: "must be a number " + spec.rule };
+  }
+  if (spec.type === "list") {
+    const parts = text ? text.split(/[\s,]+/).filter(Boolean) : [];
+    if (parts.length > spec.max || !parts.every(spec.item)) return { error: "must be " + spec.rule + ", at most " + spec.max };
+    return { value: parts.map(spec.parse) };
+  }
+  if (spec.type === "select") return { value: text };
+  return spec.check(text) ? { value: text } : { error: "must be " + spec.rule };
+}
+
+function setFieldError(key, text) {
+  const input = $("policy-" + key), note = $("policy-" + key + "-error");
+  if (!input || !note) return false;
+  note.textContent = text || "";
+  if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  return true;
+}
+
+function renderPolicy(p) {
+  const form = $("policy");
+  form.replaceChildren();
+  for (const spec of POLICY) {
+    const id = "policy-" + spec.key, value = p.effective[spec.key];
+    let input;
+    if (spec.type === "select") {
+      input = el("select", { id, name: spec.key, "aria-describedby": id + "-error" },
+        ...spec.options.map((o) => { const opt = el("option", { value: o }, o); if (o === value) opt.selected = true; return opt; }));
+    } else {
+      input = el("input", { id, name: spec.key, type: "text", "aria-describedby": id + "-error",
+        value: Array.isArray(value) ? value.join(", ") : String(value ?? "") });
+      if (spec.type === "number") input.setAttribute("inputmode", "decimal");
+    }
+    form.append(el("div", {}, el("label", { for: id }, spec.label), input,
+      el("div", { class: "field-error", id: id + "-error", "aria-live": "polite" })));
+  }
+  // Keys analytics reads that owners do not set (PolicyBody has none for them): shown only.
+  const fixed = Object.keys(p.effective).filter((k) => !POLICY.some((s) => s.key === k));
+  for (const key of fixed) {
+    form.append(el("div", {}, el("span", { class: "muted" }, key.replaceAll("_", " ") + " (set by the platform)"),
+      el("div", {}, JSON.stringify(p.effective[key]))));
+  }
+  form.append(el("div", { class: "actions" }, el("button", { type: "submit", id: "policy-save" }, "Save policy"),
+    el("span", { id: "policy-result", class: "muted", role: "status" })));
+  $("policy-note").textContent = Object.keys(p.overrides).length
+    ? "overrides: " + Object.keys(p.overrides).join(", ") : "defaults only";
+}
+
+async function loadPolicy(id) {
+  policyState = await api("GET", `v1/assets/${enc(id)}/policy`);
+  renderPolicy(policyState);
+}
+
+async function savePolicy(ev) {
+  ev.preventDefault();
+  const body = {};
+  let bad = false;
+  for (const spec of POLICY) {
+    const raw = $("policy-" + spec.key).value, got = fieldValue(spec, raw);
+    setFieldError(spec.key, got.error);
+    if (got.error) { bad = true; continue; }
+    const before = policyState.effective[spec.key];
+    // Send what the owner set before and what changed now; the rest keeps the defaults.
+    if (spec.key in policyState.overrides || JSON.stringify(got.value) !== JSON.stringify(before)) body[spec.key] = got.value;
+  }
+  $("policy-result").textContent = bad ? "Not saved: fix the fields marked." : "Saving…";
+  if (bad) return;
+  try {
+    policyState = await api("PUT", `v1/assets/${enc(current.id)}/policy`, body);
+    renderPolicy(policyState);
+    $("policy-result").textContent = "Saved. Offers follow at the next analysis; the forecast has changed already.";
+    const forecast = await api("GET", `v1/assets/${enc(current.id)}/forecast`);
+    $("policy-result").textContent += " " + forecast.slots.length + " forecast slots.";
+  } catch (err) {
+    const placed = err.status === 422 && Array.isArray(err.detail)
+      ? err.detail.map((d) => setFieldError(d.loc[d.loc.length - 1], d.msg)).some(Boolean) : false;
+    $("policy-result").textContent = "Not saved (" + err.status + ")" + (placed ? ": see the field marked." : ": " + err.message);
+  }
+}
+
+// ---- exports -----------------------------------------------------------------------------
+
+async function exportCsv(what) {
+  const a = enc(current.id), r = current.range;
+  const text = {
+    utilisation: () => csv(`v1/exports/utilisation.csv?asset=${a}&bucket=${r.bucket}&start=${r.start}&end=${r.end}`),
+    "idle-windows": () => csv(`v1/exports/idle-windows.csv?asset=${a}&start=${r.start}`),
+    offers: () => csv(`v1/exports/offers.csv?asset=${a}&status=any`),
+    bookings: () => csv(`v1/exports/bookings.csv?asset=${a}`),
+  }[what];
+  try {
+    const blob = new Blob([await text()], { type: "text/csv" });
+    const link = el("a", { href: URL.createObjectURL(blob), download: `${current.id}-${what}.csv` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  } catch (err) {
+    showStatus("error", `Export failed (${err.status}): ${err.message}`);
+  }
+}
+
+// ---- routing -----------------------------------------------------------------------------
+
+async function route() {
+  dropCharts();
+  if (!localStorage.getItem(KEY_ITEM)) {
+    $("fleet-view").hidden = $("asset-view").hidden = true;
+    showStatus("info", "Paste an owner or viewer API key above to see your fleet.");
+    return;
+  }
+  const m = location.hash.match(/^#\/asset\/(.+)$/);
+  $("fleet-view").hidden = Boolean(m);
+  $("asset-view").hidden = !m;
+  try {
+    const tenant = await api("GET", "v1/tenant");
+    $("who").textContent = "tenant " + (tenant.name || tenant.id);
+    if (m) await loadAsset(decodeURIComponent(m[1])); else await loadFleet();
+    showStatus("", "");
+    document.body.dataset.loaded = m ? "asset" : "fleet";
+  } catch (err) {
+    showStatus("error", (err.status === 401 ? "The key was refused: " : "Could not load: ") + err.message);
+  }
+}
+
+$("keyform").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const key = $("key").value.trim();
+  if (key) localStorage.setItem(KEY_ITEM, key);
+  $("key").value = "";
+  route();
+});
+$("forget").addEventListener("click", () => { localStorage.removeItem(KEY_ITEM); $("who").textContent = ""; route(); });
+$("policy").addEventListener("submit", savePolicy);
+$("range-select").addEventListener("change", () => { delete document.body.dataset.loaded; route(); });
+for (const b of document.querySelectorAll("[data-export]")) b.addEventListener("click", () => exportCsv(b.dataset.export));
+window.addEventListener("hashchange", () => { delete document.body.dataset.loaded; route(); });
+route();
