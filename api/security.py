@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast
@@ -94,7 +96,13 @@ class RateLimits:
     _failed: RateLimitItem = field(init=False, repr=False)
     _key: RateLimitItem = field(init=False, repr=False)
 
+    _local: _LocalWindows | None = field(init=False, repr=False, default=None)
+
     def __post_init__(self) -> None:
+        if self.storage_uri.startswith("memory://"):
+            # One process: counted here. The limits library's memory storage starts a timer
+            # thread to expire counters, about every other request (a tenth of a search).
+            self._local = _LocalWindows(parse(self.failed_auth), parse(self.per_key))
         self._storage = cast(Storage, storage_from_string(self.storage_uri))
         # Moving window for the small failed-auth budget (no burst at a window's edge);
         # fixed window for the per-key counter on every request (one increment).
@@ -120,15 +128,71 @@ class RateLimits:
 
     def address_blocked(self, address: str) -> int | None:
         """Seconds to wait when ``address`` is over its failed-authentication limit."""
+        if self._local is not None:
+            return self._local.address_blocked(address)
         if self._limiter.test(self._failed, "auth-failed", address):
             return None
         return self._retry_after(self._limiter, self._failed, "auth-failed", address)
 
     def failed(self, address: str) -> None:
+        if self._local is not None:
+            self._local.failed(address)
+            return
         self._limiter.hit(self._failed, "auth-failed", address)
 
     def key_over(self, key_id: int) -> int | None:
         """Counts a request of key ``key_id``; seconds to wait when it is over its limit."""
+        if self._local is not None:
+            return self._local.key_over(key_id)
         if self._counter.hit(self._key, "key", str(key_id)):
             return None
         return self._retry_after(self._counter, self._key, "key", str(key_id))
+
+
+class _LocalWindows:
+    """The same two limits as :class:`RateLimits` applies through ``limits`` (a moving window
+    of failed authentications per address, a fixed window of requests per key, starting at
+    its first request), counted in this process's memory."""
+
+    _MAX_ENTRIES = 100_000  # a flood of distinct addresses or keys cannot grow memory forever
+
+    def __init__(self, failed: RateLimitItem, per_key: RateLimitItem) -> None:
+        self._failed_n, self._failed_s = failed.amount, failed.get_expiry()
+        self._key_n, self._key_s = per_key.amount, per_key.get_expiry()
+        self._failures: dict[str, deque[float]] = {}
+        self._windows: dict[int, list[float]] = {}  # key id -> [window end, count]
+        self._lock = threading.Lock()
+
+    def address_blocked(self, address: str) -> int | None:
+        times = self._failures.get(address)
+        if not times:
+            return None
+        now = time.time()
+        with self._lock:
+            while times and times[0] <= now - self._failed_s:
+                times.popleft()
+            if len(times) < self._failed_n:
+                return None
+            return max(1, math.ceil(times[0] + self._failed_s - now))
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            if len(self._failures) > self._MAX_ENTRIES:
+                self._failures.clear()
+            times = self._failures.setdefault(address, deque())
+            times.append(time.time())
+            while len(times) > self._failed_n:
+                times.popleft()
+
+    def key_over(self, key_id: int) -> int | None:
+        now = time.time()
+        with self._lock:
+            window = self._windows.get(key_id)
+            if window is None or window[0] <= now:
+                if len(self._windows) > self._MAX_ENTRIES:
+                    self._windows.clear()
+                window = self._windows[key_id] = [now + self._key_s, 0]
+            window[1] += 1
+            if window[1] <= self._key_n:
+                return None
+            return max(1, math.ceil(window[0] - now))

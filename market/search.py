@@ -4,31 +4,48 @@ pages stay cheap however many offers there are."""
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
     Select,
     String,
     and_,
-    cast,
+    bindparam,
     func,
     or_,
     select,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLColumnExpression
 
 from idleshare.errors import StoreError
 from market.caller import Caller
-from market.visibility import visible_filter
+from market.offers import iso
+from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
+
+
+#: How a value enters a statement: as itself (an anonymous bound parameter) or, when a search
+#: shape is compiled once, as the named parameter each request fills in.
+Bind = Callable[[str, Any], Any]
+
+
+def _as_value(_name: str, value: Any) -> Any:
+    return value
+
+
+def _as_param(name: str, value: Any) -> Any:
+    return bindparam(name, value)
 
 
 def booked_column(now: float) -> ColumnElement[float]:
@@ -51,14 +68,15 @@ class Near:
     lon: float
     km: float
 
-    def squared_km(self) -> ColumnElement[float]:
+    def squared_km(self, p: Bind = _as_value) -> ColumnElement[float]:
         """Equirectangular distance squared: within 0.5 % of great-circle distance below a few
         hundred km, and plain arithmetic, so any SQL database computes it."""
-        dx = (OfferRow.lon - self.lon) * (KM_PER_DEGREE * math.cos(math.radians(self.lat)))
-        dy = (OfferRow.lat - self.lat) * KM_PER_DEGREE
+        scale = KM_PER_DEGREE * math.cos(math.radians(self.lat))
+        dx = (OfferRow.lon - p("near_lon", self.lon)) * p("near_lon_km", scale)
+        dy = (OfferRow.lat - p("near_lat", self.lat)) * KM_PER_DEGREE
         return dx * dx + dy * dy
 
-    def box(self, indexed: bool) -> ColumnElement[bool]:
+    def box(self, indexed: bool, p: Bind = _as_value) -> ColumnElement[bool]:
         """A bounding box before the exact test. ``indexed``: let the (status, lat, lon) index
         find the box (sort by distance needs every offer in it); otherwise "+ 0" hides the
         columns from SQLite's planner, so it walks the sort order and stops after a page."""
@@ -67,8 +85,8 @@ class Near:
         dlon = min(self.km / (KM_PER_DEGREE * cos), 360.0)
         lat, lon = (OfferRow.lat, OfferRow.lon) if indexed else (OfferRow.lat + 0, OfferRow.lon + 0)
         return and_(
-            lat.between(self.lat - dlat, self.lat + dlat),
-            lon.between(self.lon - dlon, self.lon + dlon),
+            lat.between(p("box_lat0", self.lat - dlat), p("box_lat1", self.lat + dlat)),
+            lon.between(p("box_lon0", self.lon - dlon), p("box_lon1", self.lon + dlon)),
         )
 
 
@@ -87,7 +105,7 @@ class OfferQuery:
 
 
 #: Sort name -> SQL key (before the id tie-breaker); descending sorts negate the key.
-def sort_key(q: OfferQuery) -> SQLColumnExpression[Any]:
+def sort_key(q: OfferQuery, p: Bind = _as_value) -> SQLColumnExpression[Any]:
     o = OfferRow
     if q.sort == "price":
         return o.price_per_unit_hour
@@ -95,8 +113,15 @@ def sort_key(q: OfferQuery) -> SQLColumnExpression[Any]:
         return -o.quantity
     if q.sort == "distance":
         assert q.near is not None
-        return q.near.squared_km()
+        return q.near.squared_km(p)
     return o.start
+
+
+def _like(cap: str) -> str:
+    # The quoted name cannot match across elements; LIKE's wildcards (``_`` is allowed in
+    # names, ``%`` is not, but the market does not trust its caller) match literally.
+    literal = cap.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f'%"{literal}"%'
 
 
 def build(
@@ -106,51 +131,204 @@ def build(
     now: float,
     after: list[Any] | None,
     limit: int,
+    p: Bind = _as_value,
 ) -> Select[Any]:
     """``SELECT <offers columns>, booked, k`` (k: the sort key) for one page of ``limit``
-    rows; plain columns, not ORM objects, because this is the API's hot path."""
+    rows. ``p``: how values enter the statement (see :data:`Bind`)."""
     o = OfferRow
-    booked = booked_column(now)
-    key = sort_key(q)
+    booked = booked_column(cast(float, p("now", now)))
+    key = sort_key(q, p)
     stmt = select(o.__table__, booked.label("booked"), key.label("k")).where(
         visible_filter(session, caller, o)
     )
     if q.kind is not None:
-        stmt = stmt.where(o.kind == q.kind)
+        stmt = stmt.where(o.kind == p("kind", q.kind))
     if q.asset is not None:
-        stmt = stmt.where(o.asset_id == q.asset)
+        stmt = stmt.where(o.asset_id == p("asset", q.asset))
     if q.status is not None:
-        stmt = stmt.where(o.status == q.status)
-    for cap in q.capabilities:
-        # The quoted name cannot match across elements; LIKE's wildcards (``_`` is allowed in
-        # names, ``%`` is not, but the market does not trust its caller) match literally.
-        literal = cap.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(cast(o.capabilities, String).like(f'%"{literal}"%', escape="\\"))
+        stmt = stmt.where(o.status == p("status", q.status))
+    for i, cap in enumerate(q.capabilities):
+        like = p(f"cap{i}", _like(cap))
+        stmt = stmt.where(sql_cast(o.capabilities, String).like(like, escape="\\"))
     if q.min_quantity is not None:
-        stmt = stmt.where(o.quantity - booked >= q.min_quantity)
+        stmt = stmt.where(o.quantity - booked >= p("min_quantity", q.min_quantity))
     if q.start is not None:
-        stmt = stmt.where(o.end > q.start)
+        stmt = stmt.where(o.end > p("start", q.start))
     if q.end is not None:
-        stmt = stmt.where(o.start < q.end)
+        stmt = stmt.where(o.start < p("end", q.end))
     if q.near is not None:
         stmt = stmt.where(
-            q.near.box(indexed=q.sort == "distance"), q.near.squared_km() <= q.near.km**2
+            q.near.box(q.sort == "distance", p),
+            q.near.squared_km(p) <= p("near_km2", q.near.km**2),
         )
     if q.max_price is not None:
         price = o.price_per_unit_hour if q.sort == "price" else o.price_per_unit_hour + 0
-        stmt = stmt.where(price <= q.max_price)
+        stmt = stmt.where(price <= p("max_price", q.max_price))
     if after is not None:
-        stmt = stmt.where(or_(key > after[0], and_(key == after[0], o.id > after[1])))
-    return stmt.order_by(key, o.id).limit(limit)
+        k0, id0 = p("after_k", after[0]), p("after_id", after[1])
+        stmt = stmt.where(or_(key > k0, and_(key == k0, o.id > id0)))
+    return stmt.order_by(key, o.id).limit(p("limit", limit))
+
+
+#: The offers table's columns as search selects them, then ``booked`` and ``k``.
+_COLUMNS = [c.name for c in OfferRow.__table__.columns]
+_AT = {name: i for i, name in enumerate([*_COLUMNS, "booked", "k"])}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One search shape compiled for one dialect: the SQL text, and how to order the
+    parameters (``names`` for a positional paramstyle, else None), those fixed at compile
+    time (the visibility scope's tenant ids) merged with each request's."""
+
+    sql: str
+    names: tuple[str, ...] | None
+    fixed: dict[str, Any]
+
+    def args(self, values: dict[str, Any]) -> Any:
+        params = {**self.fixed, **values}
+        return params if self.names is None else tuple(params[n] for n in self.names)
+
+
+#: (catalog URL, shape) -> prepared statement. A shape is what changes the SQL text: which
+#: filters are given, the sort, a cursor, and the caller's visibility scope (tenant and peers).
+_prepared: dict[tuple[Any, ...], _Prepared] = {}
+_prepared_lock = threading.Lock()
+_MAX_PREPARED = 4096
+
+
+def _shape(
+    url: str, caller: Caller, scope: tuple[Any, ...], q: OfferQuery, cursor: bool
+) -> tuple[Any, ...]:
+    return (
+        url, caller.tenant_id, caller.is_platform, scope, q.kind is not None, q.asset is not None,
+        q.status is not None, len(q.capabilities), q.min_quantity is not None,
+        q.start is not None, q.end is not None, q.near is not None, q.max_price is not None,
+        q.sort, cursor,
+    )
+
+
+def _values(q: OfferQuery, now: float, after: list[Any] | None, limit: int) -> dict[str, Any]:
+    """The values of the parameters :func:`build` names, for one request (without building
+    the statement, which costs as much as the query). A name missing here is a KeyError in
+    :meth:`_Prepared.args`, never a stale value: prepared statements keep none of them."""
+    v: dict[str, Any] = {"now": now, "limit": limit}
+    if q.kind is not None:
+        v["kind"] = q.kind
+    if q.asset is not None:
+        v["asset"] = q.asset
+    if q.status is not None:
+        v["status"] = q.status
+    for i, cap in enumerate(q.capabilities):
+        v[f"cap{i}"] = _like(cap)
+    if q.min_quantity is not None:
+        v["min_quantity"] = q.min_quantity
+    if q.start is not None:
+        v["start"] = q.start
+    if q.end is not None:
+        v["end"] = q.end
+    if q.near is not None:
+        n = q.near
+        dlat = n.km / KM_PER_DEGREE
+        cos = max(math.cos(math.radians(n.lat)), 1e-6)
+        dlon = min(n.km / (KM_PER_DEGREE * cos), 360.0)
+        v.update(
+            near_lat=n.lat, near_lon=n.lon,
+            near_lon_km=KM_PER_DEGREE * math.cos(math.radians(n.lat)), near_km2=n.km**2,
+            box_lat0=n.lat - dlat, box_lat1=n.lat + dlat,
+            box_lon0=n.lon - dlon, box_lon1=n.lon + dlon,
+        )
+    if q.max_price is not None:
+        v["max_price"] = q.max_price
+    if after is not None:
+        v["after_k"], v["after_id"] = after[0], after[1]
+    return v
+
+
+def _prepare(conn: Connection, caller: Caller, q: OfferQuery, cursor: bool) -> _Prepared:
+    named: set[str] = set()
+
+    def param(name: str, value: Any) -> Any:
+        named.add(name)
+        return bindparam(name, value)
+
+    stmt = build(conn, caller, q, 0.0, [0.0, 0] if cursor else None, 1, param)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    fixed = {k: v for k, v in compiled.construct_params().items() if k not in named}
+    names = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return _Prepared(compiled.string, names, fixed)
+
+
+def _prepared_for(conn: Connection, caller: Caller, q: OfferQuery, cursor: bool) -> _Prepared:
+    # The peers are cached (market.visibility) and drop when the visibility generation moves,
+    # so a partner or group change gives a new scope, hence a new statement, at once.
+    scope = peers(cast(Session, conn), caller.tenant_id) if caller.is_platform else ()
+    key = _shape(str(conn.engine.url), caller, scope, q, cursor)
+    hit = _prepared.get(key)
+    if hit is None:
+        hit = _prepare(conn, caller, q, cursor)
+        with _prepared_lock:
+            if len(_prepared) >= _MAX_PREPARED:
+                _prepared.clear()
+            _prepared[key] = hit
+    return hit
 
 
 def search(
     catalog: Catalog, caller: Caller, q: OfferQuery, now: float, after: list[Any] | None, limit: int
-) -> list[Row[Any]]:
-    """One page of :func:`build`'s rows, on a plain connection: an ORM session would add
-    half a millisecond per search for nothing, since nothing is loaded as objects."""
+) -> list[tuple[dict[str, Any], float]]:
+    """One page of :func:`build`'s rows as (offer JSON, sort key) pairs. The statement is
+    compiled once per shape (:func:`_prepared_for`) and run on the DB-API cursor: building,
+    caching-by-key and executing it through SQLAlchemy cost four times the query itself."""
     try:
         with catalog.engine.connect() as conn:
-            return list(conn.execute(build(conn, caller, q, now, after, limit)).all())
+            prepared = _prepared_for(conn, caller, q, after is not None)
+            cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cur.execute(prepared.sql, prepared.args(_values(q, now, after, limit)))
+                rows = cur.fetchall()
+            finally:
+                cur.close()
     except SQLAlchemyError as err:
         raise StoreError(f"catalog error: {err}") from err
+    except Exception as err:  # the DB-API's own errors, as SQLAlchemy would have wrapped them
+        if isinstance(err, catalog.engine.dialect.loaded_dbapi.Error):
+            raise StoreError(f"catalog error: {err}") from err
+        raise
+    return [(_offer_json(r), r[_K]) for r in rows]
+
+
+_ID, _TENANT, _ASSET, _KIND = _AT["id"], _AT["tenant_id"], _AT["asset_id"], _AT["kind"]
+_QTY, _UNIT, _START, _END = _AT["quantity"], _AT["unit"], _AT["start"], _AT["end"]
+_CONF, _METHOD, _LAT, _LON = _AT["confidence"], _AT["method"], _AT["lat"], _AT["lon"]
+_PRICE, _CUR, _VIS, _STATUS = (
+    _AT["price_per_unit_hour"], _AT["currency"], _AT["visibility"], _AT["status"]
+)
+_CAPS, _BOOKED, _K = _AT["capabilities"], _AT["booked"], _AT["k"]
+
+
+def _offer_json(r: Any) -> dict[str, Any]:
+    """:func:`market.offers.offer_json` of a raw row (same keys, same values)."""
+    caps = r[_CAPS]
+    if isinstance(caps, str | bytes):  # SQLite keeps JSON as text; psycopg parses it
+        caps = orjson.loads(caps)
+    quantity = r[_QTY]
+    return {
+        "id": r[_ID],
+        "tenant": r[_TENANT],
+        "asset": r[_ASSET],
+        "kind": r[_KIND],
+        "quantity": quantity,
+        "unit": r[_UNIT],
+        "start": iso(r[_START]),
+        "end": iso(r[_END]),
+        "confidence": r[_CONF],
+        "method": r[_METHOD],
+        "location": {"lat": r[_LAT], "lon": r[_LON]},
+        "price_per_unit_hour": r[_PRICE],
+        "currency": r[_CUR],
+        "visibility": r[_VIS],
+        "status": r[_STATUS],
+        "available": max(quantity - float(r[_BOOKED]), 0.0),
+        "capabilities": list(caps or ()),
+    }
