@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from shell.localpostgres import PostgresServer, start_postgres
+from storage.catalog import Catalog
+from storage.sqlite import SqliteReadingStore
 from tests.catalogs import ENGINES, fresh_url
 from tests.servers import InfluxServer, MosquittoServer, start_influxdb, start_mosquitto
 
@@ -52,3 +54,21 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     fixture builds on this, so catalog behaviour is proved on both engines."""
     pg = request.getfixturevalue("postgres") if request.param == "postgresql" else None
     return fresh_url(request.param, tmp_path, pg)
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    """A catalog on a fresh database of each engine; a package seeds it by overriding this
+    fixture with one that takes ``catalog`` and returns it."""
+    # A file, not "sqlite://": an in-memory SQLite database is per thread under SQLAlchemy's
+    # SingletonThreadPool, and TestClient serves requests from another thread.
+    cat = Catalog(catalog_url)
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteReadingStore]:
+    store = SqliteReadingStore(tmp_path / "readings.db")
+    yield store
+    store.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -21,12 +19,10 @@ POLICY = SharingPolicy.from_dict({"capabilities": ["cold"], "visibility": "partn
 
 
 @pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
-    cat = Catalog(catalog_url)
-    cat.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
-                           unit="pallet"))
-    yield cat
-    cat.close()
+def catalog(catalog: Catalog) -> Catalog:
+    catalog.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
+                               unit="pallet"))
+    return catalog
 
 
 def run(catalog: Catalog, offers: list[tuple[float, float, float]], now: float = NOW) -> None:

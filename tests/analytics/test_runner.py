@@ -56,14 +56,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingSto
 
 
 @pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
-    cat = Catalog(catalog_url)
-    cat.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
-                           unit="pallet", lat=52.5, lon=13.4))
-    set_policy(cat, BAY, {"price_per_unit_hour": 0.25, "currency": "CHF",
-                          "visibility": "partners"})
-    yield cat
-    cat.close()
+def catalog(catalog: Catalog) -> Catalog:
+    catalog.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
+                               unit="pallet", lat=52.5, lon=13.4))
+    set_policy(catalog, BAY, {"price_per_unit_hour": 0.25, "currency": "CHF",
+                              "visibility": "partners"})
+    return catalog
 
 
 def set_policy(catalog: Catalog, asset: str, policy: dict[str, object]) -> None:

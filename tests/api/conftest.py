@@ -47,15 +47,6 @@ class FakeStore:
 
 
 @pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
-    # A file, not "sqlite://": an in-memory SQLite database is per thread under SQLAlchemy's
-    # SingletonThreadPool, and TestClient serves requests from another thread.
-    cat = Catalog(catalog_url)
-    yield cat
-    cat.close()
-
-
-@pytest.fixture
 def store() -> FakeStore:
     return FakeStore()
 

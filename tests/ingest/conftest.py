@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -100,20 +99,6 @@ class DeadLetters:
 @pytest.fixture
 def tenant() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    yield cat
-    cat.close()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[SqliteReadingStore]:
-    store = SqliteReadingStore(tmp_path / "readings.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture

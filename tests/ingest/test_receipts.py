@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,9 @@ RECEIPTS = wire.receipts_topic(TENANT, "agent-1")
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    cat.upsert_asset(ZONE)
-    yield cat
-    cat.close()
+def catalog(catalog: Catalog) -> Catalog:
+    catalog.upsert_asset(ZONE)
+    return catalog
 
 
 def birth(client: FakeClient, receipts: bool, mid: int = 100) -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from storage.influx import InfluxV1Store
 from storage.readings import ReadingStore
-from storage.sqlite import SqliteReadingStore
 from tests.servers import InfluxServer
 
 
@@ -21,13 +19,6 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def influx_v1(influxdb: InfluxServer) -> Iterator[InfluxV1Store]:
     store = InfluxV1Store(influxdb.url, database=unique("test"))
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[SqliteReadingStore]:
-    store = SqliteReadingStore(tmp_path / "readings.db")
     yield store
     store.close()
 

@@ -3,8 +3,6 @@ cancelled or expired ones. The condition ``counts`` is what search, booking and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -15,11 +13,9 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
-    catalog = Catalog(catalog_url)
+def catalog(catalog: Catalog) -> Catalog:
     catalog.upsert_asset(Asset("zone-1", "acme", "warehouse_zone", 100, "pallet"))
-    yield catalog
-    catalog.close()
+    return catalog
 
 
 def add_offer(catalog: Catalog, bookings: list[tuple[str, float, float]]) -> int:

@@ -6,7 +6,7 @@ other waits instead of slipping in. On SQLite the database's write lock gives th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,12 +33,10 @@ GRACE_S = 1.5
 
 
 @pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
-    cat = Catalog(catalog_url)
-    cat.upsert_asset(Asset("bay-1", "acme", "warehouse_zone", 100, "pallet"))
-    cat.ensure_tenant("platform")
-    yield cat
-    cat.close()
+def catalog(catalog: Catalog) -> Catalog:
+    catalog.upsert_asset(Asset("bay-1", "acme", "warehouse_zone", 100, "pallet"))
+    catalog.ensure_tenant("platform")
+    return catalog
 
 
 def analyse(catalog: Catalog, quantity: float, pause: Callable[[], None] | None = None,

@@ -4,22 +4,13 @@ membership."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
 from storage.catalog import KEY_USE_RESOLUTION_S, Catalog, GroupMemberRow, Tenant, hash_key
 
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def catalog(catalog_url: str) -> Iterator[Catalog]:
-    catalog = Catalog(catalog_url)
-    yield catalog
-    catalog.close()
 
 
 def key_updates(catalog: Catalog) -> list[str]:
