@@ -3,6 +3,7 @@ sharing policy. Another tenant's asset is indistinguishable from a missing one."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -86,7 +87,9 @@ def set_policy(
     try:
         SharingPolicy.from_dict(overrides)
     except (ConfigError, ValueError, TypeError) as err:
-        raise Invalid(str(err)) from err
+        # The message names the key ("policy key 'timezone' must be ..."): so does field.
+        key = re.match(r"(?:unknown )?policy key '(\w+)'", str(err))
+        raise Invalid(str(err), field=key[1] if key else None) from err
     with catalog.session() as s:
         row = s.get(AssetRow, (tenant, asset_id))
         if row is None:

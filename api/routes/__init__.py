@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.routes import (
     assets,
     bookings,
+    exports,
     feeds,
     health,
     idle_windows,
@@ -24,6 +25,7 @@ for _module in (
     kpis,
     offers,
     bookings,
+    exports,
     feeds,
     webhooks,
     web,

@@ -95,7 +95,6 @@ function kindsChart(kinds, before) {
   const xs = kinds.map((_, i) => i);
   const last = kinds.map((k) => (before.get(k.kind)?.utilisation ?? null));
   const now = kinds.map((k) => k.utilisation);
-  const bars = uPlot.paths.bars({ size: [0.35, 60], gap: 2 });
   const opts = {
     width: Math.min(box.clientWidth || 700, 900), height: 220,
     scales: { x: { time: false, range: [-0.6, kinds.length - 0.4] }, y: { range: [0, 1] } },
@@ -105,15 +104,15 @@ function kindsChart(kinds, before) {
     ],
     series: [
       {},
-      { label: "last week", stroke: COLOURS.last, fill: COLOURS.last, paths: bars, points: { show: false } },
-      { label: "this week", stroke: COLOURS.util, fill: COLOURS.util, paths: bars, points: { show: false } },
+      // Side by side: each series' bars on one side of the kind's tick.
+      { label: "last week", stroke: COLOURS.last, fill: COLOURS.last, points: { show: false },
+        paths: uPlot.paths.bars({ size: [0.35, 60], align: -1 }), value: (u, v) => pct(v) },
+      { label: "this week", stroke: COLOURS.util, fill: COLOURS.util, points: { show: false },
+        paths: uPlot.paths.bars({ size: [0.35, 60], align: 1 }), value: (u, v) => pct(v) },
     ],
     legend: { show: true },
     cursor: { show: false },
   };
-  // Side by side: shift each series' bars half a bar width.
-  opts.series[1].paths = uPlot.paths.bars({ size: [0.35, 60], align: -1 });
-  opts.series[2].paths = uPlot.paths.bars({ size: [0.35, 60], align: 1 });
   charts.push(new uPlot(opts, [xs, last, now], box));
 }
 
@@ -270,6 +269,8 @@ async function loadAsset(id) {
     api("GET", `v1/assets/${a}/utilisation?bucket=hour&start=${weekStart}`),
   ]);
   current = { id, asset, range: r };
+  $("usage-chart").dataset.start = r.start;  // what the chart and the exports asked for
+  $("usage-chart").dataset.end = r.end;
   $("asset-title").textContent = (asset.name || asset.id) + " · " + kindName(asset.kind) + " · " +
     fmtNum(asset.capacity) + " " + asset.unit;
   $("asset-status").replaceChildren(statusCell(status.online));
