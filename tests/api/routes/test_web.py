@@ -245,3 +245,67 @@ def test_reading_back_the_change_feed_from_the_snapshot_cursor_finds_the_newest_
     feed = client.get("/v1/feeds/offer-changes", headers=headers, params=window).json()
     assert [c["type"] for c in feed["items"]] == ["created", "booked"]
     assert feed["items"][-1]["cursor"] == head
+
+
+#: The app's calls: api("METHOD", <literal>), allItems(<literal>) or csv(<literal>) (a GET).
+APP_CALL = re.compile(
+    r"""\b(?:api\(\s*"(?P<method>[A-Z]+)",\s*|(?P<fn>allItems|csv)\(\s*)"""
+    r"""(?P<quote>["`])(?P<url>v1/[^"`]*)(?P=quote)"""
+)
+
+
+def app_calls(client: TestClient) -> list[PageCall]:
+    js = client.get("/static/app.js").text
+    calls = []
+    for m in APP_CALL.finditer(js):
+        path, _, query = m["url"].partition("?")
+        calls.append(PageCall(m["method"] or "GET", path, query, paged=m["fn"] == "allItems"))
+    assert len(calls) == len(PATH_LITERAL.findall(js)), "an API path outside api()/allItems()/csv()"
+    return calls
+
+
+def test_the_app_page_runs_only_its_own_script_files(client: TestClient) -> None:
+    r = client.get("/app")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = dict(d.strip().split(" ", 1) for d in r.headers["content-security-policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'"
+    assert csp["default-src"] == "'none'" and csp["connect-src"] == "'self'"
+    page = r.text
+    # No inline script or style (the CSP would refuse them), every file from this server.
+    assert re.findall(r"<script>|<style>|\son\w+=", page) == []
+    files = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert "static/vendor/uPlot.iife.min.js" in files and "static/app.js" in files
+    for f in files:
+        if not f.startswith("data:"):
+            served = client.get("/" + f)
+            assert served.status_code == 200, f
+            assert served.headers["x-content-type-options"] == "nosniff"
+    js = client.get("/static/app.js").text
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "eval(" not in js
+
+
+@pytest.mark.parametrize("name", ["index.html", "../routes/web.py", "vendor/README.md", "x.js"])
+def test_static_serves_only_the_files_of_its_table(client: TestClient, name: str) -> None:
+    assert client.get("/static/" + name).status_code == 404
+
+
+def test_every_api_call_of_the_app_is_a_route_with_that_method(client: TestClient) -> None:
+    calls = app_calls(client)
+    used = {(c.method, c.path) for c in calls}
+    assert {
+        ("GET", "v1/kpis"),
+        ("GET", "v1/assets/${a}/utilisation"),
+        ("GET", "v1/assets/${a}/forecast"),
+        ("PUT", "v1/assets/${enc(current.id)}/policy"),
+        ("GET", "v1/exports/utilisation.csv"),
+    } <= used
+    missing = [f"{c.method} {c.path}" for c in calls if route_for(client, c) is None]
+    assert not missing, f"the app calls routes the API does not have: {missing}"
+
+
+def test_the_policy_editor_has_every_key_owners_may_set(client: TestClient) -> None:
+    js = client.get("/static/app.js").text
+    editor = js[js.index("const POLICY = [") : js.index("];", js.index("const POLICY = ["))]
+    keys = re.findall(r'\{ key: "(\w+)"', editor)
+    spec = client.get("/openapi.json").json()["components"]["schemas"]["PolicyBody"]
+    assert sorted(keys) == sorted(spec["properties"])
