@@ -27,6 +27,8 @@ A, B, C = "acme", "globex", "initech"
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/"),
+    ("GET", "/app"),  # the fleet and asset pages and their files: no data without a key
+    ("GET", "/static/{name:path}"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("HEAD", "/docs"),
