@@ -134,13 +134,17 @@ def build(
     p: Bind = _as_value,
 ) -> Select[Any]:
     """``SELECT <offers columns>, booked, k`` (k: the sort key) for one page of ``limit``
-    rows. ``p``: how values enter the statement (see :data:`Bind`)."""
+    rows. ``p``: how values enter the statement (see :data:`Bind`).
+
+    Two steps: the page's ids and keys first, from the columns the indexes carry (no table
+    row is read for an offer the filters drop, nor its bookings summed, unless
+    ``min_quantity`` needs them), then the page's rows and booked quantities. A distance
+    search orders every offer in its circle: summing each one's bookings was most of it."""
     o = OfferRow
-    booked = booked_column(cast(float, p("now", now)))
+    now_p = cast(float, p("now", now))
+    booked = booked_column(now_p)
     key = sort_key(q, p)
-    stmt = select(o.__table__, booked.label("booked"), key.label("k")).where(
-        visible_filter(session, caller, o)
-    )
+    stmt = select(o.id.label("id"), key.label("k")).where(visible_filter(session, caller, o))
     if q.kind is not None:
         stmt = stmt.where(o.kind == p("kind", q.kind))
     if q.asset is not None:
@@ -167,7 +171,12 @@ def build(
     if after is not None:
         k0, id0 = p("after_k", after[0]), p("after_id", after[1])
         stmt = stmt.where(or_(key > k0, and_(key == k0, o.id > id0)))
-    return stmt.order_by(key, o.id).limit(p("limit", limit))
+    page = stmt.order_by(key, o.id).limit(p("limit", limit)).subquery("page")
+    return (
+        select(o.__table__, booked_column(now_p).label("booked"), page.c.k)
+        .join_from(o, page, o.id == page.c.id)
+        .order_by(page.c.k, page.c.id)
+    )
 
 
 #: The offers table's columns as search selects them, then ``booked`` and ``k``.
