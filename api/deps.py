@@ -14,7 +14,7 @@ from api.security import RateLimits
 from market.caller import Caller
 from market.outbound import OutboundPolicy
 from market.visibility import observe_generation
-from storage.catalog import Catalog
+from storage.catalog import KEY_USE_RESOLUTION_S, ApiKey, Catalog
 from storage.readings import ReadingStore
 
 
@@ -74,7 +74,7 @@ async def get_caller(
         raise _too_many(wait)
     # Read on every request, never cached: a revoked key is refused by every process at once
     # (one raw query, ~4 us on SQLite, ~30 us on PostgreSQL; see Catalog.authenticate).
-    key, generation = await run_in_threadpool(catalog.authenticate, credentials.credentials)
+    key, generation = await _authenticate(catalog, credentials.credentials)
     if key is None or (key.expires_at is not None and key.expires_at <= time.time()):
         limits.failed(address)
         raise _unauthorized("unknown API key")
@@ -87,6 +87,36 @@ async def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+#: hash(credential) -> the key's stored last use, as the last lookup in this process left it.
+_last_use: dict[int, float] = {}
+
+
+async def _authenticate(catalog: Catalog, credential: str) -> tuple[ApiKey | None, int]:
+    """:meth:`Catalog.authenticate`, on the event loop when that is safe: on SQLite, reading
+    one row costs a few microseconds where the hop to a worker thread costs a hundred or
+    more. Not when the lookup may write the key's last use (at most once a minute per key):
+    a write can wait for another writer's lock, and the loop must not wait."""
+    slot = hash(credential)
+    known = _last_use.get(slot)
+    now = time.time()
+    if (
+        catalog.engine.dialect.name == "sqlite"
+        and known is not None
+        and now - known < KEY_USE_RESOLUTION_S - 1.0  # the stored value only ever grows
+    ):
+        key, generation = catalog.authenticate(credential, now)
+    else:
+        key, generation = await run_in_threadpool(catalog.authenticate, credential, now)
+    # Known only from a lookup that did not write: after a write (which may have failed, the
+    # database busy), the next lookup goes to the thread pool again and reads what is stored.
+    if key is None or key.last_used_at is None or now - key.last_used_at >= KEY_USE_RESOLUTION_S:
+        _last_use.pop(slot, None)
+    else:
+        if len(_last_use) > 100_000:
+            _last_use.clear()
+        _last_use[slot] = key.last_used_at
+    return key, generation
 
 
 async def get_tenant(caller: CallerDep) -> str:

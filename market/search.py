@@ -316,6 +316,20 @@ _PRICE, _CUR, _VIS, _STATUS = (
 _CAPS, _BOOKED, _K = _AT["capabilities"], _AT["booked"], _AT["k"]
 
 
+#: Epoch -> ISO text: offers start and end on few distinct instants (forecast steps), and
+#: formatting a datetime was a tenth of a search.
+_iso_cache: dict[float, str] = {}
+
+
+def _iso(epoch: float) -> str:
+    text = _iso_cache.get(epoch)
+    if text is None:
+        if len(_iso_cache) > 100_000:
+            _iso_cache.clear()
+        text = _iso_cache[epoch] = iso(epoch)
+    return text
+
+
 def _offer_json(r: Any) -> dict[str, Any]:
     """:func:`market.offers.offer_json` of a raw row (same keys, same values)."""
     caps = r[_CAPS]
@@ -329,8 +343,8 @@ def _offer_json(r: Any) -> dict[str, Any]:
         "kind": r[_KIND],
         "quantity": quantity,
         "unit": r[_UNIT],
-        "start": iso(r[_START]),
-        "end": iso(r[_END]),
+        "start": _iso(r[_START]),
+        "end": _iso(r[_END]),
         "confidence": r[_CONF],
         "method": r[_METHOD],
         "location": {"lat": r[_LAT], "lon": r[_LON]},
