@@ -12,6 +12,7 @@ with the same assets, so both passes create the same offers.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 import zlib
 from collections.abc import Sequence
@@ -106,8 +107,18 @@ def one_pass(url: str, workers: int) -> PassFigures:
     start, out = spawn.Barrier(workers + 1), spawn.Queue()
     procs = [spawn.Process(target=_worker, args=(url, f"w{i}", base, start, out))
              for i in range(workers)]
-    for p in procs:
-        p.start()
+    # The forecaster's gradient boosting runs OpenMP threads, one per core by default: with
+    # several workers on one host, share the cores out or they oversubscribe them.
+    threads = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        if threads is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = threads
     start.wait()
     began = time.perf_counter()
     per = sorted(out.get(timeout=1800) for _ in procs)
