@@ -7,6 +7,7 @@ readings from the store.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from analytics.kpis import KPI_SOURCES_BY_KIND, AssetKpis, KindKpis, aggregate, asset_kpis
@@ -25,11 +26,15 @@ class TenantKpis:
 
 
 def of_tenant(catalog: Catalog, store: ReadingStore, tenant: str, start: float, end: float,
-              kind: str | None = None, asset: str | None = None) -> TenantKpis:
-    """KPIs of ``tenant``'s assets over ``[start, end)``; another tenant's asset is never read."""
+              kind: str | None = None, asset: str | None = None,
+              assets: Collection[str] | None = None) -> TenantKpis:
+    """KPIs of ``tenant``'s assets over ``[start, end)`` (only ``assets``, if given: a site's);
+    another tenant's asset is never read."""
     items = []
     for row in catalog.assets(tenant):
         if (kind is not None and row.kind != kind) or (asset is not None and row.id != asset):
+            continue
+        if assets is not None and row.id not in assets:
             continue
         source = KPI_SOURCES_BY_KIND[row.kind]
         # One gap either side: the reading before start holds at start, and a reading holds

@@ -11,6 +11,7 @@ from api.routes import (
     idle_windows,
     kpis,
     offers,
+    sites,
     tenant,
     web,
     webhooks,
@@ -20,6 +21,7 @@ api_router = APIRouter()
 for _module in (
     health,
     tenant,
+    sites,
     assets,
     idle_windows,
     kpis,

@@ -57,14 +57,17 @@ def list_assets(
     tenant: TenantDep,
     catalog: CatalogDep,
     kind: KindName | None = None,
+    site: Annotated[str | None, Query(max_length=64, description="at this site")] = None,
     limit: Limit = 100,
     cursor: CursorParam = None,
 ) -> Page[AssetPublic]:
     """The caller's assets, ordered by id."""
+    from market import sites
+
     after = decode_cursor(cursor, (str,))
-    rows = assets.of_tenant(
-        catalog, tenant, kind.value if kind else None, after[0] if after else None, limit + 1
-    )
+    kind_name, last = kind.value if kind else None, after[0] if after else None
+    rows = (assets.of_tenant(catalog, tenant, kind_name, last, limit + 1) if site is None
+            else sites.assets_at(catalog, tenant, site, kind_name, last, limit + 1))
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
     return Page(items=[AssetPublic.from_row(r) for r in rows], next_cursor=next_cursor)
 

@@ -26,6 +26,7 @@ def read_kpis(
     end: Annotated[Instant | None, Query(description="default: now")] = None,
     kind: KindName | None = None,
     asset: Annotated[str | None, Query(description="only this asset")] = None,
+    site: Annotated[str | None, Query(max_length=64, description="at this site")] = None,
 ) -> KpisPublic:
     """Availability, utilisation, load factor and idle share of each of the caller's assets
     over [start, end), and per kind (each asset weighted by its time with data)."""
@@ -36,6 +37,10 @@ def read_kpis(
     if end - start > kpis.MAX_PERIOD_S:
         raise query_error("start", f"the period may span at most {kpis.MAX_PERIOD_S / 86400:.0f}"
                           " days", start)
+    from market import sites
+
+    at_site = sites.asset_ids(catalog, tenant, site) if site is not None else None
     result = kpis.of_tenant(catalog, store, tenant, start, end,
-                            kind=kind.value if kind is not None else None, asset=asset)
+                            kind=kind.value if kind is not None else None, asset=asset,
+                            assets=at_site)
     return KpisPublic.of(start, end, result.assets, result.kinds)

@@ -245,3 +245,33 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[float] = mapped_column(Float, default=time.time, index=True)
+
+
+class SiteRow(Base):
+    """A place of a tenant's where assets stand (a warehouse, a plant, a depot)."""
+
+    __tablename__ = "sites"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(400), default="")
+    #: IANA time zone of the site's wall clock.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    lat: Mapped[float] = mapped_column(Float, default=0.0)
+    lon: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AssetSiteRow(Base):
+    """The site an asset stands at (at most one): a table of its own, so the asset rows that
+    agents write from birth messages stay as they are."""
+
+    __tablename__ = "asset_sites"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "site_id"], ["sites.tenant_id", "sites.id"]),
+        Index("ix_asset_sites_site", "tenant_id", "site_id"),
+    )
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))

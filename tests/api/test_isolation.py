@@ -54,6 +54,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/keys/{key_id}/rotate"): {"grace_s": 0},
     ("POST", "/v1/bookings"): {"offer_id": "{offer_id}", "quantity": 1},
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/a"},
+    ("POST", "/v1/sites"): {"id": "b-site"},  # the same id as B's: still A's own new site
+    ("PATCH", "/v1/sites/{site_id}"): {"name": "hijacked"},
 }
 _app = create_app(Catalog("sqlite://"), FakeStore(), dispatch_interval_s=None)
 
@@ -76,7 +78,9 @@ ROUTES = sorted(TABLE)
 assert len(ROUTES) > 25, "the route table looks empty: has FastAPI changed how it lists routes?"
 
 
-B_RESOURCES = ("asset_id", "offer_id", "booking_id", "webhook_id", "key_id", "partner_id")
+B_RESOURCES = (
+    "asset_id", "offer_id", "booking_id", "webhook_id", "key_id", "partner_id", "site_id"
+)
 
 
 def b_world(catalog: Catalog) -> dict[str, Any]:
@@ -98,6 +102,9 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
         "/v1/webhooks", headers=b_platform, json={"url": "http://127.0.0.1:9/b-secret-hook"}
     ).json()["id"]
     catalog.create_key(B, role="viewer", name="b-secret-key")
+    b_owner = auth(catalog, B)
+    client.post("/v1/sites", headers=b_owner, json={"id": "b-site", "name": "B-SECRET-NAME"})
+    client.put("/v1/sites/b-site/assets/b-asset", headers=b_owner)
     client.put("/v1/tenant/partners/b-secret-partner", headers=auth(catalog, B))
     with catalog.session() as s:
         key = s.scalar(select(cat.ApiKey.id).where(cat.ApiKey.name == "b-secret-key"))
@@ -108,6 +115,7 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
         "webhook_id": hook,
         "key_id": key,
         "partner_id": B,
+        "site_id": "b-site",
     }
 
 
@@ -172,7 +180,8 @@ def test_every_route_is_public_or_exercisable(method: str, path: str) -> None:
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r not in PUBLIC])
 def test_a_route_without_a_key_is_401(client: TestClient, method: str, path: str) -> None:
     url = path.format(
-        asset_id="x", offer_id=1, booking_id=1, webhook_id=1, key_id=1, partner_id="x"
+        asset_id="x", offer_id=1, booking_id=1, webhook_id=1, key_id=1, partner_id="x",
+        site_id="x",
     )
     assert client.request(method, url).status_code == 401
 
