@@ -136,6 +136,7 @@ async function loadFleet() {
   $("offers-live").textContent = offers.filter((o) => o.status === "live").length;
   $("offers-booked").textContent = offers.filter((o) => o.available < o.quantity).length;
   $("assets-offline").textContent = assets.filter((a) => !a.online).length;
+  await loadSites(end);
   const perAsset = new Map(thisWeek.assets.map((a) => [a.asset, a]));
   fill($("fleet-assets"), assets.map((a) => {
     const k = perAsset.get(a.id);
@@ -144,6 +145,24 @@ async function loadFleet() {
       el("td", {}, statusCell(a.online)), td(pct(k ? k.utilisation : null), "num"),
       td(pct(k ? k.idle_share : null), "num"));
   }), 5, "No assets for this key.");
+}
+
+// One row per site and kind: each site's KPIs this week and the week before.
+async function loadSites(end) {
+  const sites = await allItems("v1/sites");
+  const rows = await Promise.all(sites.map(async (site) => {
+    const s = enc(site.id);
+    const [now, before] = await Promise.all([
+      api("GET", `v1/kpis?site=${s}&start=${isoAt(end - WEEK_S)}&end=${isoAt(end)}`),
+      api("GET", `v1/kpis?site=${s}&start=${isoAt(end - 2 * WEEK_S)}&end=${isoAt(end - WEEK_S)}`),
+    ]);
+    const last = new Map(before.kinds.map((k) => [k.kind, k.utilisation]));
+    if (!now.kinds.length) return [el("tr", { "data-site": site.id }, td(site.name || site.id), td("–"), td("0", "num"), td("–", "num"), td("–", "num"), td("–", "num"))];
+    return now.kinds.map((k) => el("tr", { "data-site": site.id, "data-kind": k.kind },
+      td(site.name || site.id), td(kindName(k.kind)), td(k.assets, "num"), td(pct(k.utilisation), "num util-now"),
+      td(pct(last.get(k.kind) ?? null), "num util-last"), td(pct(k.idle_share), "num")));
+  }));
+  fill($("sites"), rows.flat(), 6, "No sites yet: owners create them with POST /v1/sites.");
 }
 
 // ---- asset -------------------------------------------------------------------------------

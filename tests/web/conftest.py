@@ -20,6 +20,7 @@ from api.main import create_app
 from idleshare.assets import Asset
 from market.outbound import OutboundPolicy
 from storage.catalog import Catalog
+from storage.catalog.models import AssetSiteRow, SiteRow
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
 from tests.servers import free_port, wait_for_port
@@ -72,6 +73,15 @@ def seed(catalog: Catalog, store: SqliteReadingStore, now: float) -> None:
     catalog.upsert_asset(Asset(id="m1", tenant="market", kind="machine", capacity=1.0,
                                unit="machine"), online=True, at=now)
     run_once(catalog, store, now)
+    with catalog.session() as s:  # the sites' own routes are tested in tests/api
+        s.add_all([SiteRow(tenant_id="acme", id="berlin-1", name="Berlin Nord",
+                           timezone="Europe/Berlin"),
+                   SiteRow(tenant_id="acme", id="hamburg-1", name="Hamburg Hafen",
+                           timezone="Europe/Berlin")])
+        s.flush()
+        s.add_all([AssetSiteRow(tenant_id="acme", asset_id=a, site_id=site)
+                   for a, site in (("zone-a", "berlin-1"), ("press-1", "berlin-1"),
+                                   ("van-1", "hamburg-1"))])
 
 
 @pytest.fixture(scope="session")

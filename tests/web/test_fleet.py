@@ -67,3 +67,19 @@ def test_an_asset_opens_from_the_fleet_list(page: Page, site: Site) -> None:
     page.wait_for_selector("body[data-loaded=asset]")
     assert page.url.endswith("#/asset/zone-a")
     assert "Hall A, bays 1-40" in page.inner_text("#asset-title")
+
+
+def test_fleet_page_shows_each_sites_kinds_as_the_api_computes_them(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site.url, site.owner_key)
+    now = time.time()
+    iso = lambda t: datetime.fromtimestamp(t, UTC).isoformat()  # noqa: E731
+    for site_id, kinds in (("berlin-1", {"warehouse_zone", "machine"}), ("hamburg-1", {"vehicle"})):
+        r = httpx.get(f"{site.url}/v1/kpis", headers={"Authorization": f"Bearer {site.owner_key}"},
+                      params={"site": site_id, "start": iso(now - 7 * 86400), "end": iso(now)})
+        got = {k["kind"]: k for k in r.json()["kinds"]}
+        assert set(got) == kinds
+        for kind, k in got.items():
+            row = page.locator(f'#sites tr[data-site="{site_id}"][data-kind="{kind}"]')
+            assert row.locator(".util-now").inner_text() == pct(k["utilisation"])
