@@ -61,11 +61,13 @@ def api(
     rate: Annotated[float, typer.Option(min=1)] = 200.0,
     duration: Annotated[float, typer.Option(min=1)] = 20.0,
     workers: Annotated[int, typer.Option(min=1, help="API server processes")] = 2,
+    catalog: Annotated[str, typer.Option(help="sqlite or postgresql")] = "sqlite",
 ) -> None:
     """Offer search p99 at a fixed rate, load from a second process, with the raw limit."""
     from bench.api import report, run
 
-    figures = run(assets=assets, offers=offers, rate=rate, duration=duration, workers=workers)
+    figures = run(assets=assets, offers=offers, rate=rate, duration=duration, workers=workers,
+                  catalog=catalog)
     typer.echo(report(figures))
 
 
