@@ -102,17 +102,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from market.alerts import AlertsThread
         from market.webhooks import Dispatcher, DispatcherThread
 
-        thread = None
+        thread = alerting = None
         if dispatch_interval_s is not None:
             thread = DispatcherThread(Dispatcher(catalog, outbound), dispatch_interval_s)
             thread.start()
+            # Alert rules are checked beside the dispatcher, at the same pace.
+            alerting = AlertsThread(catalog, store, outbound.post, dispatch_interval_s)
+            alerting.start()
         try:
             yield
         finally:
             if thread is not None:
                 thread.stop()
+            if alerting is not None:
+                alerting.stop()
             if close_stores:
                 store.close()
                 catalog.close()

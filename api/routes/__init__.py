@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.routes import (
+    alerts,
     assets,
     bookings,
     exports,
@@ -30,6 +31,7 @@ for _module in (
     exports,
     feeds,
     webhooks,
+    alerts,
     web,
 ):
     api_router.include_router(_module.router)

@@ -275,3 +275,41 @@ class AssetSiteRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site_id: Mapped[str] = mapped_column(String(64))
+
+
+class AlertRuleRow(Base):
+    """An owner's alert rule (``kind``: market/alerts.py RULES) over one asset or, with
+    ``asset_id`` empty, every asset of the tenant."""
+
+    __tablename__ = "alert_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    asset_id: Mapped[str] = mapped_column(String(64), default="")
+    #: utilisation rules: the share of capacity; offline: unused.
+    threshold: Mapped[float] = mapped_column(Float, default=0.0)
+    #: offline: minutes without the agent; utilisation rules: the period averaged over.
+    minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    #: event rules: the last offer event (booked) or booking change (cancelled) looked at.
+    cursor: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class AlertRow(Base):
+    """A rule that fired for an asset. Condition rules (offline, utilisation) keep one
+    ``active`` alert while the condition holds and clear it when it ends; event rules fire
+    once per event."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"),
+                                         index=True)
+    asset_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(500))
+    at: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    cleared_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    #: Sent to the tenant's owner webhooks (one signed attempt each).
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -56,6 +56,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/a"},
     ("POST", "/v1/sites"): {"id": "b-site"},  # the same id as B's: still A's own new site
     ("PATCH", "/v1/sites/{site_id}"): {"name": "hijacked"},
+    ("POST", "/v1/alert-rules"): {"kind": "offline", "asset": "b-asset", "minutes": 1},
 }
 _app = create_app(Catalog("sqlite://"), FakeStore(), dispatch_interval_s=None)
 
@@ -79,7 +80,8 @@ assert len(ROUTES) > 25, "the route table looks empty: has FastAPI changed how i
 
 
 B_RESOURCES = (
-    "asset_id", "offer_id", "booking_id", "webhook_id", "key_id", "partner_id", "site_id"
+    "asset_id", "offer_id", "booking_id", "webhook_id", "key_id", "partner_id", "site_id",
+    "rule_id",
 )
 
 
@@ -105,6 +107,8 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
     b_owner = auth(catalog, B)
     client.post("/v1/sites", headers=b_owner, json={"id": "b-site", "name": "B-SECRET-NAME"})
     client.put("/v1/sites/b-site/assets/b-asset", headers=b_owner)
+    rule = client.post("/v1/alert-rules", headers=b_owner,
+                       json={"kind": "offline", "asset": "b-asset", "minutes": 1}).json()["id"]
     client.put("/v1/tenant/partners/b-secret-partner", headers=auth(catalog, B))
     with catalog.session() as s:
         key = s.scalar(select(cat.ApiKey.id).where(cat.ApiKey.name == "b-secret-key"))
@@ -116,6 +120,7 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
         "key_id": key,
         "partner_id": B,
         "site_id": "b-site",
+        "rule_id": rule,
     }
 
 
@@ -181,7 +186,7 @@ def test_every_route_is_public_or_exercisable(method: str, path: str) -> None:
 def test_a_route_without_a_key_is_401(client: TestClient, method: str, path: str) -> None:
     url = path.format(
         asset_id="x", offer_id=1, booking_id=1, webhook_id=1, key_id=1, partner_id="x",
-        site_id="x",
+        site_id="x", rule_id=1,
     )
     assert client.request(method, url).status_code == 401
 
