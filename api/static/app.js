@@ -35,7 +35,10 @@ async function request(method, path, body) {
   }
   return res;
 }
-const api = async (method, path, body) => (await request(method, path, body)).json();
+async function api(method, path, body) {
+  const res = await request(method, path, body);
+  return res.status === 204 ? null : res.json();
+}
 const csv = async (path) => (await request("GET", path)).text();
 
 async function allItems(path) {
@@ -136,6 +139,7 @@ async function loadFleet() {
   $("offers-live").textContent = offers.filter((o) => o.status === "live").length;
   $("offers-booked").textContent = offers.filter((o) => o.available < o.quantity).length;
   $("assets-offline").textContent = assets.filter((a) => !a.online).length;
+  $("alerts-active").textContent = (await allItems("v1/alerts")).filter((a) => a.active).length;
   await loadSites(end);
   const perAsset = new Map(thisWeek.assets.map((a) => [a.asset, a]));
   fill($("fleet-assets"), assets.map((a) => {
@@ -307,7 +311,52 @@ async function loadAsset(id) {
   usageChart(util, forecast, spans, asset.capacity);
   heatmap(weeks.points);
   timeline(offers, mine, asset.unit);
-  await loadPolicy(id);
+  await Promise.all([loadPolicy(id), loadAlerts(id)]);
+}
+
+// ---- alerts ------------------------------------------------------------------------------
+
+const RULE_TEXT = {
+  offline: (r) => `offline for more than ${r.minutes} min`,
+  utilisation_above: (r) => `utilisation above ${pct(r.threshold)} over ${r.minutes} min`,
+  utilisation_below: (r) => `utilisation below ${pct(r.threshold)} over ${r.minutes} min`,
+  offer_booked: () => "an offer is booked",
+  offer_cancelled: () => "a booking is cancelled",
+};
+
+async function loadAlerts(id) {
+  const [fired, rules] = await Promise.all([
+    allItems(`v1/alerts?asset=${enc(id)}`),
+    api("GET", "v1/alert-rules"),
+  ]);
+  fill($("alerts"), fired.map((a) => el("tr", { "data-alert": a.id }, td(fmtTime(a.at)), td(a.kind.replaceAll("_", " ")),
+    td(a.message), td(a.active ? "active" : a.cleared_at ? "cleared " + fmtTime(a.cleared_at) : "event"))),
+  4, "No alerts for this asset.");
+  const mine = rules.filter((r) => r.asset === id || r.asset === "");
+  $("rules").replaceChildren(...mine.map((r) => {
+    const drop = el("button", { type: "button", class: "small plain", "aria-label": "delete rule " + r.id }, "Delete");
+    drop.addEventListener("click", async () => {
+      await api("DELETE", `v1/alert-rules/${r.id}`).catch((err) => showStatus("error", err.message));
+      await loadAlerts(id);
+    });
+    return el("li", { "data-rule": r.id }, RULE_TEXT[r.kind](r) + (r.asset ? "" : " (every asset)") + " ", drop);
+  }));
+  if (!mine.length) $("rules").append(el("li", { class: "muted" }, "none"));
+}
+
+async function addRule(ev) {
+  ev.preventDefault();
+  const body = { kind: $("rule-kind").value, asset: current.id,
+    minutes: Number($("rule-minutes").value), threshold: Number($("rule-threshold").value) };
+  if (body.kind.startsWith("offer")) { body.minutes = 0; body.threshold = 0; }
+  if (!body.kind.startsWith("utilisation")) body.threshold = 0;
+  try {
+    await api("POST", "v1/alert-rules", body);
+    $("rule-result").textContent = "Rule added.";
+    await loadAlerts(current.id);
+  } catch (err) {
+    $("rule-result").textContent = "Not added (" + err.status + "): " + err.message;
+  }
 }
 
 // ---- sharing policy ----------------------------------------------------------------------
@@ -467,6 +516,7 @@ $("keyform").addEventListener("submit", (ev) => {
 });
 $("forget").addEventListener("click", () => { localStorage.removeItem(KEY_ITEM); $("who").textContent = ""; route(); });
 $("policy").addEventListener("submit", savePolicy);
+$("alert-rule").addEventListener("submit", addRule);
 $("range-select").addEventListener("change", () => { delete document.body.dataset.loaded; route(); });
 for (const b of document.querySelectorAll("[data-export]")) b.addEventListener("click", () => exportCsv(b.dataset.export));
 window.addEventListener("hashchange", () => { delete document.body.dataset.loaded; route(); });

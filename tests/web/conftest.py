@@ -18,11 +18,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from analytics.runner import run_once
 from api.main import create_app
 from idleshare.assets import Asset
-from market.outbound import OutboundPolicy
 from storage.catalog import Catalog
 from storage.catalog.models import AssetSiteRow, SiteRow
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
+from tests.market.receiver import LOCAL
 from tests.servers import free_port, wait_for_port
 
 DAYS = 14
@@ -93,8 +93,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     store = SqliteReadingStore(root / "readings.db")
     seed(catalog, store, time.time())
     port = free_port()
-    app = create_app(catalog, store, dispatch_interval_s=None,
-                     outbound=OutboundPolicy())
+    # The dispatcher and alert threads run, at a test's pace; webhooks may call this machine.
+    app = create_app(catalog, store, dispatch_interval_s=0.3, outbound=LOCAL)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
