@@ -21,6 +21,7 @@ from api.routes import bookings as bookings_route
 from api.routes import idle_windows as windows_route
 from api.routes import offers as offers_route
 from api.routes.assets import read_utilisation
+from idleshare.assets import ID_PATTERN
 from market.exports import to_csv
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -28,6 +29,8 @@ router = APIRouter(prefix="/v1/exports", tags=["exports"])
 #: Pages read per export at most (1000 items each), as the page's allItems does.
 MAX_PAGES = 100
 PAGE = 1000
+#: An asset id as agents and the API make them (idleshare.assets.ID_PATTERN).
+AssetParam = Annotated[str, Query(pattern=ID_PATTERN.pattern, description="the asset")]
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV, a header row first"}
 }
@@ -58,7 +61,7 @@ def export_utilisation(
     tenant: TenantDep,
     catalog: CatalogDep,
     store: StoreDep,
-    asset: Annotated[str, Query(max_length=64, description="the asset")],
+    asset: AssetParam,
     start: Annotated[Instant | None, Query(description="default: 24 h before end")] = None,
     end: Annotated[Instant | None, Query(description="default: now")] = None,
     bucket: Literal["hour", "day"] = "hour",
@@ -72,7 +75,8 @@ def export_utilisation(
 def export_idle_windows(
     tenant: TenantDep,
     catalog: CatalogDep,
-    asset: Annotated[str | None, Query(description="only this asset")] = None,
+    asset: Annotated[str | None, Query(pattern=ID_PATTERN.pattern,
+                                       description="only this asset")] = None,
     start: Annotated[Instant | None, Query(description="only windows ending after")] = None,
     end: Annotated[Instant | None, Query(description="only windows starting before")] = None,
 ) -> Response:
@@ -86,7 +90,8 @@ async def export_offers(
     caller: CallerDep,
     catalog: CatalogDep,
     kind: KindName | None = None,
-    asset: Annotated[str | None, Query(max_length=64, description="only this asset id")] = None,
+    asset: Annotated[str | None, Query(pattern=ID_PATTERN.pattern,
+                                       description="only this asset")] = None,
     status: Annotated[str, Query(max_length=16, description="offer status, or 'any'")] = "live",
     start: Annotated[Instant | None, Query(description="offers ending after")] = None,
     end: Annotated[Instant | None, Query(description="offers starting before")] = None,
@@ -118,7 +123,8 @@ def export_bookings(
     caller: CallerDep,
     catalog: CatalogDep,
     status: Annotated[str | None, Query(pattern="^(held|confirmed|cancelled|expired)$")] = None,
-    asset: Annotated[str | None, Query(max_length=64, description="only this asset id")] = None,
+    asset: Annotated[str | None, Query(pattern=ID_PATTERN.pattern,
+                                       description="only this asset")] = None,
 ) -> Response:
     """`GET /v1/bookings` as CSV, every page; ``asset`` keeps the bookings of that asset."""
     items = _walk(lambda c: bookings_route.list_bookings(caller, catalog, status, PAGE, c))
