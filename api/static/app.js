@@ -199,11 +199,13 @@ function usageChart(util, forecast, spans, capacity) {
   const xs = util.points.map((p) => epoch(p.start));
   const actual = util.points.map((p) => p.utilisation);
   const fc = xs.map(() => null);
+  // Each slot a step from its start to its end, then a gap: no forecast between slots.
   for (const s of forecast.slots) {
-    for (const t of [epoch(s.start), epoch(s.end) - 1]) {
+    const use = Math.max(0, 1 - s.quantity / capacity);
+    for (const [t, v] of [[epoch(s.start), use], [epoch(s.end) - 1, use], [epoch(s.end), null]]) {
       xs.push(t);
       actual.push(null);
-      fc.push(Math.max(0, 1 - s.quantity / capacity));
+      fc.push(v);
     }
   }
   const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
