@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.sync_api import Page
@@ -101,6 +103,17 @@ def test_policy_editor_shows_the_apis_field_error_then_saves_a_good_value(
     assert page.get_attribute("#policy-timezone", "aria-invalid") is None
     policy = get(site, "v1/assets/press-1/policy").json()
     assert policy["overrides"] == {"timezone": "Europe/Berlin", "blackout_hours": [0, 1, 2]}
+    # The forecast follows the new policy at once (offers at the next analysis pass).
+    page.wait_for_selector("#policy-result:has-text('forecast slots')")
+    slots = get(site, "v1/assets/press-1/forecast").json()["slots"]
+    assert f" {len(slots)} forecast slots." in page.inner_text("#policy-result")
+    assert slots, "no forecast slots to check"
+    berlin = ZoneInfo("Europe/Berlin")
+    for slot in slots:  # no slot reaches into 00-03 Berlin time
+        t, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
+        while t < end:
+            assert t.astimezone(berlin).hour not in (0, 1, 2), slot
+            t += timedelta(minutes=5)
 
 
 def download(page: Page, what: str) -> list[dict[str, str]]:
