@@ -96,14 +96,20 @@ def test_policy_editor_shows_the_apis_field_error_then_saves_a_good_value(
     assert page.inner_text("#policy-min_free_fraction-error") == ""
     console.take("422")  # the browser logs the refused request
     assert get(site, "v1/assets/press-1/policy").json()["overrides"] == {}
+    # A one-machine asset offers nothing by default (0.9 machine kept after the 10 % reserve
+    # is below the smallest quantity, 1): half a machine is enough now.
+    assert get(site, "v1/assets/press-1/forecast").json()["slots"] == []
     page.fill("#policy-timezone", "Europe/Berlin")
     page.fill("#policy-blackout_hours", "0, 1, 2")
+    page.fill("#policy-min_quantity", "0.5")
     page.click("#policy-save")
     page.wait_for_selector("#policy-result:has-text('Saved')")
     assert page.get_attribute("#policy-timezone", "aria-invalid") is None
     policy = get(site, "v1/assets/press-1/policy").json()
-    assert policy["overrides"] == {"timezone": "Europe/Berlin", "blackout_hours": [0, 1, 2]}
-    # The forecast follows the new policy at once (offers at the next analysis pass).
+    assert policy["overrides"] == {"timezone": "Europe/Berlin", "blackout_hours": [0, 1, 2],
+                                   "min_quantity": 0.5}
+    # The forecast follows the new policy at once (offers at the next analysis pass): slots
+    # now, none of them in the blackout hours.
     page.wait_for_selector("#policy-result:has-text('forecast slots')")
     slots = get(site, "v1/assets/press-1/forecast").json()["slots"]
     assert f" {len(slots)} forecast slots." in page.inner_text("#policy-result")
