@@ -6,6 +6,7 @@ in its own temporary directory and is stopped (and can be restarted) by the test
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -102,5 +103,22 @@ def start_influxdb(workdir: Path) -> InfluxServer:
     conf = workdir / "influxdb.conf"
     conf.write_text(influxdb_conf(http_port, rpc_port, workdir))
     server = InfluxServer("influxd", [INFLUXD, "-config", str(conf)], http_port, workdir)
+    server.start()
+    return server
+
+
+class RedisServer(Server):
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+
+def start_redis(workdir: Path) -> RedisServer:
+    """Debian's redis-server on a free loopback port, in memory only (no snapshots)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
+            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)]
+    server = RedisServer("redis", argv, port, workdir)
     server.start()
     return server

@@ -88,8 +88,10 @@ def test_two_workers_split_a_pass_and_analyse_every_asset_exactly_once(
 ) -> None:
     store, clock = CountingStore(), pass_clock()
     hosts = [Catalog(catalog_url), Catalog(catalog_url)]
-    with hosts[0].session() as s, hosts[1].session():
-        L.heartbeat(s, "w2", clock(), INTERVAL)  # both live before either claims
+    with hosts[0].session() as s:
+        now = clock()
+        for worker in ("w1", "w2"):  # both live before either claims its share
+            L.heartbeat(s, worker, now, INTERVAL)
 
     a, b = in_threads(*(
         (lambda c=c, w=w: run_pass(c, store, w, INTERVAL, 30.0, clock=clock))

@@ -7,7 +7,7 @@ import json
 import time
 
 import httpx
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.market.receiver import Receiver
@@ -25,7 +25,8 @@ def test_an_offline_rule_made_on_the_page_fires_a_signed_webhook(page: Page, sit
         page.fill("#rule-minutes", "5")
         page.click("#alert-rule button[type=submit]")
         page.wait_for_selector("#rule-result:has-text('Rule added')")
-        assert "offline for more than 5 min" in page.inner_text("#rules")
+        # The list is drawn again after the answer: wait for it rather than read it at once.
+        expect(page.locator("#rules")).to_contain_text("offline for more than 5 min")
         deadline = time.monotonic() + 10
         alerts = []
         while time.monotonic() < deadline and not alerts:
