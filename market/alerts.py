@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from analytics.series import MAX_GAP_S
 from idleshare.assets import kind as asset_kind
 from market.assets import own
 from market.errors import Invalid, NotFound
+from market.periodic import PeriodicThread
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Post, sign
 from storage.catalog import AssetRow, BookingRow, Catalog, OfferEventRow, WebhookRow
 from storage.catalog.models import AlertRow, AlertRuleRow
@@ -223,27 +223,15 @@ def deliver(catalog: Catalog, post: Post) -> int:
     return posts
 
 
-class AlertsThread:
+class AlertsThread(PeriodicThread):
     """Evaluates rules and delivers alerts every ``interval_s`` until stopped."""
 
     def __init__(self, catalog: Catalog, store: ReadingStore, post: Post,
                  interval_s: float, clock: Callable[[], float] = time.time) -> None:
-        self.catalog, self.store, self.post = catalog, store, post
-        self.interval_s, self.clock = interval_s, clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+        self.catalog, self.store, self.post, self.clock = catalog, store, post, clock
+        super().__init__(self._pass, interval_s, name="alerts", log=log,
+                         failure="alerts pass failed")
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                evaluate(self.catalog, self.store, self.clock())
-                deliver(self.catalog, self.post)
-            except Exception:  # a failing pass is logged; the next one tries again
-                log.exception("alerts pass failed")
+    def _pass(self) -> None:
+        evaluate(self.catalog, self.store, self.clock())
+        deliver(self.catalog, self.post)

@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from market.caller import Caller
 from market.errors import Invalid, NotFound
 from market.feeds import changes, head
 from market.outbound import OutboundPolicy, Refused
+from market.periodic import PeriodicThread
 from market.visibility import forget_peers
 from storage.catalog import ApiKey, Catalog, WebhookDeliveryRow, WebhookRow
 
@@ -270,24 +270,10 @@ class Dispatcher:
         return tries
 
 
-class DispatcherThread:
+class DispatcherThread(PeriodicThread):
     """Runs a dispatcher every ``interval_s`` until stopped; errors are logged, never fatal."""
 
     def __init__(self, dispatcher: Dispatcher, interval_s: float) -> None:
-        self.dispatcher, self.interval_s = dispatcher, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.dispatcher.run_once()
-            except Exception:
-                log.exception("webhook dispatch failed")
+        self.dispatcher = dispatcher
+        super().__init__(dispatcher.run_once, interval_s, name="webhooks", log=log,
+                         failure="webhook dispatch failed")
