@@ -79,17 +79,17 @@ class KeyRotate(BaseModel):
     )
 
 
+KEY_EXAMPLE: dict[str, object] = {
+    "id": 3,
+    "role": "viewer",
+    "name": "dashboard",
+    "prefix": "idl_Xy3k",
+    "created_at": "2024-05-01T10:00:00Z",
+}
+
+
 class KeyPublic(BaseModel):
-    model_config = examples(
-        {
-            "id": 3,
-            "role": "viewer",
-            "name": "dashboard",
-            "prefix": "idl_Xy3k",
-            "created_at": "2024-05-01T10:00:00Z",
-        },
-        forbid=True,
-    )
+    model_config = examples(KEY_EXAMPLE, forbid=True)
 
     id: int
     role: str
@@ -117,16 +117,6 @@ class KeyPublic(BaseModel):
 
 
 class KeyCreated(KeyPublic):
-    model_config = examples(
-        {
-            "id": 3,
-            "role": "viewer",
-            "name": "dashboard",
-            "prefix": "idl_Xy3k",
-            "created_at": "2024-05-01T10:00:00Z",
-            "key": "idl_Xy3k...",
-        },
-        forbid=True,
-    )
+    model_config = examples({**KEY_EXAMPLE, "key": "idl_Xy3k..."}, forbid=True)
 
     key: str = Field(description="the key itself: shown this once, only its hash is stored")

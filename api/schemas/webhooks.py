@@ -27,17 +27,17 @@ class WebhookCreate(BaseModel):
     ]
 
 
+WEBHOOK_EXAMPLE: dict[str, object] = {
+    "id": 2,
+    "url": "https://platform.example/hooks/idleshare",
+    "events": ["created"],
+    "last_event_id": 1234,
+    "created_at": "2024-05-02T10:00:00Z",
+}
+
+
 class WebhookPublic(BaseModel):
-    model_config = examples(
-        {
-            "id": 2,
-            "url": "https://platform.example/hooks/idleshare",
-            "events": ["created"],
-            "last_event_id": 1234,
-            "created_at": "2024-05-02T10:00:00Z",
-        },
-        forbid=True,
-    )
+    model_config = examples(WEBHOOK_EXAMPLE, forbid=True)
 
     id: int
     url: str
@@ -57,17 +57,7 @@ class WebhookPublic(BaseModel):
 
 
 class WebhookCreated(WebhookPublic):
-    model_config = examples(
-        {
-            "id": 2,
-            "url": "https://platform.example/hooks/idleshare",
-            "events": ["created"],
-            "last_event_id": 1234,
-            "created_at": "2024-05-02T10:00:00Z",
-            "secret": "whsec_3kL...",
-        },
-        forbid=True,
-    )
+    model_config = examples({**WEBHOOK_EXAMPLE, "secret": "whsec_3kL..."}, forbid=True)
 
     secret: str = Field(description="HMAC-SHA256 key for the X-Idleshare-Signature header")
 
