@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -55,3 +56,17 @@ def local_client(catalog: Catalog, store: ReadingStore) -> Iterator[TestClient]:
     """The app with :data:`LOCAL` as its outbound policy."""
     with TestClient(create_app(catalog, store, dispatch_interval_s=None, outbound=LOCAL)) as c:
         yield c
+
+
+@pytest.fixture(name="client")
+def local_app(catalog: Catalog, store: ReadingStore) -> Iterator[TestClient]:
+    """The ``client`` fixture of webhook tests: import it to use :func:`local_client`."""
+    yield from local_client(catalog, store)
+
+
+@pytest.fixture(name="receiver")
+def one_receiver() -> Iterator[Receiver]:
+    """The ``receiver`` fixture: a :class:`Receiver` that always answers 204."""
+    r = Receiver()
+    yield r
+    r.close()

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any, get_args
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 
 from analytics.pipeline import Analysis
@@ -20,15 +18,14 @@ from analytics.publish import publish
 from api.schemas.assets import PolicyBody
 from market.webhooks import Dispatcher
 from storage.catalog import VISIBILITIES, AssetRow, Catalog
-from tests.api.conftest import FakeStore, add_asset, auth
-from tests.market.receiver import LOCAL, Receiver, local_client
+from tests.api.conftest import add_asset, auth
+from tests.market.receiver import (
+    LOCAL,
+    Receiver,
+    local_app,  # noqa: F401 (fixtures)
+)
 
 OWNER, PARTNER, MEMBER, STRANGER = "acme", "globex", "initech", "market"
-
-
-@pytest.fixture
-def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
-    yield from local_client(catalog, store)
 
 
 def make_offer(client: TestClient, catalog: Catalog, asset: str, visibility: str) -> int:

@@ -8,27 +8,13 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from market.webhooks import Dispatcher
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
-from tests.market.receiver import LOCAL, Receiver, local_client
-
-
-@pytest.fixture
-def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
-    yield from local_client(catalog, store)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+from tests.api.conftest import add_asset, add_live_offer, auth
+from tests.market.receiver import LOCAL, Receiver, local_app, one_receiver  # noqa: F401 (fixtures)
 
 
 def delivered(receiver: Receiver) -> Counter[tuple[int, int]]:

@@ -11,13 +11,12 @@ from fastapi.testclient import TestClient
 
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Dispatcher, sign, verify
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
-from tests.market.receiver import LOCAL, Receiver, local_client
-
-
-@pytest.fixture
-def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
-    yield from local_client(catalog, store)
+from tests.api.conftest import add_asset, add_live_offer, auth
+from tests.market.receiver import (
+    LOCAL,
+    Receiver,
+    local_app,  # noqa: F401 (fixtures)
+)
 
 
 @pytest.fixture

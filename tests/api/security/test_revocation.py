@@ -4,28 +4,14 @@ removed by another process stops webhook deliveries of its offers at the next ru
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from market.webhooks import Dispatcher
 from storage.catalog import Catalog, PartnerRow
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
-from tests.market.receiver import LOCAL, Receiver, local_client
-
-
-@pytest.fixture
-def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
-    yield from local_client(catalog, store)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+from tests.api.conftest import add_asset, add_live_offer, auth
+from tests.market.receiver import LOCAL, Receiver, local_app, one_receiver  # noqa: F401 (fixtures)
 
 
 def test_a_revoked_keys_webhooks_stop_delivering(
