@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
 
 from idleshare.assets import Asset
 from storage.catalog import Catalog
@@ -18,10 +19,9 @@ from tests.storage.catalog.test_schema import (
 )
 
 
-def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
-    catalog_url: str,
-) -> None:
-    url = catalog_url
+def in_four_threads_at_once(url: str, work: Callable[[Catalog], None]) -> list[BaseException]:
+    """Four threads open ``Catalog(url)`` at the same moment and run ``work`` on it; returns
+    what they raised."""
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 
@@ -29,8 +29,7 @@ def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
         try:
             start.wait()
             catalog = Catalog(url)
-            for n in range(25):
-                catalog.upsert_asset(Asset(f"a{n}", f"t{n % 5}", "machine", 1, "machine"))
+            work(catalog)
             catalog.close()
         except BaseException as err:  # collected for the assertion
             errors.append(err)
@@ -40,7 +39,19 @@ def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_starts_and_registrations_of_the_same_assets_all_succeed(
+    catalog_url: str,
+) -> None:
+    url = catalog_url
+
+    def register(catalog: Catalog) -> None:
+        for n in range(25):
+            catalog.upsert_asset(Asset(f"a{n}", f"t{n % 5}", "machine", 1, "machine"))
+
+    assert in_four_threads_at_once(url, register) == []
     assert len(Catalog(url).assets()) == 25
 
 
@@ -49,24 +60,11 @@ def test_concurrent_starts_on_a_catalog_made_before_migrations_upgrade_it_once(
 ) -> None:
     url = catalog_url
     make_pre_migration_database(url)
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
-    def worker() -> None:
-        try:
-            start.wait()
-            catalog = Catalog(url)
-            assert catalog.key_owner(OLD_KEY) is not None
-            catalog.close()
-        except BaseException as err:  # collected for the assertion
-            errors.append(err)
+    def check_old_key(catalog: Catalog) -> None:
+        assert catalog.key_owner(OLD_KEY) is not None
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_four_threads_at_once(url, check_old_key) == []
     assert revision_of(url) == HEAD
     assert api_key_columns(url).count("last_used_at") == 1
     assert [a.id for a in Catalog(url).assets()] == ["zone-1"]
