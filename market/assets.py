@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
@@ -28,6 +28,12 @@ def of_tenant(
 ) -> list[AssetRow]:
     """The tenant's assets by id, beyond ``after``."""
     q = select(AssetRow).where(AssetRow.tenant_id == tenant).order_by(AssetRow.id)
+    return page(catalog, q, kind, after, limit)
+
+
+def page(catalog: Catalog, q: Select[AssetRow], kind: str | None, after: str | None,
+         limit: int) -> list[AssetRow]:
+    """One page of the assets ``q`` selects in id order: of ``kind`` if given, beyond ``after``."""
     if kind is not None:
         q = q.where(AssetRow.kind == kind)
     if after is not None:

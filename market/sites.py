@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from market.assets import own
+from market.assets import own, page
 from market.errors import Conflict, Invalid, NotFound
 from storage.catalog import AssetRow, Catalog
 from storage.catalog.models import AssetSiteRow, SiteRow
@@ -106,9 +106,4 @@ def assets_at(catalog: Catalog, tenant: str, site_id: str, kind: str | None, aft
                                & (AssetSiteRow.asset_id == AssetRow.id))
          .where(AssetRow.tenant_id == tenant, AssetSiteRow.site_id == site_id)
          .order_by(AssetRow.id))
-    if kind is not None:
-        q = q.where(AssetRow.kind == kind)
-    if after is not None:
-        q = q.where(AssetRow.id > after)
-    with catalog.session() as s:
-        return list(s.scalars(q.limit(limit)).all())
+    return page(catalog, q, kind, after, limit)
