@@ -71,6 +71,24 @@ def test_an_asset_stands_at_one_site_and_the_site_filter_lists_it(
     assert client.put("/v1/sites/berlin-1/assets/g1", headers=g).status_code == 404
 
 
+def test_the_site_filter_pages_by_id_and_keeps_the_kind_filter(
+    client: TestClient, catalog: Catalog
+) -> None:
+    h = auth(catalog, "acme")
+    client.post("/v1/sites", json=BERLIN, headers=h)
+    for a, kind in (("z1", "warehouse_zone"), ("m1", "machine"), ("z2", "warehouse_zone"),
+                    ("z3", "warehouse_zone"), ("z9", "warehouse_zone")):
+        add_asset(catalog, "acme", a, kind=kind)
+        if a != "z9":  # z9 is elsewhere
+            assert client.put(f"/v1/sites/berlin-1/assets/{a}", headers=h).status_code == 204
+    params = {"site": "berlin-1", "kind": "warehouse_zone", "limit": 2}
+    first = client.get("/v1/assets", params=params, headers=h).json()
+    assert [a["id"] for a in first["items"]] == ["z1", "z2"]
+    rest = client.get("/v1/assets", params=params | {"cursor": first["next_cursor"]},
+                      headers=h).json()
+    assert [a["id"] for a in rest["items"]] == ["z3"] and rest["next_cursor"] is None
+
+
 def test_the_kpis_of_a_site_are_those_of_its_assets(
     client: TestClient, catalog: Catalog, store: FakeStore
 ) -> None:
