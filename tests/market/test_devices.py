@@ -12,7 +12,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from idleshare.urls import MqttUrl
 from idleshare.wire import (
@@ -29,6 +29,13 @@ from tests.servers import MosquittoServer, start_mosquitto
 pytestmark = pytest.mark.servers
 
 
+def devices_add(tenant: str, device: str, passwd: Path, acl: Path, *options: str) -> Result:
+    """``idleshare devices add`` for ``tenant``/``device`` on these files, with ``options``."""
+    return CliRunner().invoke(cli_app, ["devices", "add", "--tenant", tenant, "--device", device,
+                                        "--password-file", str(passwd), "--acl-file", str(acl),
+                                        *options])
+
+
 def _broker(tmp_path: Path, passwd: Path, acl: Path) -> MosquittoServer:
     return start_mosquitto(
         tmp_path / "broker",
@@ -40,27 +47,8 @@ def _broker(tmp_path: Path, passwd: Path, acl: Path) -> MosquittoServer:
 def broker(tmp_path: Path) -> Iterator[tuple[MosquittoServer, Path, Path]]:
     passwd, acl = tmp_path / "passwd", tmp_path / "acl"
     add_device(passwd, acl, "ops", "ingest", [], password="ingest-pw", reader=True)
-    result = CliRunner().invoke(
-        cli_app,
-        [
-            "devices",
-            "add",
-            "--tenant",
-            "acme",
-            "--device",
-            "agent-1",
-            "--asset",
-            "z1",
-            "--asset",
-            "z2",
-            "--password-file",
-            str(passwd),
-            "--acl-file",
-            str(acl),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-    )
+    result = devices_add("acme", "agent-1", passwd, acl,
+                         "--asset", "z1", "--asset", "z2", "--data-dir", str(tmp_path / "data"))
     assert result.exit_code == 0, result.output
     server = _broker(tmp_path, passwd, acl)
     (tmp_path / "device-password").write_text(result.output.split("password: ")[1].splitlines()[0])
@@ -195,21 +183,7 @@ def test_the_ingest_account_publishes_receipts_and_dead_letters_but_no_readings(
 
 
 def test_devices_add_refuses_a_device_without_assets(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli_app,
-        [
-            "devices",
-            "add",
-            "--tenant",
-            "acme",
-            "--device",
-            "d",
-            "--password-file",
-            str(tmp_path / "p"),
-            "--acl-file",
-            str(tmp_path / "a"),
-        ],
-    )
+    result = devices_add("acme", "d", tmp_path / "p", tmp_path / "a")
     assert result.exit_code == 2
     assert "at least one asset" in result.output
 
@@ -307,10 +281,8 @@ def test_old_dotted_users_keep_working_until_their_device_is_added_again(tmp_pat
 
 
 def test_the_cli_prints_the_user_escaped_for_a_broker_url(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli_app, [
-        "devices", "add", "--tenant", "ops", "--device", "ingest", "--reader",
-        "--password-file", str(tmp_path / "p"), "--acl-file", str(tmp_path / "a"),
-        "--data-dir", str(tmp_path / "data")])
+    result = devices_add("ops", "ingest", tmp_path / "p", tmp_path / "a",
+                         "--reader", "--data-dir", str(tmp_path / "data"))
     assert result.exit_code == 0, result.output
     assert f"username: {username('ops', 'ingest')}\n" in result.output
     assert "mqtt://ops%2Fingest:<password>@<host>" in result.output
