@@ -16,6 +16,14 @@ def _ms(n: int, t0: float = 1000.0, name: str = "occupied") -> list[Measurement]
     return [Measurement(name, float(i), t0 + 60 * i, "pallet") for i in range(n)]
 
 
+def packed(tmp_path: Path, readings: int, per_message: int) -> Outbox:
+    """An outbox holding ``readings`` of zone-a packed ``per_message`` to a message."""
+    box = Outbox(tmp_path / "outbox.db", "gw-1")
+    box.add("zone-a", _ms(readings))
+    box.pack(per_message)
+    return box
+
+
 def test_rows_and_sequence_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     box = Outbox(path, "gw-1")
@@ -66,9 +74,7 @@ def test_backlog_is_packed_per_asset_in_order_up_to_max_pack(tmp_path: Path) -> 
 
 
 def test_acknowledged_messages_leave_and_others_stay(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.db", "gw-1")
-    box.add("zone-a", _ms(4))
-    box.pack(2)
+    box = packed(tmp_path, 4, per_message=2)
     first, second = box.messages(10)
     assert box.ack(first.seq) == 2
     assert box.messages(10) == [second]
@@ -78,9 +84,7 @@ def test_acknowledged_messages_leave_and_others_stay(tmp_path: Path) -> None:
 def test_messages_after_a_cursor_and_due_resends_skip_those_still_with_the_client(
     tmp_path: Path
 ) -> None:
-    box = Outbox(tmp_path / "outbox.db", "gw-1")
-    box.add("zone-a", _ms(6))
-    box.pack(1)
+    box = packed(tmp_path, 6, per_message=1)
     seqs = [m.seq for m in box.messages(10)]
     assert [m.seq for m in box.messages(2, after=seqs[2])] == seqs[3:5]
     box.handed(seqs[:3], now=100.0, timeout_s=60.0)
@@ -90,9 +94,7 @@ def test_messages_after_a_cursor_and_due_resends_skip_those_still_with_the_clien
 
 
 def test_a_puback_starts_the_receipt_timeout_which_doubles_per_attempt(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.db", "gw-1")
-    box.add("zone-a", _ms(1))
-    box.pack(1)
+    box = packed(tmp_path, 1, per_message=1)
     (msg,) = box.messages(10)
     waits = []
     for attempt in range(4):
@@ -107,9 +109,7 @@ def test_a_puback_starts_the_receipt_timeout_which_doubles_per_attempt(tmp_path:
 def test_only_a_receipt_deletes_and_it_counts_stored_and_rejected_readings(
     tmp_path: Path
 ) -> None:
-    box = Outbox(tmp_path / "outbox.db", "gw-1")
-    box.add("zone-a", _ms(6))
-    box.pack(2)
+    box = packed(tmp_path, 6, per_message=2)
     a, b, c = (m.seq for m in box.messages(10))
     box.handed([a, b, c], now=0.0, timeout_s=60.0)
     box.acked([a, b, c], now=0.0, timeout_s=60.0, max_s=60.0)
@@ -121,9 +121,7 @@ def test_only_a_receipt_deletes_and_it_counts_stored_and_rejected_readings(
 
 
 def test_resend_all_makes_every_unreceipted_message_due_at_once(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.db", "gw-1")
-    box.add("zone-a", _ms(3))
-    box.pack(1)
+    box = packed(tmp_path, 3, per_message=1)
     seqs = [m.seq for m in box.messages(10)]
     box.handed(seqs, now=0.0, timeout_s=3600.0)
     box.resend_all()
