@@ -11,13 +11,15 @@ from storage.catalog.models import SiteRow
 
 Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
+#: A site as created and as read back.
+SITE_EXAMPLE: dict[str, object] = {
+    "id": "berlin-1", "name": "Berlin Nord", "address": "Am Borsigturm 1, 13507 Berlin",
+    "timezone": "Europe/Berlin", "lat": 52.58, "lon": 13.28,
+}
+
 
 class SiteCreate(BaseModel):
-    model_config = examples(
-        {"id": "berlin-1", "name": "Berlin Nord", "address": "Am Borsigturm 1, 13507 Berlin",
-         "timezone": "Europe/Berlin", "lat": 52.58, "lon": 13.28},
-        forbid=True,
-    )
+    model_config = examples(SITE_EXAMPLE, forbid=True)
 
     id: Id
     name: Annotated[str, StringConstraints(max_length=200)] = ""
@@ -40,11 +42,7 @@ class SiteUpdate(BaseModel):
 
 
 class SitePublic(BaseModel):
-    model_config = examples(
-        {"id": "berlin-1", "name": "Berlin Nord", "address": "Am Borsigturm 1, 13507 Berlin",
-         "timezone": "Europe/Berlin", "lat": 52.58, "lon": 13.28},
-        forbid=True,
-    )
+    model_config = examples(SITE_EXAMPLE, forbid=True)
 
     id: str
     name: str
