@@ -41,6 +41,15 @@ class PageCall:
     paged: bool
 
 
+def dashboard(client: TestClient) -> str:
+    """The dashboard as the browser puts it together: its HTML with, in place of the tag that
+    loads it, the script file it loads."""
+    html = client.get("/").text
+    tag = '<script src="/static/dashboard.js"></script>'
+    assert tag in html and "<script>" not in html  # no inline script
+    return html.replace(tag, f"<script>{client.get('/static/dashboard.js').text}</script>")
+
+
 def script(page: str) -> str:
     return page[page.index("<script>") : page.index("</script>")]
 
@@ -137,15 +146,16 @@ def default_query(call: PageCall, page: str) -> str:
     return urlencode(params)
 
 
-def test_root_serves_the_self_contained_page_without_a_key(client: TestClient) -> None:
+def test_root_serves_the_page_from_this_server_alone_without_a_key(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
-    page = r.text
+    # Nothing loaded from elsewhere: its script and style are files of this server (the SVG
+    # namespace is a name, not a fetch; the icon an empty data: URL, so no /favicon.ico).
+    loads = re.findall(r"<(?:script|link|img)[^>]+(?:src|href)=\"([^\"]*)\"", r.text)
+    assert sorted(loads) == ["/static/dashboard.css", "/static/dashboard.js", "data:,"], loads
+    page = dashboard(client)
     assert 'id="key"' in page and "localStorage" in page
-    # Self-contained: nothing loaded from elsewhere (the SVG namespace is a name, not a fetch).
-    # (The icon is an empty data: URL, so the browser asks no /favicon.ico.)
-    assert not re.search(r"<(script|link|img)[^>]+(src|href)=(?!\"data:)", page)
     assert "v1/assets" in page and "v1/idle-windows" in page and "v1/offers" in page
     # Text from the API goes in as text: the page never parses strings as HTML.
     assert "innerHTML" not in page and "insertAdjacentHTML" not in page
@@ -156,7 +166,7 @@ def test_root_is_not_in_the_api_schema(client: TestClient) -> None:
 
 
 def test_every_api_call_of_the_page_is_a_route_with_that_method(client: TestClient) -> None:
-    calls = page_calls(client.get("/").text)
+    calls = page_calls(dashboard(client))
     used = {(c.method, c.path) for c in calls}
     # The sections the page shows and the actions it offers, so a lost call is noticed too.
     assert {
@@ -172,7 +182,7 @@ def test_every_api_call_of_the_page_is_a_route_with_that_method(client: TestClie
 
 
 def test_search_form_fields_are_offer_search_parameters(client: TestClient) -> None:
-    form = search_form(client.get("/").text)
+    form = search_form(dashboard(client))
     spec = client.get("/openapi.json").json()
     params = {p["name"]: p for p in spec["paths"]["/v1/offers"]["get"]["parameters"]}
     assert set(form.defaults) <= set(params), set(form.defaults) - set(params)
@@ -200,7 +210,7 @@ def market(catalog: Catalog) -> None:
 def test_every_get_of_the_page_answers_200_or_403_with_its_default_query(
     client: TestClient, catalog: Catalog, market: None, tenant: str, role: str
 ) -> None:
-    page = client.get("/").text
+    page = dashboard(client)
     headers = auth(catalog, tenant, role)
     own_asset = client.get("/v1/assets", headers=headers).json()["items"][0]["id"]
     answers = {}
@@ -230,7 +240,7 @@ def test_the_role_probes_of_the_page_tell_the_three_roles_apart(
     headers = auth(catalog, "acme", role)
     assert client.get("/v1/keys", headers=headers).status_code == keys
     assert client.get("/v1/webhooks", headers=headers).status_code == webhooks
-    page = script(client.get("/").text)
+    page = script(dashboard(client))
     assert 'api("GET", "v1/keys")' in page and 'api("GET", "v1/webhooks")' in page
 
 
