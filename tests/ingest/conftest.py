@@ -115,18 +115,14 @@ def deadletters(mosquitto: MosquittoServer, tenant: str) -> Iterator[DeadLetters
     d.close()
 
 
-@pytest.fixture
-def make_ingest(mosquitto: MosquittoServer, catalog: Catalog, tenant: str,
-                sqlite_store: SqliteReadingStore) -> Iterator[Callable[..., Ingest]]:
-    """``make_ingest(store, **kwargs)``: a started, subscribed Ingest of this test's tenant
-    only (other tests share the broker) with its own client id; stopped afterwards, and its
-    persistent session removed. It depends on ``sqlite_store`` so that it stops first."""
+def ingests(catalog: Catalog, url: str, **defaults: Any) -> Iterator[Callable[..., Ingest]]:
+    """For ``yield from`` in a fixture: ``make(store, **kwargs)`` starts an Ingest on ``url``
+    with ``defaults`` overridden by ``kwargs`` and waits until it subscribed; each is stopped
+    when the fixture ends."""
     made: list[Ingest] = []
 
     def make(store: ReadingStore, **kwargs: Any) -> Ingest:
-        kwargs = {"client_id": f"ingest-{tenant}", "tenant_filter": tenant,
-                  "flush_interval_s": 0.2, "retry_max_s": 0.5, **kwargs}
-        ingest = Ingest(store, catalog, mosquitto.url, **kwargs).start()
+        ingest = Ingest(store, catalog, url, **{**defaults, **kwargs}).start()
         made.append(ingest)
         assert ingest.wait_ready(10), "ingest did not subscribe"
         return ingest
@@ -134,6 +130,16 @@ def make_ingest(mosquitto: MosquittoServer, catalog: Catalog, tenant: str,
     yield make
     for ingest in made:
         ingest.stop()
+
+
+@pytest.fixture
+def make_ingest(mosquitto: MosquittoServer, catalog: Catalog, tenant: str,
+                sqlite_store: SqliteReadingStore) -> Iterator[Callable[..., Ingest]]:
+    """``make_ingest(store, **kwargs)``: a started, subscribed Ingest of this test's tenant
+    only (other tests share the broker) with its own client id; stopped afterwards, and its
+    persistent session removed. It depends on ``sqlite_store`` so that it stops first."""
+    yield from ingests(catalog, mosquitto.url, client_id=f"ingest-{tenant}", tenant_filter=tenant,
+                       flush_interval_s=0.2, retry_max_s=0.5)
     # A clean connection with the same client id ends the session the broker kept for it.
     clean = connected(mosquitto, f"ingest-{tenant}", clean_session=True)
     clean.disconnect()

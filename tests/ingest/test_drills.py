@@ -26,10 +26,9 @@ import pytest
 
 from idleshare import wire
 from idleshare.assets import Asset
-from ingest.service import Ingest
 from storage.catalog import Catalog
 from storage.influx import InfluxV1Store
-from tests.ingest.conftest import DeadLetters, connected
+from tests.ingest.conftest import DeadLetters, connected, ingests
 from tests.ingest.conftest import wait_for as _wait_for
 from tests.ingest.drill import ASSETS, Load, assert_exactly_once, counts
 from tests.servers import InfluxServer, MosquittoServer, free_port, start_influxdb
@@ -42,20 +41,9 @@ OUTAGE_S = float(os.environ.get("IDLESHARE_DRILL_OUTAGE_S", "30"))
 @pytest.fixture
 def running(own_mosquitto: MosquittoServer, catalog: Catalog) -> Iterator[Any]:
     """``running(store, **kwargs)``: a started Ingest on this test's own broker."""
-    made: list[Ingest] = []
-
-    def start(store: InfluxV1Store, **kwargs: Any) -> Ingest:
-        # MQTT 5, as `idleshare ingest` runs it.
-        kwargs = {"flush_interval_s": 0.2, "retry_max_s": 1.0, "protocol": mqtt.MQTTv5,
-                  **kwargs}
-        ingest = Ingest(store, catalog, own_mosquitto.url, **kwargs).start()
-        made.append(ingest)
-        assert ingest.wait_ready(10), "ingest did not subscribe"
-        return ingest
-
-    yield start
-    for ingest in made:
-        ingest.stop()
+    # MQTT 5, as `idleshare ingest` runs it.
+    yield from ingests(catalog, own_mosquitto.url, flush_interval_s=0.2, retry_max_s=1.0,
+                       protocol=mqtt.MQTTv5)
 
 
 def wait_for(condition: Any, state: Any = lambda: "", timeout_s: float = 15.0) -> None:
