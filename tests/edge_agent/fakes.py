@@ -140,12 +140,17 @@ tenant = "acme"
 [buffer]
 path = "{outbox}"
 max_pack = {max_pack}
+"""
 
+
+def assets_toml(interval_s: float = 60) -> str:
+    """The two test assets (a warehouse zone, a parked truck) sampled every ``interval_s``."""
+    return f"""
 [[assets]]
 id = "zone-a"
 kind = "warehouse_zone"
 capacity = 400
-interval_s = 60
+interval_s = {interval_s}
 
 [[assets]]
 id = "truck-1"
@@ -153,9 +158,9 @@ kind = "vehicle"
 capacity = 20
 lat = 52.4
 lon = -1.9
-interval_s = 60
+interval_s = {interval_s}
 """
 
 
 def agent_config(outbox: Path, max_pack: int = 50, extra: str = "") -> AgentConfig:
-    return parse(AGENT_TOML.format(outbox=outbox, max_pack=max_pack) + extra)
+    return parse(AGENT_TOML.format(outbox=outbox, max_pack=max_pack) + assets_toml() + extra)

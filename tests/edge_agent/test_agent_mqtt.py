@@ -17,6 +17,7 @@ from edge_agent.agent import Agent
 from edge_agent.clock import SimClock
 from edge_agent.config import AgentConfig, parse
 from idleshare import wire
+from tests.edge_agent.fakes import assets_toml
 from tests.edge_agent.packs import Pack, decode_pack
 from tests.servers import MosquittoServer
 
@@ -41,19 +42,7 @@ max_pack = 20
 [clock]
 start = "{start}"
 speed = {speed}
-[[assets]]
-id = "zone-a"
-kind = "warehouse_zone"
-capacity = 400
-interval_s = {interval}
-[[assets]]
-id = "truck-1"
-kind = "vehicle"
-capacity = 20
-lat = 52.4
-lon = -1.9
-interval_s = {interval}
-""")
+""" + assets_toml(interval))
 
 
 @dataclass
