@@ -32,6 +32,7 @@ APP_CSP = CSP
 ASSETS: dict[str, tuple[bytes, str]] = {
     name: ((STATIC / name).read_bytes(), media)
     for name, media in {
+        "common.js": "text/javascript",
         "dashboard.js": "text/javascript",
         "dashboard.css": "text/css",
         "app.js": "text/javascript",

@@ -2,66 +2,16 @@
 // The fleet and asset pages. Every API call is api(METHOD, path), allItems(path) or
 // csv(path), the path a literal that starts with v1/: tests/api/routes/test_web.py reads them
 // and checks each against the app's routes. Text from the API goes in as text, never HTML.
-const KEY_ITEM = "idleshare.apiKey";  // shared with the market dashboard
-const MAX_PAGES = 20;
 const WEEK_S = 7 * 86400;
 const DAY_S = 86400;
 const HOLD_LANES = 0.06;  // height of the offer and booking lanes, share of the plot
-const $ = (id) => document.getElementById(id);
 const COLOURS = { util: "#0072b2", fc: "#d55e00", idle: "rgba(86,180,233,0.25)", offer: "#e69f00",
   booking: "#cc79a7", last: "#999999" };
 // Viridis stops: a sequential scale readable with every common colour-vision deficiency.
 const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
-class HttpError extends Error {
-  constructor(status, message, detail) { super(message); this.status = status; this.detail = detail; }
-}
-
-async function request(method, path, body) {
-  const init = { method, headers: { Authorization: "Bearer " + localStorage.getItem(KEY_ITEM) } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  if (!res.ok) {
-    let detail = null, text = res.statusText;
-    try {
-      detail = (await res.json()).detail;
-      text = typeof detail === "string" ? detail
-        : detail.map((d) => (d.loc ? d.loc[d.loc.length - 1] + ": " : "") + d.msg).join("; ");
-    } catch (_) { /* keep statusText */ }
-    throw new HttpError(res.status, text, detail);
-  }
-  return res;
-}
-async function api(method, path, body) {
-  const res = await request(method, path, body);
-  return res.status === 204 ? null : res.json();
-}
 const csv = async (path) => (await request("GET", path)).text();
 
-async function allItems(path) {
-  const items = [];
-  let cursor = null;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const sep = path.includes("?") ? "&" : "?";
-    const url = path + sep + "limit=1000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
-    const body = await api("GET", url);
-    items.push(...body.items);
-    cursor = body.next_cursor;
-    if (!cursor) break;
-  }
-  return items;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
-const td = (text, cls) => el("td", cls ? { class: cls } : {}, text);
 const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(1) + " %");
 const fmtNum = (x, digits = 1) => Number(x).toLocaleString("en", { maximumFractionDigits: digits });
 const fmtTime = (iso) => new Date(iso).toLocaleString("en-GB", { dateStyle: "short", timeStyle: "short", timeZone: "UTC" }) + " UTC";
@@ -509,14 +459,7 @@ async function route() {
   }
 }
 
-$("keyform").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const key = $("key").value.trim();
-  if (key) localStorage.setItem(KEY_ITEM, key);
-  $("key").value = "";
-  route();
-});
-$("forget").addEventListener("click", () => { localStorage.removeItem(KEY_ITEM); $("who").textContent = ""; route(); });
+keyForm(route, route);
 $("policy").addEventListener("submit", savePolicy);
 $("alert-rule").addEventListener("submit", addRule);
 $("range-select").addEventListener("change", () => { delete document.body.dataset.loaded; route(); });

@@ -1,63 +1,15 @@
 "use strict";
 // Every API call is api(METHOD, path) or allItems(path) (a GET), the path a literal that starts
 // with v1/: tests/api/routes/test_web.py reads them and checks each against the app's routes.
-const KEY_ITEM = "idleshare.apiKey";
-const MAX_PAGES = 20;       // at 1000 items a page, enough for a dashboard
 const PARALLEL = 6;         // utilisation requests in flight at once
 const SEARCH_PAGE = 200;    // offers per page of search results
 const CHANGES_SHOWN = 50;   // recent offer changes listed
 const CHANGE_CHUNK = 1000;  // feed positions read per request when reading back from the newest
 const HOLD_S = 900;         // a hold lasts this long unless confirmed
-const $ = (id) => document.getElementById(id);
 
 // Who the key belongs to: filled by loadWho() before the sections load.
 const who = { tenant: null, role: null };
 
-class HttpError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
-}
-
-async function api(method, path, body) {
-  const init = { method, headers: { Authorization: "Bearer " + localStorage.getItem(KEY_ITEM) } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  if (!res.ok) {
-    let detail = res.statusText;
-    try {
-      const answer = await res.json();
-      detail = typeof answer.detail === "string" ? answer.detail
-        : answer.detail.map((d) => (d.loc ? d.loc[d.loc.length - 1] + ": " : "") + d.msg).join("; ");
-    } catch (_) { /* keep statusText */ }
-    throw new HttpError(res.status, detail);
-  }
-  return res.json();
-}
-
-async function allItems(path) {
-  const items = [];
-  let cursor = null;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const sep = path.includes("?") ? "&" : "?";
-    const url = path + sep + "limit=1000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
-    const body = await api("GET", url);
-    items.push(...body.items);
-    cursor = body.next_cursor;
-    if (!cursor) break;
-  }
-  return items;
-}
-
-// Build elements with textContent only: names come from agents and must never become HTML.
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
-const td = (text, cls) => el("td", cls ? { class: cls } : {}, text);
 const fmtTime = (iso) => new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
 const fmtNum = (x, digits = 1) => Number(x).toLocaleString([], { maximumFractionDigits: digits });
 // "5/2/24, 6:00 PM – 8:00 PM", with the end's date only when it is another day.
@@ -387,18 +339,9 @@ async function refresh() {
   }
 }
 
-$("keyform").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const key = $("key").value.trim();
-  if (key) localStorage.setItem(KEY_ITEM, key);
-  $("key").value = "";
-  lastStatusFromLoad = true;
-  refresh();
-});
-$("forget").addEventListener("click", () => {
-  localStorage.removeItem(KEY_ITEM);
+keyForm(() => { lastStatusFromLoad = true; refresh(); }, () => {
   for (const id of Object.keys(SECTIONS)) $(id).replaceChildren();
-  for (const id of ["assets-note", "offers-note", "bookings-note", "changes-note", "who"]) $(id).textContent = "";
+  for (const id of ["assets-note", "offers-note", "bookings-note", "changes-note"]) $(id).textContent = "";
   $("offers-more").hidden = true;
   who.tenant = who.role = null;
   refresh();

@@ -42,12 +42,13 @@ class PageCall:
 
 
 def dashboard(client: TestClient) -> str:
-    """The dashboard as the browser puts it together: its HTML with, in place of the tag that
-    loads it, the script file it loads."""
+    """The dashboard as the browser puts it together: its HTML with, in place of the tags that
+    load them, the script files it loads, as one script."""
     html = client.get("/").text
-    tag = '<script src="/static/dashboard.js"></script>'
-    assert tag in html and "<script>" not in html  # no inline script
-    return html.replace(tag, f"<script>{client.get('/static/dashboard.js').text}</script>")
+    tags = ['<script src="/static/common.js"></script>', '<script src="/static/dashboard.js"></script>']
+    assert all(t in html for t in tags) and "<script>" not in html  # no inline script
+    scripts = "\n".join(client.get(f"/static/{name}.js").text for name in ("common", "dashboard"))
+    return html.replace(tags[0], f"<script>{scripts}</script>").replace(tags[1], "")
 
 
 def script(page: str) -> str:
@@ -153,7 +154,8 @@ def test_root_serves_the_page_from_this_server_alone_without_a_key(client: TestC
     # Nothing loaded from elsewhere: its script and style are files of this server (the SVG
     # namespace is a name, not a fetch; the icon an empty data: URL, so no /favicon.ico).
     loads = re.findall(r"<(?:script|link|img)[^>]+(?:src|href)=\"([^\"]*)\"", r.text)
-    assert sorted(loads) == ["/static/dashboard.css", "/static/dashboard.js", "data:,"], loads
+    assert sorted(loads) == [
+        "/static/common.js", "/static/dashboard.css", "/static/dashboard.js", "data:,"], loads
     page = dashboard(client)
     assert 'id="key"' in page and "localStorage" in page
     assert "v1/assets" in page and "v1/idle-windows" in page and "v1/offers" in page
@@ -290,8 +292,9 @@ def test_the_app_page_runs_only_its_own_script_files(client: TestClient) -> None
             served = client.get("/" + f)
             assert served.status_code == 200, f
             assert served.headers["x-content-type-options"] == "nosniff"
-    js = client.get("/static/app.js").text
-    assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "eval(" not in js
+    for name in ("common.js", "app.js"):
+        js = client.get("/static/" + name).text
+        assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "eval(" not in js
 
 
 @pytest.mark.parametrize("name", ["index.html", "../routes/web.py", "vendor/README.md", "x.js"])
