@@ -45,7 +45,7 @@ def dashboard(client: TestClient) -> str:
     """The dashboard as the browser puts it together: its HTML with, in place of the tags that
     load them, the script files it loads, as one script."""
     html = client.get("/").text
-    tags = ['<script src="/static/common.js"></script>', '<script src="/static/dashboard.js"></script>']
+    tags = [f'<script src="/static/{name}.js"></script>' for name in ("common", "dashboard")]
     assert all(t in html for t in tags) and "<script>" not in html  # no inline script
     scripts = "\n".join(client.get(f"/static/{name}.js").text for name in ("common", "dashboard"))
     return html.replace(tags[0], f"<script>{scripts}</script>").replace(tags[1], "")
