@@ -1,9 +1,4 @@
-"""api_keys.last_used_at: when a key was last used (nullable, epoch seconds)
-
-Revision ID: 0002_api_key_last_used
-Revises: 0001_baseline
-Create Date: 2026-11-26 19:14:28.665228
-"""
+"""api_keys.last_used_at: when a key was last used (nullable, epoch seconds)"""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision: str = "0002_api_key_last_used"
 down_revision: str | None = "0001_baseline"
-branch_labels: str | None = None
-depends_on: str | None = None
 
 
 def upgrade() -> None:

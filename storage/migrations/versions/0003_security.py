@@ -1,8 +1,4 @@
-"""security: api_keys.expires_at, webhooks.key_id and delivery lease, audit_log
-
-Revision ID: 0003_security
-Revises: 0002_api_key_last_used
-"""
+"""security: api_keys.expires_at, webhooks.key_id and delivery lease, audit_log"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision: str = "0003_security"
 down_revision: str | None = "0002_api_key_last_used"
-branch_labels: str | None = None
-depends_on: str | None = None
 
 
 def upgrade() -> None:

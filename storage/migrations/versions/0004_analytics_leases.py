@@ -1,8 +1,4 @@
-"""analytics_workers and analytics_buckets: leases that split analytics passes among workers
-
-Revision ID: 0004_analytics_leases
-Revises: 0003_security
-"""
+"""analytics_workers and analytics_buckets: leases that split analytics passes among workers"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision: str = "0004_analytics_leases"
 down_revision: str | None = "0003_security"
-branch_labels: str | None = None
-depends_on: str | None = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""ix_offers_status_kind_lat: the covering index of distance search within one kind
-
-Revision ID: 0005_offer_kind_lat_index
-Revises: 0004_analytics_leases
-"""
+"""ix_offers_status_kind_lat: the covering index of distance search within one kind"""
 
 from __future__ import annotations
 
@@ -10,8 +6,6 @@ from alembic import op
 
 revision: str = "0005_offer_kind_lat_index"
 down_revision: str | None = "0004_analytics_leases"
-branch_labels: str | None = None
-depends_on: str | None = None
 
 
 def upgrade() -> None:

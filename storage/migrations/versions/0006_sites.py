@@ -1,8 +1,4 @@
-"""sites and asset_sites: the places of a tenant's and which asset stands where
-
-Revision ID: 0006_sites
-Revises: 0005_offer_kind_lat_index
-"""
+"""sites and asset_sites: the places of a tenant's and which asset stands where"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision: str = "0006_sites"
 down_revision: str | None = "0005_offer_kind_lat_index"
-branch_labels: str | None = None
-depends_on: str | None = None
 
 
 def upgrade() -> None:

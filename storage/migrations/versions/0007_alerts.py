@@ -1,39 +1,55 @@
-"""alert_rules and alerts: owners' alert rules and the alerts they fired
-
-Revision ID: 0007_alerts
-Revises: 0006_sites
-"""
+"""alert_rules and alerts: owners' alert rules and the alerts they fired"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_alerts"
 down_revision: str | None = "0006_sites"
-branch_labels: str | None = None
-depends_on: str | None = None
+
+
+def _create_tenant_rows_table(
+    name: str, *columns: sa.Column[Any], cascade_from: tuple[str, str] | None = None
+) -> None:
+    """A table of a tenant's rows, as both tables here are: an autoincrement ``id`` key and a
+    ``tenant_id`` (referencing its tenant, indexed as ``ix_<table>_tenant_id``) before
+    ``columns``; ``cascade_from`` (column, the key it references) makes a row go with its
+    parent. DDL lists foreign keys in the order they were made: the tenant's first."""
+    foreign_keys = [sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"])]
+    if cascade_from is not None:
+        column, parent_key = cascade_from
+        foreign_keys.append(sa.ForeignKeyConstraint([column], [parent_key], ondelete="CASCADE"))
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        *columns,
+        *foreign_keys,
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(f"ix_{name}_tenant_id", name, ["tenant_id"])
+
+
+def _drop_tenant_rows_table(name: str) -> None:
+    op.drop_index(f"ix_{name}_tenant_id", table_name=name)
+    op.drop_table(name)
 
 
 def upgrade() -> None:
-    op.create_table(
+    _create_tenant_rows_table(
         "alert_rules",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("asset_id", sa.String(64), nullable=False),
         sa.Column("threshold", sa.Float(), nullable=False),
         sa.Column("minutes", sa.Float(), nullable=False),
         sa.Column("cursor", sa.Float(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
-        sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_alert_rules_tenant_id", "alert_rules", ["tenant_id"])
-    op.create_table(
+    _create_tenant_rows_table(
         "alerts",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("rule_id", sa.Integer(), nullable=False),
         sa.Column("asset_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
@@ -42,17 +58,12 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("cleared_at", sa.Float(), nullable=True),
         sa.Column("delivered", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
-        sa.ForeignKeyConstraint(["rule_id"], ["alert_rules.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        cascade_from=("rule_id", "alert_rules.id"),
     )
-    op.create_index("ix_alerts_tenant_id", "alerts", ["tenant_id"])
     op.create_index("ix_alerts_rule_id", "alerts", ["rule_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_alerts_rule_id", table_name="alerts")
-    op.drop_index("ix_alerts_tenant_id", table_name="alerts")
-    op.drop_table("alerts")
-    op.drop_index("ix_alert_rules_tenant_id", table_name="alert_rules")
-    op.drop_table("alert_rules")
+    _drop_tenant_rows_table("alerts")
+    _drop_tenant_rows_table("alert_rules")
