@@ -23,6 +23,7 @@ Definitions (also in docs/analytics.md)
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -129,6 +130,9 @@ def anchor(y: np.ndarray, origin: int, idx: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(med), np.clip(week, med - ANCHOR_BAND, med + ANCHOR_BAND), week)
 
 
+# The parameters are dataclass fields: the generated ``__init__`` only stores them, as
+# scikit-learn requires; ``BaseEstimator`` keeps its ``repr`` and estimators compare by identity.
+@dataclass(eq=False, repr=False)
 class QuantileForecaster(RegressorMixin, BaseEstimator):
     """Quantiles of the free fraction from :func:`features`, by gradient boosting.
 
@@ -156,15 +160,12 @@ class QuantileForecaster(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, quantiles: tuple[float, ...] = (0.1, 0.5), max_iter: int = 100,
-                 learning_rate: float = 0.1, max_leaf_nodes: int = 31,
-                 random_state: int | None = 0, bounds: tuple[float, float] = (0.0, 1.0)) -> None:
-        self.quantiles = quantiles
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.random_state = random_state
-        self.bounds = bounds
+    quantiles: tuple[float, ...] = (0.1, 0.5)
+    max_iter: int = 100
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 31
+    random_state: int | None = 0
+    bounds: tuple[float, float] = (0.0, 1.0)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> QuantileForecaster:
         """Fit one model per quantile; returns ``self``."""
@@ -216,6 +217,7 @@ def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) 
     return out
 
 
+@dataclass(eq=False, repr=False)  # as QuantileForecaster
 class FleetForecaster(BaseEstimator):
     """Quantiles of many assets' hourly free fractions: the :func:`anchor` (robust weekly
     naive) as the median, and one :class:`QuantileForecaster` of the residual for the other
@@ -265,18 +267,14 @@ class FleetForecaster(BaseEstimator):
         Hours of history, which fixes the origin.
     """
 
-    def __init__(self, t0: float = 0.0, horizon_h: int = WEEK_H,
-                 quantiles: tuple[float, ...] = (0.1, 0.5), calibration_h: int = WEEK_H,
-                 margin: float = 0.4, max_series: int = 500, max_rows: int = 200_000,
-                 random_state: int = 0) -> None:
-        self.t0 = t0
-        self.horizon_h = horizon_h
-        self.quantiles = quantiles
-        self.calibration_h = calibration_h
-        self.margin = margin
-        self.max_series = max_series
-        self.max_rows = max_rows
-        self.random_state = random_state
+    t0: float = 0.0
+    horizon_h: int = WEEK_H
+    quantiles: tuple[float, ...] = (0.1, 0.5)
+    calibration_h: int = WEEK_H
+    margin: float = 0.4
+    max_series: int = 500
+    max_rows: int = 200_000
+    random_state: int = 0
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
