@@ -51,28 +51,19 @@ class _Queue:
     last_at: float = 0.0
 
 
+@dataclass(eq=False, repr=False)  # settings as fields; the rest is state, made after them
 class BatchWriter:
-    def __init__(
-        self,
-        store: ReadingStore,
-        on_written: Callable[[list[Entry], float], None],
-        on_error: Callable[[StoreError], None] = lambda err: None,
-        on_refused: Callable[[Entry, StoreRefused], None] = lambda entry, err: None,
-        batch_size: int = 5000,
-        flush_interval_s: float = 1.0,
-        idle_flush_s: float = 0.02,
-        retry_initial_s: float = 0.2,
-        retry_max_s: float = 30.0,
-    ) -> None:
-        self.store = store
-        self.on_written = on_written
-        self.on_error = on_error
-        self.on_refused = on_refused
-        self.batch_size = batch_size
-        self.flush_interval_s = flush_interval_s
-        self.idle_flush_s = idle_flush_s
-        self.retry_initial_s = retry_initial_s
-        self.retry_max_s = retry_max_s
+    store: ReadingStore
+    on_written: Callable[[list[Entry], float], None]
+    on_error: Callable[[StoreError], None] = lambda err: None
+    on_refused: Callable[[Entry, StoreRefused], None] = lambda entry, err: None
+    batch_size: int = 5000
+    flush_interval_s: float = 1.0
+    idle_flush_s: float = 0.02
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
         self._q = _Queue()
         self._cond = threading.Condition()
         self._stopping = threading.Event()
