@@ -19,50 +19,35 @@ from pathlib import Path
 from typing import ClassVar
 
 from edge_agent.fields import PATH
-from edge_agent.sources.reading import check_metric, compile_pattern, measurement, parse_value
+from edge_agent.sources.reading import NumberInTextSource, NumberSettings
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
-from idleshare.wire import Measurement
 
 #: Larger files are not sensor values; reading stops there.
 MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
-class FileSettings:
+class FileSettings(NumberSettings):
     #: The file; relative paths are relative to the config file.
     path: str = field(default="", metadata=PATH)
-    metric: str = ""
-    pattern: str = ""
-    scale: float = 1.0
-    offset: float = 0.0
-    clamp: bool = True
 
     def __post_init__(self) -> None:
         if not self.path:
             raise ConfigError("path is required")
-        compile_pattern(self.pattern)
+        super().__post_init__()
 
 
-class FileSource:
+class FileSource(NumberInTextSource[FileSettings]):
     settings_type: ClassVar[type[FileSettings]] = FileSettings
-    #: A read may take long (up to its timeout): the agent gives this asset its own thread.
-    blocking: ClassVar[bool] = True
 
     def __init__(self, settings: FileSettings, asset: Asset, start: float) -> None:
-        self.settings, self.asset = settings, asset
-        self.metric = check_metric(asset, settings.metric)
-        self._pattern = compile_pattern(settings.pattern)
+        super().__init__(settings, asset, start)
         try:
-            self._read_text()
+            self.read_text()
         except OSError as err:
             raise ConfigError(f"path cannot be read: {err}") from err
 
-    def read(self, t: float) -> list[Measurement]:
-        s = self.settings
-        value = parse_value(self._read_text(), self._pattern, s.scale, s.offset)
-        return [measurement(self.asset, self.metric, value, t, s.clamp)]
-
-    def _read_text(self) -> str:
+    def read_text(self) -> str:
         with open(Path(self.settings.path), encoding="utf-8", errors="replace") as fh:
             return fh.read(MAX_BYTES)

@@ -1,10 +1,13 @@
 """Shared by the one-value sources (``command``, ``file``, ``gpio``): which metric, and how a
-text becomes its value."""
+text becomes its value (:class:`NumberInTextSource`: the whole of ``command`` and ``file`` but
+for how they get the text)."""
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
 
 from edge_agent.sources.base import to_measurement
 from idleshare.assets import Asset
@@ -51,3 +54,47 @@ def measurement(asset: Asset, name: str, value: float, t: float, clamp: bool) ->
     metric = asset.asset_kind.metric(name)
     assert metric is not None  # checked by check_metric
     return to_measurement(asset, metric, value, t, clamp)
+
+
+@dataclass(frozen=True)
+class NumberSettings:
+    """The keys of a number-in-text source that name its metric and turn the text into the
+    value; each source's own keys follow them."""
+
+    #: Metric it measures; the asset kind's primary metric when empty.
+    metric: str = ""
+    #: Regular expression with one group around the number; the first number when empty.
+    pattern: str = ""
+    scale: float = 1.0
+    offset: float = 0.0
+    clamp: bool = True
+
+    def __post_init__(self) -> None:
+        compile_pattern(self.pattern)
+
+
+SettingsT = TypeVar("SettingsT", bound=NumberSettings)
+
+
+class NumberInTextSource(Generic[SettingsT]):
+    """Reads a text at every sample and emits the number in it: the first number (or the group
+    of ``pattern``), times ``scale`` plus ``offset``, clamped unless ``clamp = false``.
+    Subclasses set ``settings_type`` and say how the text is read (:meth:`read_text`)."""
+
+    #: A read may take long (a program, a file on a slow bus): the agent gives this asset its
+    #: own thread.
+    blocking: ClassVar[bool] = True
+
+    def __init__(self, settings: SettingsT, asset: Asset, start: float) -> None:
+        self.settings, self.asset = settings, asset
+        self.metric = check_metric(asset, settings.metric)
+        self._pattern = compile_pattern(settings.pattern)
+
+    def read(self, t: float) -> list[Measurement]:
+        s = self.settings
+        value = parse_value(self.read_text(), self._pattern, s.scale, s.offset)
+        return [measurement(self.asset, self.metric, value, t, s.clamp)]
+
+    def read_text(self) -> str:
+        """The text the number is read from; an exception is a read error."""
+        raise NotImplementedError
