@@ -20,7 +20,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such rule
 
 @router.get("/v1/alert-rules", response_model=list[AlertRulePublic])
 def list_rules(tenant: TenantDep, catalog: CatalogDep) -> list[AlertRulePublic]:
-    return [AlertRulePublic.from_row(r) for r in alerts.rules(catalog, tenant)]
+    return [AlertRulePublic.model_validate(r) for r in alerts.rules(catalog, tenant)]
 
 
 @router.post("/v1/alert-rules", response_model=AlertRulePublic,
@@ -29,7 +29,7 @@ def create_rule(body: AlertRuleCreate, caller: OwnerDep, catalog: CatalogDep) ->
     """A rule over one asset or all; it fires into `GET /v1/alerts` and the owner's webhooks."""
     row = alerts.create_rule(catalog, caller.tenant_id, body.kind, body.asset, body.threshold,
                              body.minutes)
-    return AlertRulePublic.from_row(row)
+    return AlertRulePublic.model_validate(row)
 
 
 @router.delete("/v1/alert-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -50,4 +50,4 @@ def list_alerts(
     after = decode_cursor(cursor, (int,))
     rows = alerts.alerts_of(catalog, tenant, asset, after[0] if after else None, limit + 1)
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[AlertPublic.from_row(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[AlertPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -69,7 +69,7 @@ def list_assets(
     rows = (assets.of_tenant(catalog, tenant, kind_name, last, limit + 1) if site is None
             else sites.assets_at(catalog, tenant, site, kind_name, last, limit + 1))
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[AssetPublic.from_row(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[AssetPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -90,12 +90,12 @@ def create_asset(body: AssetCreate, caller: OwnerDep, catalog: CatalogDep) -> As
         lon=body.lon,
         name=body.name,
     )
-    return AssetPublic.from_row(assets.register(catalog, asset))
+    return AssetPublic.model_validate(assets.register(catalog, asset))
 
 
 @router.get("/{asset_id}", response_model=AssetPublic, responses=NOT_FOUND)
 def read_asset(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> AssetPublic:
-    return AssetPublic.from_row(assets.own(catalog, tenant, asset_id))
+    return AssetPublic.model_validate(assets.own(catalog, tenant, asset_id))
 
 
 @router.patch("/{asset_id}", response_model=AssetPublic, responses=NOT_FOUND)
@@ -104,7 +104,7 @@ def update_asset(
 ) -> AssetPublic:
     """Change an asset's name, capacity or location; offers follow at the next analysis."""
     changes = body.model_dump(exclude_none=True)
-    return AssetPublic.from_row(assets.update(catalog, caller.tenant_id, asset_id, changes))
+    return AssetPublic.model_validate(assets.update(catalog, caller.tenant_id, asset_id, changes))
 
 
 @router.delete(

@@ -33,7 +33,7 @@ def create_hold(body: BookingCreate, caller: PlatformDep, catalog: CatalogDep) -
     """Hold `quantity` of an offer for `hold_s` seconds; 409 if less is available. Confirm
     the hold before it expires, or it lapses and the quantity returns to the offer."""
     row = bookings.hold(catalog, caller, body.offer_id, body.quantity, body.hold_s, time.time())
-    return BookingPublic.from_row(row)
+    return BookingPublic.model_validate(row)
 
 
 @router.get("", response_model=Page[BookingPublic])
@@ -48,12 +48,12 @@ def list_bookings(
     after = decode_cursor(cursor, (int,))
     rows = bookings.of_caller(catalog, caller, status, after[0] if after else None, limit + 1)
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[BookingPublic.from_row(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[BookingPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{booking_id}", response_model=BookingPublic, responses=NOT_FOUND)
 def read_booking(booking_id: RowId, caller: CallerDep, catalog: CatalogDep) -> BookingPublic:
-    return BookingPublic.from_row(bookings.find(catalog, caller, booking_id))
+    return BookingPublic.model_validate(bookings.find(catalog, caller, booking_id))
 
 
 @router.post(
@@ -61,7 +61,7 @@ def read_booking(booking_id: RowId, caller: CallerDep, catalog: CatalogDep) -> B
 )
 def confirm_booking(booking_id: RowId, caller: PlatformDep, catalog: CatalogDep) -> BookingPublic:
     """Turn a live hold into a booking; 409 once the hold has expired."""
-    return BookingPublic.from_row(bookings.confirm(catalog, caller, booking_id, time.time()))
+    return BookingPublic.model_validate(bookings.confirm(catalog, caller, booking_id, time.time()))
 
 
 @router.post(
@@ -69,4 +69,4 @@ def confirm_booking(booking_id: RowId, caller: PlatformDep, catalog: CatalogDep)
 )
 def cancel_booking(booking_id: RowId, caller: CallerDep, catalog: CatalogDep) -> BookingPublic:
     """Release a hold or booking: by the booker's platform key or the owner's owner key."""
-    return BookingPublic.from_row(bookings.cancel(catalog, caller, booking_id, time.time()))
+    return BookingPublic.model_validate(bookings.cancel(catalog, caller, booking_id, time.time()))

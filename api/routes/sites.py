@@ -29,19 +29,19 @@ def list_sites(
     after = decode_cursor(cursor, (str,))
     rows = sites.of_tenant(catalog, tenant, after[0] if after else None, limit + 1)
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[SitePublic.from_row(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[SitePublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post("", response_model=SitePublic, status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "the id is taken"}})
 def create_site(body: SiteCreate, caller: OwnerDep, catalog: CatalogDep) -> SitePublic:
     row = sites.create(catalog, caller.tenant_id, body.model_dump())
-    return SitePublic.from_row(row)
+    return SitePublic.model_validate(row)
 
 
 @router.get("/{site_id}", response_model=SitePublic, responses=NOT_FOUND)
 def read_site(site_id: SiteId, tenant: TenantDep, catalog: CatalogDep) -> SitePublic:
-    return SitePublic.from_row(sites.one(catalog, tenant, site_id))
+    return SitePublic.model_validate(sites.one(catalog, tenant, site_id))
 
 
 @router.patch("/{site_id}", response_model=SitePublic, responses=NOT_FOUND)
@@ -49,7 +49,7 @@ def update_site(
     site_id: SiteId, body: SiteUpdate, caller: OwnerDep, catalog: CatalogDep
 ) -> SitePublic:
     changes = body.model_dump(exclude_none=True)
-    return SitePublic.from_row(
+    return SitePublic.model_validate(
         sites.update(catalog, caller.tenant_id, site_id, changes)
     )
 

@@ -23,7 +23,7 @@ PartnerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="
 @router.get("/v1/tenant", response_model=TenantPublic)
 def read_tenant(caller: CallerDep, catalog: CatalogDep) -> TenantPublic:
     """The caller's tenant with its groups (set by the operator) and partner relations."""
-    return TenantPublic.from_view(tenants.view(catalog, caller.tenant_id))
+    return TenantPublic.model_validate(tenants.view(catalog, caller.tenant_id))
 
 
 @router.put("/v1/tenant/partners/{partner_id}", response_model=TenantPublic)
@@ -43,7 +43,7 @@ def remove_partner(partner_id: PartnerId, caller: OwnerDep, catalog: CatalogDep)
 @router.get("/v1/keys", response_model=list[KeyPublic])
 def list_keys(caller: OwnerDep, catalog: CatalogDep) -> list[KeyPublic]:
     """The tenant's keys (never the keys themselves: only their hashes are stored)."""
-    return [KeyPublic.from_row(r) for r in catalog.keys(caller.tenant_id)]
+    return [KeyPublic.model_validate(r) for r in catalog.keys(caller.tenant_id)]
 
 
 @router.post("/v1/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
@@ -56,7 +56,7 @@ def create_key(body: KeyCreate, caller: OwnerDep, catalog: CatalogDep) -> KeyCre
     ends += [now + body.expires_in_s] if body.expires_in_s is not None else []
     expires_at = min(ends, default=None)  # both given: the sooner
     row, key = keys.create(catalog, caller, body.role, body.name, expires_at, now)
-    return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=key)
+    return KeyCreated(**KeyPublic.model_validate(row).model_dump(), key=key)
 
 
 @router.post(
@@ -74,7 +74,7 @@ def rotate_key(
     grace = body.grace_s if body is not None and body.grace_s is not None else None
     grace = request.app.state.key_rotation_grace_s if grace is None else grace
     row, key = keys.rotate(catalog, caller, key_id, grace, time.time())
-    return KeyCreated(**KeyPublic.from_row(row).model_dump(), key=key)
+    return KeyCreated(**KeyPublic.model_validate(row).model_dump(), key=key)
 
 
 @router.delete(
@@ -98,4 +98,4 @@ def read_audit(
     after = decode_cursor(cursor, (int,))
     rows = audit.entries(catalog, caller.tenant_id, after[0] if after else None, limit + 1)
     rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[AuditEntry.from_row(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -28,12 +28,13 @@ def create_webhook(
     The URL must be `https` and resolve to public addresses (422 otherwise), checked again
     at each delivery; redirects are not followed. Revoking the creating key stops it."""
     row = webhooks.subscribe(catalog, caller, str(body.url), list(body.events), outbound)
-    return WebhookCreated(**WebhookPublic.from_row(row).model_dump(), secret=row.secret)
+    return WebhookCreated.model_validate(row)
 
 
 @router.get("", response_model=list[WebhookPublic])
 def list_webhooks(caller: SubscriberDep, catalog: CatalogDep) -> list[WebhookPublic]:
-    return [WebhookPublic.from_row(r) for r in webhooks.subscriptions(catalog, caller.tenant_id)]
+    rows = webhooks.subscriptions(catalog, caller.tenant_id)
+    return [WebhookPublic.model_validate(r) for r in rows]
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
@@ -48,4 +49,4 @@ def list_deliveries(
 ) -> list[DeliveryPublic]:
     """The delivery log, newest attempt first."""
     rows = webhooks.deliveries(catalog, caller.tenant_id, webhook_id, limit)
-    return [DeliveryPublic.from_row(r) for r in rows]
+    return [DeliveryPublic.model_validate(r) for r in rows]

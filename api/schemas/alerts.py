@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import examples, utc
-from storage.catalog.models import AlertRow, AlertRuleRow
+from api.schemas.common import RowPublic, UtcTime, examples
 
 RuleKind = Literal["offline", "utilisation_above", "utilisation_below", "offer_booked",
                    "offer_cancelled"]
@@ -26,32 +24,21 @@ class AlertRuleCreate(BaseModel):
                            description="offline: minutes offline; utilisation: period averaged")
 
 
-class AlertRulePublic(BaseModel):
+class AlertRulePublic(RowPublic):
     id: int
     kind: str
-    asset: str
+    asset: str = Field(validation_alias="asset_id")
     threshold: float
     minutes: float
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, r: AlertRuleRow) -> AlertRulePublic:
-        return cls(id=r.id, kind=r.kind, asset=r.asset_id, threshold=r.threshold,
-                   minutes=r.minutes, created_at=utc(r.created_at))
+    created_at: UtcTime
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(RowPublic):
     id: int
-    rule: int
+    rule: int = Field(validation_alias="rule_id")
     kind: str
-    asset: str
+    asset: str = Field(validation_alias="asset_id")
     message: str
-    at: datetime
+    at: UtcTime
     active: bool = Field(description="a condition alert whose condition still holds")
-    cleared_at: datetime | None
-
-    @classmethod
-    def from_row(cls, a: AlertRow) -> AlertPublic:
-        return cls(id=a.id, rule=a.rule_id, kind=a.kind, asset=a.asset_id, message=a.message,
-                   at=utc(a.at), active=a.active,
-                   cleared_at=utc(a.cleared_at) if a.cleared_at is not None else None)
+    cleared_at: UtcTime | None

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from api.params import KindName
-from api.schemas.common import Capability, Id, examples, utc
+from api.schemas.common import Capability, Id, RowPublic, UtcTimeOrNever, examples
 from storage.catalog import AssetRow
 
 
-class AssetPublic(BaseModel):
+class AssetPublic(RowPublic):
     model_config = examples(
         {
             "id": "zone-a",
@@ -30,7 +30,7 @@ class AssetPublic(BaseModel):
     )
 
     id: str
-    tenant: str
+    tenant: str = Field(validation_alias="tenant_id")
     kind: str
     name: str
     capacity: float
@@ -39,23 +39,12 @@ class AssetPublic(BaseModel):
     lon: float
     metrics: list[str]
     online: bool
-    status_at: datetime | None = Field(description="when online last changed; null if never")
+    status_at: UtcTimeOrNever = Field(description="when online last changed; null if never")
 
+    @field_validator("metrics", mode="before")
     @classmethod
-    def from_row(cls, row: AssetRow) -> AssetPublic:
-        return cls(
-            id=row.id,
-            tenant=row.tenant_id,
-            kind=row.kind,
-            name=row.name,
-            capacity=row.capacity,
-            unit=row.unit,
-            lat=row.lat,
-            lon=row.lon,
-            metrics=list(row.metrics or ()),
-            online=row.online,
-            status_at=utc(row.status_at) if row.status_at else None,
-        )
+    def _null_metrics_as_empty(cls, metrics: object) -> object:
+        return metrics or []
 
 
 class AssetCreate(BaseModel):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field, field_validator
 
-from api.schemas.common import examples, utc
-from storage.catalog.models import AuditRow
+from api.schemas.common import RowPublic, UtcTime, examples
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(RowPublic):
     model_config = examples(
         {
             "id": 12,
@@ -24,7 +22,7 @@ class AuditEntry(BaseModel):
     )
 
     id: int
-    at: datetime
+    at: UtcTime
     key_id: int | None = Field(description="the key that did it; null: the operator (CLI)")
     action: str = Field(description="key.created, key.revoked, key.rotated, policy.changed, "
                         "device.added, partner.added, partner.removed, booking.cancelled, "
@@ -32,7 +30,7 @@ class AuditEntry(BaseModel):
     target: str = Field(description="what it was done to: a key id, asset id, tenant id...")
     detail: dict[str, Any]
 
+    @field_validator("detail", mode="before")
     @classmethod
-    def from_row(cls, row: AuditRow) -> AuditEntry:
-        return cls(id=row.id, at=utc(row.at), key_id=row.key_id, action=row.action,
-                   target=row.target, detail=row.detail or {})
+    def _null_detail_as_empty(cls, detail: object) -> object:
+        return detail or {}

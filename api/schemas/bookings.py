@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from api.schemas.common import examples, utc
-from storage.catalog import HELD, BookingRow
+from api.schemas.common import RowPublic, UtcTime, examples
+from storage.catalog import HELD
 
 BookingStatus = Literal["held", "confirmed", "cancelled", "expired"]
 
@@ -21,7 +20,7 @@ class BookingCreate(BaseModel):
     hold_s: float = Field(900.0, ge=10, le=86400, description="the hold expires after this")
 
 
-class BookingPublic(BaseModel):
+class BookingPublic(RowPublic):
     model_config = examples(
         {
             "id": 5,
@@ -42,30 +41,19 @@ class BookingPublic(BaseModel):
 
     id: int
     offer_id: int
-    tenant: str = Field(description="who booked")
-    owner: str = Field(description="whose asset it is")
-    asset: str
+    tenant: str = Field(validation_alias="tenant_id", description="who booked")
+    owner: str = Field(validation_alias="owner_tenant_id", description="whose asset it is")
+    asset: str = Field(validation_alias="asset_id")
     quantity: float
-    start: datetime
-    end: datetime
+    start: UtcTime
+    end: UtcTime
     status: BookingStatus
-    hold_expires_at: datetime | None = Field(description="null once confirmed or ended")
-    created_at: datetime
-    updated_at: datetime
+    hold_expires_at: UtcTime | None = Field(description="null once confirmed or ended")
+    created_at: UtcTime
+    updated_at: UtcTime
 
+    @field_validator("hold_expires_at", mode="before")
     @classmethod
-    def from_row(cls, row: BookingRow) -> BookingPublic:
-        return cls(
-            id=row.id,
-            offer_id=row.offer_id,
-            tenant=row.tenant_id,
-            owner=row.owner_tenant_id,
-            asset=row.asset_id,
-            quantity=row.quantity,
-            start=utc(row.start),
-            end=utc(row.end),
-            status=cast(BookingStatus, row.status),
-            hold_expires_at=utc(row.hold_expires_at) if row.status == HELD else None,
-            created_at=utc(row.created_at),
-            updated_at=utc(row.updated_at),
-        )
+    def _only_while_held(cls, expires_at: object, info: ValidationInfo) -> object:
+        # The column keeps the hold's end after it was confirmed or ended.
+        return expires_at if info.data.get("status") == HELD else None

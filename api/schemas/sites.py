@@ -6,8 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from api.schemas.common import Id, examples
-from storage.catalog.models import SiteRow
+from api.schemas.common import Id, RowPublic, examples
 
 Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -41,7 +40,7 @@ class SiteUpdate(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180)
 
 
-class SitePublic(BaseModel):
+class SitePublic(RowPublic):
     model_config = examples(SITE_EXAMPLE, forbid=True)
 
     id: str
@@ -50,8 +49,3 @@ class SitePublic(BaseModel):
     timezone: str
     lat: float
     lon: float
-
-    @classmethod
-    def from_row(cls, row: SiteRow) -> SitePublic:
-        return cls(id=row.id, name=row.name, address=row.address, timezone=row.timezone,
-                   lat=row.lat, lon=row.lon)

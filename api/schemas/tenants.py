@@ -7,14 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
-from api.schemas.common import examples, utc
-from market.tenants import TenantView
-from storage.catalog import ApiKey
+from api.schemas.common import RowPublic, UtcTime, UtcTimeOrNever, examples
 
 Role = Literal["owner", "viewer", "platform"]
 
 
-class TenantPublic(BaseModel):
+class TenantPublic(RowPublic):
     model_config = examples(
         {
             "id": "acme",
@@ -31,12 +29,6 @@ class TenantPublic(BaseModel):
     groups: list[str] = Field(description="groups the tenant belongs to")
     partners: list[str] = Field(description="tenants this one shares `partners` offers with")
     partner_of: list[str] = Field(description="tenants that share `partners` offers with this one")
-
-    @classmethod
-    def from_view(cls, v: TenantView) -> TenantPublic:
-        return cls(
-            id=v.id, name=v.name, groups=v.groups, partners=v.partners, partner_of=v.partner_of
-        )
 
 
 def _iso_only(value: object) -> object:
@@ -88,32 +80,20 @@ KEY_EXAMPLE: dict[str, object] = {
 }
 
 
-class KeyPublic(BaseModel):
+class KeyPublic(RowPublic):
     model_config = examples(KEY_EXAMPLE, forbid=True)
 
     id: int
     role: str
     name: str
     prefix: str = Field(description="first characters of the key, to recognise it")
-    created_at: datetime
-    last_used_at: datetime | None = Field(
+    created_at: UtcTime
+    last_used_at: UtcTimeOrNever = Field(
         None, description="when the key last authenticated a request; null if never"
     )
-    expires_at: datetime | None = Field(
+    expires_at: UtcTime | None = Field(
         None, description="when the key stops working (rotated keys: end of grace); null: never"
     )
-
-    @classmethod
-    def from_row(cls, row: ApiKey) -> KeyPublic:
-        return cls(
-            id=row.id,
-            role=row.role,
-            name=row.name,
-            prefix=row.prefix,
-            created_at=utc(row.created_at),
-            last_used_at=utc(row.last_used_at) if row.last_used_at else None,
-            expires_at=utc(row.expires_at) if row.expires_at is not None else None,
-        )
 
 
 class KeyCreated(KeyPublic):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from api.schemas.common import examples, utc
+from api.schemas.common import RowPublic, UtcTime, examples
 from api.schemas.feeds import EventType
-from storage.catalog import WebhookDeliveryRow, WebhookRow
 
 
 class WebhookCreate(BaseModel):
@@ -36,24 +34,14 @@ WEBHOOK_EXAMPLE: dict[str, object] = {
 }
 
 
-class WebhookPublic(BaseModel):
+class WebhookPublic(RowPublic):
     model_config = examples(WEBHOOK_EXAMPLE, forbid=True)
 
     id: int
     url: str
     events: list[str]
     last_event_id: int = Field(description="events up to this one are delivered or given up")
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: WebhookRow) -> WebhookPublic:
-        return cls(
-            id=row.id,
-            url=row.url,
-            events=list(row.events),
-            last_event_id=row.last_event_id,
-            created_at=utc(row.created_at),
-        )
+    created_at: UtcTime
 
 
 class WebhookCreated(WebhookPublic):
@@ -62,7 +50,7 @@ class WebhookCreated(WebhookPublic):
     secret: str = Field(description="HMAC-SHA256 key for the X-Idleshare-Signature header")
 
 
-class DeliveryPublic(BaseModel):
+class DeliveryPublic(RowPublic):
     model_config = examples(
         {
             "id": 9,
@@ -82,16 +70,4 @@ class DeliveryPublic(BaseModel):
     status_code: int = Field(description="0 when no HTTP answer came")
     ok: bool
     error: str
-    at: datetime
-
-    @classmethod
-    def from_row(cls, row: WebhookDeliveryRow) -> DeliveryPublic:
-        return cls(
-            id=row.id,
-            event_id=row.event_id,
-            attempt=row.attempt,
-            status_code=row.status_code,
-            ok=row.ok,
-            error=row.error,
-            at=utc(row.at),
-        )
+    at: UtcTime
