@@ -109,7 +109,7 @@ class Outbox:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
             self._db.executescript(_SCHEMA)
-            self._page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+            self._page_size = self._scalar("PRAGMA page_size")
             self._unreceipted = self._count_sent()
             with self._tx():
                 owner = self._meta("agent")
@@ -178,7 +178,7 @@ class Outbox:
             partial = {id(ids) for ids, _ in open_chunk.values() if len(ids) < max_pack}
             full = [ids for ids in chunks if id(ids) not in partial]
             chunks = full or chunks  # never stall: a batch of only partial packs goes too
-        first = int(self._meta("next_seq") or 1)
+        first = self._next_seq()
         self._db.executemany(
             "UPDATE outbox SET seq = ? WHERE id = ?",
             ((first + n, row_id) for n, ids in enumerate(chunks) for row_id in ids))
@@ -219,7 +219,7 @@ class Outbox:
                 else:
                     stored += n
             if rejected:
-                self._set_meta("rejected", str(int(self._meta("rejected") or 0) + rejected))
+                self._count_up("rejected", rejected)
             self._unreceipted = self._count_sent()
         return stored, rejected
 
@@ -279,31 +279,30 @@ class Outbox:
         """Highest sequence number handed to a client and still unreceipted (-1: none);
         messages are handed in order, so every lower one was handed before."""
         with self._lock:
-            return int(self._db.execute("SELECT coalesce(max(seq), -1) FROM sent").fetchone()[0])
+            return self._scalar("SELECT coalesce(max(seq), -1) FROM sent")
 
     def sent_readings(self) -> int:
         """Readings the broker acknowledged that wait for their receipt."""
         with self._lock:
-            return int(self._db.execute(
-                "SELECT COUNT(*) FROM outbox JOIN sent USING (seq) WHERE sent.acked = 1"
-            ).fetchone()[0])
+            return self._scalar(
+                "SELECT COUNT(*) FROM outbox JOIN sent USING (seq) WHERE sent.acked = 1")
 
     @property
     def rejected(self) -> int:
         """Readings ingest rejected for good (receipted with a reason)."""
         with self._lock:
-            return int(self._meta("rejected") or 0)
+            return self._counter("rejected")
 
     def count(self) -> int:
         """Measurements not yet receipted (queued or sent)."""
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+            return self._rows()
 
     @property
     def dropped(self) -> int:
         """Measurements ever dropped to stay within the budget (or lost to a full disk)."""
         with self._lock:
-            return int(self._meta("dropped") or 0) + self._lost
+            return self._counter("dropped") + self._lost
 
     def last_sampled(self) -> dict[str, float]:
         """Clock time of each asset's last stored sample."""
@@ -315,7 +314,7 @@ class Outbox:
     @property
     def next_seq(self) -> int:
         with self._lock:
-            return int(self._meta("next_seq") or 1)
+            return self._next_seq()
 
     def used_bytes(self) -> int:
         with self._lock:
@@ -351,9 +350,8 @@ class Outbox:
         return None
 
     def _used_bytes(self) -> int:
-        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
-        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
-        return int(pages - free) * self._page_size
+        pages = self._scalar("PRAGMA page_count") - self._scalar("PRAGMA freelist_count")
+        return pages * self._page_size
 
     def _enforce_budget(self) -> None:
         used = self._used_bytes()
@@ -370,10 +368,10 @@ class Outbox:
             pass  # nothing more to free; the caller counts the readings as lost
 
     def _count_sent(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM sent").fetchone()[0])
+        return self._scalar("SELECT COUNT(*) FROM sent")
 
     def _rows(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        return self._scalar("SELECT COUNT(*) FROM outbox")
 
     def _drop_oldest_rows(self, n: int) -> None:
         """Drop the ``n`` oldest rows and the rest of every message they belong to, and count
@@ -393,7 +391,7 @@ class Outbox:
                                      params).rowcount
             self._db.execute(f"DELETE FROM sent WHERE seq IN ({marks})", params)
         self._unreceipted = self._count_sent()
-        self._set_meta("dropped", str(int(self._meta("dropped") or 0) + gone))
+        self._count_up("dropped", gone)
 
     def _tx(self, durable: bool = True) -> _Transaction:
         """A write transaction; ``durable`` ones (new readings, sequence numbers) are fsynced
@@ -406,6 +404,20 @@ class Outbox:
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _next_seq(self) -> int:
+        return int(self._meta("next_seq") or 1)
+
+    def _counter(self, key: str) -> int:
+        """A count kept in ``meta`` (``rejected``, ``dropped``); 0 before the first."""
+        return int(self._meta(key) or 0)
+
+    def _count_up(self, key: str, n: int) -> None:
+        self._set_meta(key, str(self._counter(key) + n))
+
+    def _scalar(self, sql: str) -> int:
+        """The one integer ``sql`` selects."""
+        return int(self._db.execute(sql).fetchone()[0])
 
 
 class _Transaction:
