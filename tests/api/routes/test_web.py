@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -167,22 +168,6 @@ def test_root_is_not_in_the_api_schema(client: TestClient) -> None:
     assert "/" not in client.get("/openapi.json").json()["paths"]
 
 
-def test_every_api_call_of_the_page_is_a_route_with_that_method(client: TestClient) -> None:
-    calls = page_calls(dashboard(client))
-    used = {(c.method, c.path) for c in calls}
-    # The sections the page shows and the actions it offers, so a lost call is noticed too.
-    assert {
-        ("GET", "v1/tenant"),
-        ("GET", "v1/bookings"),
-        ("GET", "v1/feeds/offer-changes"),
-        ("POST", "v1/bookings"),
-        ("POST", "v1/bookings/${b.id}/confirm"),
-        ("POST", "v1/bookings/${b.id}/cancel"),
-    } <= used
-    missing = [f"{c.method} {c.path}" for c in calls if route_for(client, c) is None]
-    assert not missing, f"the page calls routes the API does not have: {missing}"
-
-
 def test_search_form_fields_are_offer_search_parameters(client: TestClient) -> None:
     form = search_form(dashboard(client))
     spec = client.get("/openapi.json").json()
@@ -302,18 +287,36 @@ def test_static_serves_only_the_files_of_its_table(client: TestClient, name: str
     assert client.get("/static/" + name).status_code == 404
 
 
-def test_every_api_call_of_the_app_is_a_route_with_that_method(client: TestClient) -> None:
-    calls = app_calls(client)
-    used = {(c.method, c.path) for c in calls}
-    assert {
+#: Per page, its calls and the sections and actions it must call, so a lost call is noticed
+#: too.
+PAGE_CALLS: dict[str, tuple[Callable[[TestClient], list[PageCall]], set[tuple[str, str]]]] = {
+    "dashboard": (lambda client: page_calls(dashboard(client)), {
+        ("GET", "v1/tenant"),
+        ("GET", "v1/bookings"),
+        ("GET", "v1/feeds/offer-changes"),
+        ("POST", "v1/bookings"),
+        ("POST", "v1/bookings/${b.id}/confirm"),
+        ("POST", "v1/bookings/${b.id}/cancel"),
+    }),
+    "app": (app_calls, {
         ("GET", "v1/kpis"),
         ("GET", "v1/assets/${a}/utilisation"),
         ("GET", "v1/assets/${a}/forecast"),
         ("PUT", "v1/assets/${enc(current.id)}/policy"),
         ("GET", "v1/exports/utilisation.csv"),
-    } <= used
+    }),
+}
+
+
+@pytest.mark.parametrize("page", PAGE_CALLS)
+def test_every_api_call_of_a_page_is_a_route_with_that_method(
+    client: TestClient, page: str,
+) -> None:
+    calls_of, wanted = PAGE_CALLS[page]
+    calls = calls_of(client)
+    assert wanted <= {(c.method, c.path) for c in calls}
     missing = [f"{c.method} {c.path}" for c in calls if route_for(client, c) is None]
-    assert not missing, f"the app calls routes the API does not have: {missing}"
+    assert not missing, f"the {page} calls routes the API does not have: {missing}"
 
 
 def test_the_policy_editor_has_every_key_owners_may_set(client: TestClient) -> None:
