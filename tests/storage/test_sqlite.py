@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,23 +29,31 @@ def test_the_database_uses_write_ahead_logging(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_threads_can_write_and_read_at_once(sqlite_store: SqliteReadingStore) -> None:
+def errors_of_threads(work: Callable[[int], None], n: int) -> list[BaseException]:
+    """Runs ``work(0)`` .. ``work(n - 1)`` each in its own thread, all at once; what they raised."""
     errors: list[BaseException] = []
 
-    def work(n: int) -> None:
+    def guarded(k: int) -> None:
         try:
-            for i in range(50):
-                sqlite_store.write([Reading("acme", f"a{n}", "occupied", float(i), float(i))])
-                sqlite_store.count("acme")
-        except BaseException as err:  # reported by the assertion below
+            work(k)
+        except BaseException as err:  # reported by the caller's assertion
             errors.append(err)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_threads_can_write_and_read_at_once(sqlite_store: SqliteReadingStore) -> None:
+    def work(n: int) -> None:
+        for i in range(50):
+            sqlite_store.write([Reading("acme", f"a{n}", "occupied", float(i), float(i))])
+            sqlite_store.count("acme")
+
+    assert errors_of_threads(work, 4) == []
     assert sqlite_store.count("acme") == 200
 
 
@@ -70,17 +79,10 @@ def test_many_processes_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -
         start = threading.Barrier(6)
 
         def open_and_write(n: int, path: Path = path, start: threading.Barrier = start) -> None:
-            try:
-                start.wait()
-                store = SqliteReadingStore(path)
-                store.write([Reading("acme", f"a{n}", "occupied", 1.0, 1.0)])
-                store.close()
-            except BaseException as err:  # reported by the assertion below
-                errors.append(err)
+            start.wait()
+            store = SqliteReadingStore(path)
+            store.write([Reading("acme", f"a{n}", "occupied", 1.0, 1.0)])
+            store.close()
 
-        threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        errors += errors_of_threads(open_and_write, 6)
     assert errors == []
