@@ -53,6 +53,12 @@ class AssetKind:
 
 _STATE = dict(minimum=0.0, maximum=1.0)
 
+
+def _free_while_off(state: float, capacity: float) -> float:
+    """The whole capacity while a 0/1 state metric (running, in use) is 0."""
+    return capacity * (1.0 - state)
+
+
 KINDS: tuple[AssetKind, ...] = (
     AssetKind(
         name="warehouse_zone",
@@ -70,7 +76,7 @@ KINDS: tuple[AssetKind, ...] = (
             Metric("running", "/", "1 while the machine runs, 0 otherwise", **_STATE),
             Metric("power", "kW", "electrical power draw", maximum=1e6),
         ),
-        free_fn=lambda running, capacity: capacity * (1.0 - running),
+        free_fn=_free_while_off,
         default_unit="machine",
     ),
     AssetKind(
@@ -83,7 +89,7 @@ KINDS: tuple[AssetKind, ...] = (
             Metric("lat", "lat", "latitude", minimum=-90.0, maximum=90.0),
             Metric("lon", "lon", "longitude", minimum=-180.0, maximum=180.0),
         ),
-        free_fn=lambda in_use, capacity: capacity * (1.0 - in_use),
+        free_fn=_free_while_off,
         default_unit="t",
     ),
     AssetKind(
@@ -91,7 +97,7 @@ KINDS: tuple[AssetKind, ...] = (
         description="Forklift, crane, tool pool item; free while not in use.",
         primary_metric="in_use",
         metrics=(Metric("in_use", "/", "1 while in use, 0 otherwise", **_STATE),),
-        free_fn=lambda in_use, capacity: capacity * (1.0 - in_use),
+        free_fn=_free_while_off,
         default_unit="unit",
     ),
     AssetKind(
