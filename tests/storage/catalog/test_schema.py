@@ -63,11 +63,15 @@ def api_key_columns(url: str) -> list[str]:
     return columns
 
 
-def test_a_new_catalog_is_created_at_the_newest_revision(catalog_url: str) -> None:
-    url = catalog_url
+def assert_opened_at_the_newest_revision(url: str) -> None:
+    """Opening the catalog at ``url`` leaves its database at HEAD, the newest column there."""
     Catalog(url).close()
     assert revision_of(url) == HEAD
     assert "last_used_at" in api_key_columns(url)
+
+
+def test_a_new_catalog_is_created_at_the_newest_revision(catalog_url: str) -> None:
+    assert_opened_at_the_newest_revision(catalog_url)
 
 
 def test_a_catalog_made_before_migrations_is_upgraded_with_its_rows_intact(
@@ -101,11 +105,8 @@ def test_a_catalog_made_before_migrations_is_upgraded_with_its_rows_intact(
 
 
 def test_a_catalog_behind_the_newest_revision_is_upgraded_at_start(catalog_url: str) -> None:
-    url = catalog_url
-    command.upgrade(alembic_config(url), BASELINE)
-    Catalog(url).close()
-    assert revision_of(url) == HEAD
-    assert "last_used_at" in api_key_columns(url)
+    command.upgrade(alembic_config(catalog_url), BASELINE)
+    assert_opened_at_the_newest_revision(catalog_url)
 
 
 def test_a_catalog_written_by_a_newer_idleshare_is_refused_naming_both_revisions(
