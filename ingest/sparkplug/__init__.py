@@ -1,0 +1,1 @@
+"""Sparkplug B in: edge nodes that speak Sparkplug B feed idleshare without its agent."""
