@@ -51,6 +51,15 @@ def running(
         agent.stop(drain_s=0)
 
 
+def online(running: Runner, config: AgentConfig | None = None
+           ) -> tuple[Agent, FakeClient, ManualClock]:
+    """An agent started and connected, once its first two packs (zone and truck) are out."""
+    agent, client, clock = running(config)
+    client.connect()
+    wait_until(lambda: len(client.readings()) == 2)
+    return agent, client, clock
+
+
 def test_start_sets_a_retained_offline_will_and_connects_in_the_background(running: Runner) -> None:
     _, client, _ = running()
     topic, payload, qos, retain = client.calls["will_set"]
@@ -119,9 +128,7 @@ def test_rows_leave_the_outbox_only_with_their_storage_receipt_not_on_puback(
 def test_sent_unreceipted_messages_are_sent_again_with_the_same_seq_after_a_restart(
     running: Runner, tmp_path: Path
 ) -> None:
-    agent, client, _ = running()
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)
+    agent, client, _ = online(running)
     for s in client.readings():
         client.ack(s.mid)  # both PUBACKed: "sent"
     client.receipt([client.seq(client.readings()[0])])  # only the first is stored
@@ -153,9 +160,7 @@ def test_readings_taken_offline_leave_in_packs_after_connecting(
 
 
 def test_messages_handed_over_before_a_drop_are_left_to_paho_to_resend(running: Runner) -> None:
-    agent, client, clock = running()
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)
+    agent, client, clock = online(running)
     client.drop()
     clock.t += 60
     wait_until(lambda: agent.stats.sampled == 10)
@@ -251,10 +256,8 @@ def test_deadband_and_heartbeat_thin_out_unchanging_metrics(
 def test_without_receipts_the_broker_acknowledgement_deletes_as_plain_mqtt(
     running: Runner, tmp_path: Path
 ) -> None:
-    agent, client, _ = running(agent_config(tmp_path / "outbox.db",
-                                            extra="[mqtt]\nreceipts = false\n"))
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)
+    agent, client, _ = online(running, agent_config(tmp_path / "outbox.db",
+                                                     extra="[mqtt]\nreceipts = false\n"))
     assert client.subscriptions == []
     assert _statuses(client)[0]["receipts"] is False
     for s in client.readings():
@@ -276,10 +279,8 @@ def test_the_birth_announces_receipts_after_subscribing_to_its_own_receipts_topi
 def test_a_puback_without_receipt_is_sent_again_after_the_timeout_with_the_same_content(
     running: Runner, tmp_path: Path
 ) -> None:
-    agent, client, _ = running(agent_config(tmp_path / "outbox.db",
-                                            extra="[mqtt]\nreceipt_timeout_s = 1\n"))
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)
+    agent, client, _ = online(running, agent_config(tmp_path / "outbox.db",
+                                                     extra="[mqtt]\nreceipt_timeout_s = 1\n"))
     first = client.readings()
     for s in first:
         client.ack(s.mid)
@@ -302,9 +303,7 @@ def test_a_puback_without_receipt_is_sent_again_after_the_timeout_with_the_same_
 def test_a_rejected_receipt_deletes_the_message_and_counts_its_readings(
     running: Runner
 ) -> None:
-    agent, client, _ = running()
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)
+    agent, client, _ = online(running)
     zone, truck = client.readings()
     client.receipt([client.seq(zone)], {"out_of_range": [client.seq(truck)]})
     wait_until(lambda: agent.stats.queued == 0)
@@ -327,9 +326,7 @@ def test_a_full_receipt_window_sends_nothing_new_until_receipts_come(
 
 
 def test_a_malformed_receipt_is_counted_and_ignored(running: Runner) -> None:
-    agent, client, _ = running()
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)
+    agent, client, _ = online(running)
     assert client.on_message is not None
     client.on_message(client, None, type("M", (), {
         "topic": "idleshare/v1/acme/agents/gw-test/receipts", "payload": b"[1, 2]"})())
@@ -353,9 +350,8 @@ timeout_s = 10
 def test_a_slow_command_source_delays_neither_the_other_assets_nor_receipts(
     running: Runner, tmp_path: Path
 ) -> None:
-    agent, client, clock = running(agent_config(tmp_path / "outbox.db", extra=SLOW))
-    client.connect()
-    wait_until(lambda: len(client.readings()) == 2)  # zone and truck; slow-1 is still running
+    # Zone and truck are out; slow-1 is still running.
+    agent, client, clock = online(running, agent_config(tmp_path / "outbox.db", extra=SLOW))
     started = time.monotonic()
     client.receipt([client.seq(s) for s in client.readings()])
     clock.t += 60
