@@ -16,6 +16,7 @@ from ingest.influx_source.importer import Importer
 from ingest.influx_source.mapping import SourceMap, parse_mapping
 from ingest.influx_source.sources import InfluxV1Source, SourceUrl
 from storage.catalog import Catalog
+from storage.influx import InfluxV1Store
 from storage.readings import ReadingStore
 from tests.servers import InfluxServer
 
@@ -146,3 +147,18 @@ def make_importer(influxdb: InfluxServer, source_db: str, sqlite_catalog: Catalo
         return Importer(source, mapping, store, sqlite_catalog, cursor, clock=clock, **options)
 
     return make
+
+
+@pytest.fixture
+def influx_target(influxdb: InfluxServer) -> Iterator[InfluxV1Store]:
+    """A second database of the same server as the readings store."""
+    store = InfluxV1Store(influxdb.url, database=f"idleshare_{uuid.uuid4().hex[:12]}")
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "influx_v1"])
+def target(request: pytest.FixtureRequest) -> ReadingStore:
+    """Each readings store: both key a reading by (tenant, asset, metric, time)."""
+    return request.getfixturevalue("sqlite_store" if request.param == "sqlite"
+                                   else "influx_target")
