@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
+from api.metrics import instrument
 from api.routes import api_router
 from api.security import GuardMiddleware, RateLimits
 from idleshare.errors import StoreError
@@ -135,4 +136,6 @@ def create_app(
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(MarketError, _market_refused)
     app.include_router(api_router)
+    # Last, so outermost: the guards' own refusals (413, 429) are counted too.
+    app.state.metrics_registry = instrument(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,13 @@ from shell.options import DataDir, InfluxUrl, fail, settings
 from shell.settings import Settings
 
 ROLES = ("owner", "viewer", "platform")
+
+MetricsPort = Annotated[int, typer.Option(
+    min=0, max=65535, envvar="IDLESHARE_API_METRICS_PORT",
+    help="serve Prometheus metrics on this port (0 = off)")]
+MetricsHost = Annotated[str, typer.Option(
+    envvar="IDLESHARE_API_METRICS_HOST",
+    help="... on this address: loopback unless opened for a scraper on another host")]
 
 
 def register(app: typer.Typer) -> None:
@@ -32,14 +40,23 @@ def register(app: typer.Typer) -> None:
         ] = 1,
         influx_url: InfluxUrl = None,
         data_dir: DataDir = None,
+        metrics_port: MetricsPort = 0,
+        metrics_host: MetricsHost = "127.0.0.1",
     ) -> None:
         """Serve the HTTP API and the web page."""
+        from shell import logs
+
         s = settings(influx_url=influx_url, data_dir=data_dir)
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            logs.setup()
+        except IdleshareError as err:
+            fail(str(err), 2)
+        metrics = (metrics_host, metrics_port) if metrics_port else None
         if workers == 1:
-            serve_one(s, host, port)
+            serve_one(s, host, port, metrics)
         else:
-            serve_workers(s, host, port, workers)
+            serve_workers(s, host, port, workers, metrics)
 
     @keys.command("create")
     def keys_create(
@@ -164,25 +181,36 @@ def duration_s(text: str) -> float:
     return seconds
 
 
-def serve_one(s: Settings, host: str, port: int) -> None:
+def serve_one(s: Settings, host: str, port: int,
+              metrics: tuple[str, int] | None = None) -> None:
+    """One server process; ``metrics``: the (address, port) to serve its metrics on."""
     import uvicorn
 
+    from api import metrics as api_metrics
     from api.main import create_app
+    from shell import logs
     from shell.stores import open_reading_store
     from storage.catalog import Catalog
 
     store, catalog = open_reading_store(s), Catalog(s.catalog)
     try:
-        uvicorn.run(create_app(catalog, store), host=host, port=port, log_level="info")
+        app = create_app(catalog, store)
+        if metrics:
+            registry = api_metrics.scrape_registry(app.state.metrics_registry)
+            api_metrics.serve(registry, metrics[1], metrics[0])
+        uvicorn.run(app, host=host, port=port, log_level="info",
+                    log_config=logs.uvicorn_log_config())
     finally:
         store.close()
         catalog.close()
 
 
-def serve_workers(s: Settings, host: str, port: int, workers: int) -> None:
+def serve_workers(s: Settings, host: str, port: int, workers: int,
+                  metrics: tuple[str, int] | None = None) -> None:
     """``workers`` server processes (:mod:`shell.workers`), each with its own stores, and here,
     in the parent, the one thread that delivers webhooks and expires holds: one per worker
-    would deliver every event several times."""
+    would deliver every event several times; and, with ``metrics`` (address, port), the
+    metrics of every worker summed (prometheus-client's multiprocess mode)."""
     import os
 
     from market.webhooks import Dispatcher, DispatcherThread
@@ -193,6 +221,7 @@ def serve_workers(s: Settings, host: str, port: int, workers: int) -> None:
     os.environ["IDLESHARE_DATA_DIR"] = str(s.data_dir)
     if s.influx_url:
         os.environ["IDLESHARE_INFLUX_URL"] = s.influx_url
+    cleanup = _multiprocess_metrics(metrics) if metrics else None
     catalog = Catalog(s.catalog)
     thread = DispatcherThread(Dispatcher(catalog), 1.0)
     thread.start()
@@ -203,3 +232,26 @@ def serve_workers(s: Settings, host: str, port: int, workers: int) -> None:
     finally:
         thread.stop()
         catalog.close()
+        if cleanup:
+            cleanup()
+
+
+def _multiprocess_metrics(metrics: tuple[str, int]) -> Callable[[], None]:
+    """Point the workers at a metrics directory (``PROMETHEUS_MULTIPROC_DIR`` if the operator
+    set one, else a new temporary one), emptied first as prometheus-client requires: files
+    left by an earlier run would be counted again. Serves the sum of its files from here, and
+    returns what removes the temporary directory at the end."""
+    import os
+    import shutil
+    import tempfile
+
+    from api import metrics as api_metrics
+
+    given = os.environ.get(api_metrics.MULTIPROC_ENV)
+    directory = Path(given or tempfile.mkdtemp(prefix="idleshare-api-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.db"):
+        old.unlink()
+    os.environ[api_metrics.MULTIPROC_ENV] = str(directory)  # inherited by the workers
+    api_metrics.serve(api_metrics.scrape_registry(), metrics[1], metrics[0])
+    return (lambda: None) if given else (lambda: shutil.rmtree(directory, ignore_errors=True))
