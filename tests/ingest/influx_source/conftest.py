@@ -3,6 +3,7 @@ and an importer wired to a SQLite catalog and readings store."""
 
 from __future__ import annotations
 
+import tomllib
 import urllib.parse
 import urllib.request
 import uuid
@@ -101,8 +102,6 @@ fields = {{ level_pct = {{ metric = "fill", scale = 0.3 }} }}
 
 
 def modbus_map(tenant: str) -> SourceMap:
-    import tomllib
-
     return parse_mapping(tomllib.loads(MODBUS_MAP.format(tenant=tenant)))
 
 
