@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,32 +17,11 @@ from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
 from storage.readings import Reading, ReadingStore
 from storage.sqlite import SqliteReadingStore
 from tests.analytics import datasets
+from tests.stores import MemoryStore
 
 H, D = 3600.0, 86400.0
 T0 = 1_700_006_400.0  # a UTC midnight
 TENANT, BAY = "acme", "bay-1"
-
-
-class MemoryStore:
-    """A ReadingStore in a dict, with the same overwrite-per-key rule as the real ones."""
-
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str, str], dict[float, float]] = {}
-
-    def write(self, readings: Sequence[Reading]) -> None:
-        for r in readings:
-            self.data.setdefault((r.tenant, r.asset, r.metric), {})[r.time] = r.value
-
-    def query(self, tenant: str, asset: str, metric: str, start: float,
-              end: float) -> list[tuple[float, float]]:
-        series = self.data.get((tenant, asset, metric), {})
-        return sorted((t, v) for t, v in series.items() if start <= t < end)
-
-    def count(self, tenant: str | None = None) -> int:
-        return sum(len(s) for k, s in self.data.items() if tenant in (None, k[0]))
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,42 +17,19 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from idleshare.assets import Asset
 from storage.catalog import Catalog, IdleWindowRow, OfferRow
-from storage.readings import Reading
+from tests.stores import MemoryStore
 
 #: 2024-05-01T00:00:00Z, a whole day, so hour and day buckets start on it.
 T0 = 1714521600.0
 
 
-class FakeStore:
-    """The ReadingStore port in a dict, as the contract describes it."""
-
-    def __init__(self) -> None:
-        self.points: dict[tuple[str, str, str], dict[float, float]] = {}
-
-    def write(self, readings: Sequence[Reading]) -> None:
-        for r in readings:
-            self.points.setdefault((r.tenant, r.asset, r.metric), {})[r.time] = r.value
-
-    def query(
-        self, tenant: str, asset: str, metric: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        series = self.points.get((tenant, asset, metric), {})
-        return sorted((t, v) for t, v in series.items() if start <= t < end)
-
-    def count(self, tenant: str | None = None) -> int:
-        return sum(len(v) for k, v in self.points.items() if tenant in (None, k[0]))
-
-    def close(self) -> None:
-        pass
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
 
 
 @pytest.fixture
-def store() -> FakeStore:
-    return FakeStore()
-
-
-@pytest.fixture
-def client(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
+def client(catalog: Catalog, store: MemoryStore) -> Iterator[TestClient]:
     with TestClient(create_app(catalog, store, dispatch_interval_s=None)) as c:
         yield c
 
@@ -160,7 +137,7 @@ def add_live_offer(
 
 
 @pytest.fixture
-def live_server(catalog: Catalog, store: FakeStore) -> Iterator[str]:
+def live_server(catalog: Catalog, store: MemoryStore) -> Iterator[str]:
     """The API served by a real uvicorn on a free port in a thread; yields its base URL."""
     import threading
 

@@ -19,8 +19,9 @@ from sqlalchemy import or_, select
 from api.main import create_app
 from storage import catalog as cat
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, add_window, auth
+from tests.api.conftest import add_asset, add_live_offer, add_window, auth
 from tests.market.receiver import LOCAL
+from tests.stores import MemoryStore
 
 A, B, C = "acme", "globex", "initech"
 #: Routes anyone may call without a key.
@@ -58,7 +59,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/sites/{site_id}"): {"name": "hijacked"},
     ("POST", "/v1/alert-rules"): {"kind": "offline", "asset": "b-asset", "minutes": 1},
 }
-_app = create_app(Catalog("sqlite://"), FakeStore(), dispatch_interval_s=None)
+_app = create_app(Catalog("sqlite://"), MemoryStore(), dispatch_interval_s=None)
 
 
 def route_table(app: Any) -> dict[tuple[str, str], Any]:
@@ -96,7 +97,8 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
     c_offer = add_live_offer(catalog, C, "c-asset", time.time() + 86400)
     b_platform = auth(catalog, B, "platform")
     # LOCAL: B's webhook points at this machine, which the default policy refuses.
-    client = TestClient(create_app(catalog, FakeStore(), dispatch_interval_s=None, outbound=LOCAL))
+    client = TestClient(create_app(catalog, MemoryStore(), dispatch_interval_s=None,
+                                   outbound=LOCAL))
     booking = client.post(
         "/v1/bookings", headers=b_platform, json={"offer_id": c_offer, "quantity": 1}
     ).json()["id"]

@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from idleshare.errors import StoreError
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, add_asset, auth
+from tests.api.conftest import add_asset, auth
+from tests.stores import MemoryStore
 
 
 def test_docs_and_openapi_load(client: TestClient) -> None:
@@ -38,7 +39,7 @@ def test_schemas_carry_examples_for_docs(client: TestClient) -> None:
         assert schemas[name]["examples"], name
 
 
-class FailingStore(FakeStore):
+class FailingStore(MemoryStore):
     def query(self, *args: object) -> list[tuple[float, float]]:
         raise StoreError("influx: connection refused")
 

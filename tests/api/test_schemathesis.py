@@ -18,7 +18,8 @@ from schemathesis.specs.openapi.checks import (
 from api.main import create_app
 from api.security import RateLimits
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, add_window
+from tests.api.conftest import add_asset, add_live_offer, add_window
+from tests.stores import MemoryStore
 
 _dir = Path(tempfile.mkdtemp(prefix="idleshare-schemathesis-"))
 _catalog = Catalog(f"sqlite:///{_dir / 'catalog.db'}")
@@ -32,7 +33,7 @@ HEADERS = {
 # Schemathesis sends many invalid keys on purpose; the limits have their own tests
 # (tests/api/security/test_guards.py), so they do not turn its 401s into 429s here.
 app = create_app(
-    _catalog, FakeStore(), dispatch_interval_s=None,
+    _catalog, MemoryStore(), dispatch_interval_s=None,
     rate_limits=RateLimits(failed_auth="1000000/minute", per_key="1000000/second"),
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -17,12 +17,13 @@ from market.caller import Caller
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from storage.catalog import AssetRow, Catalog
 from storage.readings import Reading
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
+from tests.api.conftest import add_asset, add_live_offer, auth
 from tests.market.receiver import LOCAL, Receiver, local_client
+from tests.stores import MemoryStore
 
 
 @pytest.fixture
-def lclient(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
+def lclient(catalog: Catalog, store: MemoryStore) -> Iterator[TestClient]:
     yield from local_client(catalog, store)
 
 
@@ -39,7 +40,7 @@ def listed(client: TestClient, catalog: Catalog) -> list[dict]:
 
 
 def test_offline_fires_once_after_n_minutes_and_clears_when_back(
-    lclient: TestClient, catalog: Catalog, store: FakeStore
+    lclient: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     rule(lclient, catalog, kind="offline", asset="z1", minutes=30)
@@ -64,7 +65,7 @@ def test_offline_fires_once_after_n_minutes_and_clears_when_back(
     ("utilisation_below", 0.8, True), ("utilisation_below", 0.7, False),
 ])
 def test_utilisation_rules_compare_the_periods_mean_with_the_threshold(
-    lclient: TestClient, catalog: Catalog, store: FakeStore, kind: str, threshold: float,
+    lclient: TestClient, catalog: Catalog, store: MemoryStore, kind: str, threshold: float,
     fires: bool,
 ) -> None:
     add_asset(catalog, "acme", "z1")  # capacity 100
@@ -77,7 +78,7 @@ def test_utilisation_rules_compare_the_periods_mean_with_the_threshold(
 
 
 def test_booked_and_cancelled_rules_fire_once_per_event_after_the_rule(
-    lclient: TestClient, catalog: Catalog, store: FakeStore
+    lclient: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     offer = add_live_offer(catalog, "acme", "z1", time.time() + 86400)
@@ -94,7 +95,7 @@ def test_booked_and_cancelled_rules_fire_once_per_event_after_the_rule(
 
 
 def test_an_alert_reaches_the_owners_webhook_signed(
-    lclient: TestClient, catalog: Catalog, store: FakeStore
+    lclient: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     receiver = Receiver()

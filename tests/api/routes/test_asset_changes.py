@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 
 from storage.catalog import Catalog
 from storage.readings import Reading
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
+from tests.api.conftest import add_asset, add_live_offer, auth
+from tests.stores import MemoryStore
 
 NEW = {"id": "zb", "kind": "warehouse_zone", "capacity": 250, "unit": "pallet", "lat": 52.5}
 
@@ -70,7 +71,7 @@ def test_policy_is_validated_stored_and_merged_over_defaults(
 
 
 def test_status_reports_online_state_and_reading_age(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     now = time.time()
@@ -81,7 +82,7 @@ def test_status_reports_online_state_and_reading_age(
 
 
 def test_forecast_answers_with_slots_from_history(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     now = time.time()

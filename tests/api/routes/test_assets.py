@@ -10,12 +10,13 @@ from api.main import create_app
 from storage.catalog import Catalog
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
-from tests.api.conftest import T0, FakeStore, add_asset, auth, walk
+from tests.api.conftest import T0, add_asset, auth, walk
+from tests.stores import MemoryStore
 
 H = 3600.0
 
 
-def occupied(store: FakeStore, tenant: str, asset: str, *points: tuple[float, float]) -> None:
+def occupied(store: MemoryStore, tenant: str, asset: str, *points: tuple[float, float]) -> None:
     store.write([Reading(tenant, asset, "occupied", t, v, "pallet") for t, v in points])
 
 
@@ -83,7 +84,7 @@ def test_another_tenants_asset_is_404_like_a_missing_one(
 
 
 def test_utilisation_is_time_weighted_per_hour(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1", capacity=100.0)
     # 25 pallets for the first hour, 75 for the second; 30 min of 75 and no data after that.
@@ -105,7 +106,7 @@ def test_utilisation_is_time_weighted_per_hour(
 
 
 def test_utilisation_carries_the_last_reading_before_start(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1", capacity=100.0)
     occupied(store, "acme", "z1", (T0 - 0.5 * H, 50.0), (T0 + H, 50.0))
@@ -120,7 +121,7 @@ def test_utilisation_carries_the_last_reading_before_start(
 
 
 def test_utilisation_reads_the_callers_own_series(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     add_asset(catalog, "globex", "z1")
@@ -132,7 +133,7 @@ def test_utilisation_reads_the_callers_own_series(
 
 
 def test_day_buckets_start_at_utc_midnight(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "m1", kind="machine", capacity=1.0, unit="machine")
     # Running 6 h of the first day (readings every 3 h, within the 6 h gap limit).

@@ -14,7 +14,8 @@ from market.caller import Caller
 from market.exports import to_csv
 from storage.catalog import Catalog
 from storage.readings import Reading
-from tests.api.conftest import T0, FakeStore, add_asset, add_live_offer, add_window, auth
+from tests.api.conftest import T0, add_asset, add_live_offer, add_window, auth
+from tests.stores import MemoryStore
 
 
 def rows(r) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -24,7 +25,7 @@ def rows(r) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
 
 
 def test_utilisation_csv_is_the_json_series_bucket_for_bucket(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1")
     # 25 % occupied for the first hour, 75 % for the second, nothing in the third.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from api.main import create_app
 from idleshare.errors import StoreError
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore
+from tests.stores import MemoryStore
 
 
 def test_healthz_needs_no_key_and_reports_both_stores(client: TestClient) -> None:
@@ -19,7 +19,7 @@ def test_healthz_needs_no_key_and_reports_both_stores(client: TestClient) -> Non
     assert r.json() == {"status": "ok", "catalog": "ok", "readings": "ok"}
 
 
-class DownStore(FakeStore):
+class DownStore(MemoryStore):
     def query(self, *args: object) -> list[tuple[float, float]]:
         raise StoreError("down")
 
@@ -37,7 +37,7 @@ class DownCatalog(Catalog):
         yield
 
 
-def test_healthz_is_503_when_the_catalog_fails(tmp_path: Path, store: FakeStore) -> None:
+def test_healthz_is_503_when_the_catalog_fails(tmp_path: Path, store: MemoryStore) -> None:
     catalog = DownCatalog(f"sqlite:///{tmp_path / 'c.db'}")
     r = TestClient(create_app(catalog, store)).get("/healthz")
     assert r.status_code == 503

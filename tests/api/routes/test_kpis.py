@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from storage.catalog import Catalog
 from storage.readings import Reading
-from tests.api.conftest import T0, FakeStore, add_asset, auth
+from tests.api.conftest import T0, add_asset, auth
+from tests.stores import MemoryStore
 
 H = 3600.0
 
@@ -16,13 +17,13 @@ def iso(epoch: float) -> str:
     return f"{epoch:.0f}"
 
 
-def readings(store: FakeStore, tenant: str, asset: str, metric: str,
+def readings(store: MemoryStore, tenant: str, asset: str, metric: str,
              *points: tuple[float, float]) -> None:
     store.write([Reading(tenant, asset, metric, t, v, "") for t, v in points])
 
 
 def test_kpis_follow_the_readings_per_asset_and_per_kind(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "acme", "z1", capacity=100)
     add_asset(catalog, "acme", "z2", capacity=100)
@@ -51,7 +52,7 @@ def test_kpis_follow_the_readings_per_asset_and_per_kind(
 
 
 def test_kpis_never_include_another_tenants_assets(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     add_asset(catalog, "globex", "secret")
     readings(store, "globex", "secret", "occupied", (T0, 50), (T0 + H, 50))

@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from storage.catalog import Catalog
 from storage.readings import Reading
-from tests.api.conftest import T0, FakeStore, add_asset, auth
+from tests.api.conftest import T0, add_asset, auth
+from tests.stores import MemoryStore
 
 BERLIN = {"id": "berlin-1", "name": "Berlin Nord", "address": "Am Borsigturm 1",
           "timezone": "Europe/Berlin", "lat": 52.58, "lon": 13.28}
@@ -90,7 +91,7 @@ def test_the_site_filter_pages_by_id_and_keeps_the_kind_filter(
 
 
 def test_the_kpis_of_a_site_are_those_of_its_assets(
-    client: TestClient, catalog: Catalog, store: FakeStore
+    client: TestClient, catalog: Catalog, store: MemoryStore
 ) -> None:
     h = auth(catalog, "acme")
     client.post("/v1/sites", json=BERLIN, headers=h)

@@ -12,11 +12,12 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.security import RateLimits
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
+from tests.api.conftest import add_asset, add_live_offer, auth
+from tests.stores import MemoryStore
 
 
 @pytest.fixture
-def guarded(catalog: Catalog, store: FakeStore) -> Iterator[TestClient]:
+def guarded(catalog: Catalog, store: MemoryStore) -> Iterator[TestClient]:
     limits = RateLimits(failed_auth="5/minute", per_key="10/minute")
     app = create_app(catalog, store, dispatch_interval_s=None, rate_limits=limits,
                      max_body_bytes=4096)

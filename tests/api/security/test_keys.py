@@ -15,8 +15,9 @@ from sqlalchemy import select
 from api.main import create_app
 from storage.catalog import Catalog, WebhookRow
 from storage.catalog.models import AuditRow
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
+from tests.api.conftest import add_asset, add_live_offer, auth
 from tests.market.receiver import LOCAL
+from tests.stores import MemoryStore
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -64,7 +65,7 @@ def test_a_key_expiry_is_finite_and_positive(client: TestClient, catalog: Catalo
 
 
 def test_a_rotated_key_works_through_its_grace_then_stops(
-    catalog: Catalog, store: FakeStore
+    catalog: Catalog, store: MemoryStore
 ) -> None:
     app = create_app(catalog, store, dispatch_interval_s=None, key_rotation_grace_s=1.0)
     with TestClient(app) as client:
@@ -93,7 +94,7 @@ def test_rotating_with_no_grace_stops_the_old_key_at_once(
     assert client.get("/v1/tenant", headers=_bearer(r.json()["key"])).status_code == 200
 
 
-def test_a_rotated_keys_webhooks_move_to_the_new_key(catalog: Catalog, store: FakeStore) -> None:
+def test_a_rotated_keys_webhooks_move_to_the_new_key(catalog: Catalog, store: MemoryStore) -> None:
     with TestClient(create_app(catalog, store, dispatch_interval_s=None, outbound=LOCAL)) as c:
         owner = auth(catalog, "market")
         old = c.post("/v1/keys", headers=owner, json={"role": "platform"}).json()

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.security import RateLimits
 from storage.catalog import Catalog
-from tests.api.conftest import FakeStore, auth
+from tests.api.conftest import auth
 from tests.servers import RedisServer, start_redis
+from tests.stores import MemoryStore
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-def _apps(catalog: Catalog, store: FakeStore, redis: RedisServer,
+def _apps(catalog: Catalog, store: MemoryStore, redis: RedisServer,
           **limits: str) -> list[TestClient]:
     """Two API apps, as two worker processes or hosts would run them, with their own limit
     objects on one Redis."""
@@ -33,7 +34,7 @@ def _apps(catalog: Catalog, store: FakeStore, redis: RedisServer,
 
 
 def test_failed_authentications_count_across_processes(
-    catalog: Catalog, store: FakeStore, redis: RedisServer
+    catalog: Catalog, store: MemoryStore, redis: RedisServer
 ) -> None:
     one, two = _apps(catalog, store, redis, failed_auth="4/minute")
     codes = [(one if i % 2 else two).get("/v1/tenant", headers={
@@ -45,7 +46,7 @@ def test_failed_authentications_count_across_processes(
 
 
 def test_a_keys_request_budget_is_shared_across_processes(
-    catalog: Catalog, store: FakeStore, redis: RedisServer
+    catalog: Catalog, store: MemoryStore, redis: RedisServer
 ) -> None:
     one, two = _apps(catalog, store, redis, per_key="6/minute")
     h = auth(catalog, "acme")

@@ -16,8 +16,9 @@ from api.main import create_app
 from market.outbound import REFUSED_PRIVATE, OutboundPolicy
 from market.webhooks import Dispatcher
 from storage.catalog import Catalog, WebhookRow
-from tests.api.conftest import FakeStore, add_asset, add_live_offer, auth
+from tests.api.conftest import add_asset, add_live_offer, auth
 from tests.market.receiver import Receiver
+from tests.stores import MemoryStore
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def target() -> Iterator[Receiver]:
     r.close()
 
 
-def _client(catalog: Catalog, store: FakeStore, policy: OutboundPolicy) -> TestClient:
+def _client(catalog: Catalog, store: MemoryStore, policy: OutboundPolicy) -> TestClient:
     return TestClient(create_app(catalog, store, dispatch_interval_s=None, outbound=policy))
 
 
@@ -55,7 +56,7 @@ def _event(catalog: Catalog) -> None:
     ],
 )
 def test_webhook_urls_aimed_at_the_servers_network_are_refused_and_never_called(
-    catalog: Catalog, store: FakeStore, target: Receiver, template: str
+    catalog: Catalog, store: MemoryStore, target: Receiver, template: str
 ) -> None:
     # Even with plain http allowed, private targets stay closed without an allowlist entry.
     with _client(catalog, store, OutboundPolicy(allow_http=True)) as client:
@@ -68,7 +69,7 @@ def test_webhook_urls_aimed_at_the_servers_network_are_refused_and_never_called(
 
 
 def test_plain_http_is_refused_unless_the_operator_allows_it(
-    catalog: Catalog, store: FakeStore
+    catalog: Catalog, store: MemoryStore
 ) -> None:
     public = OutboundPolicy(resolver=lambda host, port: ["93.184.216.34"])
     with _client(catalog, store, public) as client:
@@ -82,7 +83,7 @@ def test_plain_http_is_refused_unless_the_operator_allows_it(
 
 
 def test_a_name_rebound_to_loopback_after_subscription_is_not_called(
-    catalog: Catalog, store: FakeStore, target: Receiver
+    catalog: Catalog, store: MemoryStore, target: Receiver
 ) -> None:
     answers = ["93.184.216.34"]  # public when the subscription is checked
     policy = OutboundPolicy(allow_http=True, resolver=lambda host, port: list(answers))
@@ -99,7 +100,7 @@ def test_a_name_rebound_to_loopback_after_subscription_is_not_called(
 
 
 def test_a_redirect_to_an_internal_address_is_not_followed(
-    catalog: Catalog, store: FakeStore, target: Receiver
+    catalog: Catalog, store: MemoryStore, target: Receiver
 ) -> None:
     bouncer = Receiver(status=307, headers={"Location": target.url})
     # The operator allows the bouncer's address only, not the target's port... and even a
@@ -122,7 +123,7 @@ def test_a_redirect_to_an_internal_address_is_not_followed(
 
 
 def test_the_delivery_log_does_not_echo_connection_errors(
-    catalog: Catalog, store: FakeStore
+    catalog: Catalog, store: MemoryStore
 ) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -143,7 +144,7 @@ def test_the_delivery_log_does_not_echo_connection_errors(
 
 
 def test_a_receiver_that_never_answers_costs_at_most_the_timeout(
-    catalog: Catalog, store: FakeStore
+    catalog: Catalog, store: MemoryStore
 ) -> None:
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
