@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -21,6 +22,7 @@ from ingest.service import Ingest
 from storage.catalog import Catalog
 from storage.readings import ReadingStore
 from storage.sqlite import SqliteReadingStore
+from tests.ingest.fakes import FakeClient, GatedStore
 from tests.servers import MosquittoServer
 
 
@@ -115,6 +117,11 @@ def deadletters(mosquitto: MosquittoServer, tenant: str) -> Iterator[DeadLetters
     d.close()
 
 
+#: Ingest as ``idleshare ingest`` runs it (MQTT 5), flushing and retrying quickly: the drills'.
+DRILL_INGEST: dict[str, Any] = {"protocol": mqtt.MQTTv5, "flush_interval_s": 0.2,
+                                "retry_max_s": 1.0}
+
+
 def ingests(catalog: Catalog, url: str, **defaults: Any) -> Iterator[Callable[..., Ingest]]:
     """For ``yield from`` in a fixture: ``make(store, **kwargs)`` starts an Ingest on ``url``
     with ``defaults`` overridden by ``kwargs`` and waits until it subscribed; each is stopped
@@ -144,3 +151,36 @@ def make_ingest(mosquitto: MosquittoServer, catalog: Catalog, tenant: str,
     clean = connected(mosquitto, f"ingest-{tenant}", clean_session=True)
     clean.disconnect()
     clean.loop_stop()
+
+
+#: ``fake_ingest(store, catalog, **kwargs)``: an Ingest on a FakeClient, and that client.
+FakeStart = Callable[..., tuple[Ingest, FakeClient]]
+
+
+@pytest.fixture
+def fake_ingest(sqlite_store: SqliteReadingStore) -> Iterator[FakeStart]:
+    """Starts Ingests whose MQTT client is a FakeClient (the test plays the broker); each is
+    stopped at the end. It depends on ``sqlite_store`` so that it stops first."""
+    made: list[Ingest] = []
+
+    def start_one(store: ReadingStore, catalog: Catalog, **kwargs: Any
+                  ) -> tuple[Ingest, FakeClient]:
+        clients: list[FakeClient] = []
+
+        def factory(client_id: str, protocol: int) -> FakeClient:
+            clients.append(FakeClient(client_id, protocol))
+            return clients[-1]
+
+        ingest = Ingest(store, catalog, "mqtt://broker", client_factory=factory,  # type: ignore[arg-type]
+                        flush_interval_s=0.05, idle_flush_s=0.01, **kwargs).start()
+        made.append(ingest)
+        return ingest, clients[0]
+
+    yield start_one
+    for ingest in made:
+        ingest.stop()
+
+
+@pytest.fixture
+def gated_store(tmp_path: Path) -> GatedStore:
+    return GatedStore(tmp_path / "gated.db")

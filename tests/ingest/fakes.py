@@ -1,12 +1,17 @@
-"""A stand-in for paho's client, so ingest's logic can be tested without a broker."""
+"""Stand-ins for ingest's logic without a broker: paho's client, and a store that waits."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import paho.mqtt.client as mqtt
+
+from storage.readings import Reading
+from storage.sqlite import SqliteReadingStore
 
 
 class FakeClient:
@@ -72,3 +77,15 @@ class FakeClient:
         msg = mqtt.MQTTMessage(mid, topic.encode())
         msg.payload, msg.qos, msg.retain = payload, 1, retain
         self.on_message(self, None, msg)
+
+
+class GatedStore(SqliteReadingStore):
+    """Writes only once the test opens the gate."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = threading.Event()
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        self.gate.wait(10)
+        super().write(readings)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -25,25 +24,13 @@ from ingest.service import Ingest
 from storage.catalog import AssetRow, Catalog
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
-from tests.ingest.conftest import wait_for
-from tests.ingest.fakes import FakeClient
+from tests.ingest.conftest import FakeStart, wait_for
+from tests.ingest.fakes import GatedStore
 from tests.servers import free_port
 
 TENANT = "acme"
 ZONE = Asset(id="zone-1", tenant=TENANT, kind="warehouse_zone", capacity=100, unit="pallet")
 TOPIC = wire.readings_topic(TENANT, "zone-1")
-
-
-class GatedStore(SqliteReadingStore):
-    """Writes only once the test opens the gate."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.gate = threading.Event()
-
-    def write(self, readings: Sequence[Reading]) -> None:
-        self.gate.wait(10)
-        super().write(readings)
 
 
 class FlakyCatalog(Catalog):
@@ -66,18 +53,6 @@ def flaky_catalog(tmp_path: Path) -> Iterator[FlakyCatalog]:
     cat.close()
 
 
-def started(store: Any, catalog: Catalog, **kwargs: Any) -> tuple[Ingest, FakeClient]:
-    clients: list[FakeClient] = []
-
-    def factory(client_id: str, protocol: int) -> FakeClient:
-        clients.append(FakeClient(client_id, protocol))
-        return clients[-1]
-
-    ingest = Ingest(store, catalog, "mqtt://broker", client_factory=factory,  # type: ignore[arg-type]
-                    flush_interval_s=0.05, idle_flush_s=0.01, **kwargs).start()
-    return ingest, clients[0]
-
-
 def pack(seq: int, value: float = 1.0, asset: str = "zone-1") -> bytes:
     return wire.encode_pack(TENANT, asset, "agent-1", seq, [Measurement("occupied", value,
                                                                         time.time() - 1)])
@@ -88,36 +63,33 @@ def metric(ingest: Ingest, name: str, labels: dict[str, str] | None = None) -> f
 
 
 def test_a_message_is_acknowledged_only_after_its_write_returns(
-    tmp_path: Path, flaky_catalog: FlakyCatalog,
+    gated_store: GatedStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
-    store = GatedStore(tmp_path / "r.db")
-    ingest, client = started(store, flaky_catalog)
+    ingest, client = fake_ingest(gated_store, flaky_catalog)
     client.deliver(TOPIC, pack(1), mid=11)
     wait_for(lambda: ingest.pending == 1)
     time.sleep(0.2)
-    assert client.acks == [] and store.count() == 0
-    store.gate.set()
+    assert client.acks == [] and gated_store.count() == 0
+    gated_store.gate.set()
     wait_for(lambda: client.acks == [11], lambda: client.acks)
-    assert store.count() == 1
-    ingest.stop()
+    assert gated_store.count() == 1
 
 
 def test_a_message_the_catalog_could_not_check_is_handled_again_once_it_answers(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
     flaky_catalog.failures = 2
-    ingest, client = started(sqlite_store, flaky_catalog)
+    ingest, client = fake_ingest(sqlite_store, flaky_catalog)
     client.deliver(TOPIC, pack(1), mid=5)
     wait_for(lambda: client.acks == [5], lambda: (ingest.stats, client.acks), timeout_s=10)
     assert (sqlite_store.count(), ingest.stats.store_errors, ingest.stats.received) == (1, 2, 1)
-    ingest.stop()
 
 
 def test_a_retry_is_dropped_when_its_connection_is_gone(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
     flaky_catalog.failures = 1
-    ingest, client = started(sqlite_store, flaky_catalog)
+    _, client = fake_ingest(sqlite_store, flaky_catalog)
     client.deliver(TOPIC, pack(1), mid=5)
     client.drop()  # the broker will send it again on the next connection
     time.sleep(1.0)
@@ -125,28 +97,25 @@ def test_a_retry_is_dropped_when_its_connection_is_gone(
     client.connect()
     client.deliver(TOPIC, pack(1), mid=1)
     wait_for(lambda: client.acks == [1], lambda: client.acks)
-    ingest.stop()
 
 
 def test_a_written_message_of_a_lost_connection_is_not_acknowledged_on_the_next(
-    tmp_path: Path, flaky_catalog: FlakyCatalog,
+    gated_store: GatedStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
-    store = GatedStore(tmp_path / "r.db")
-    ingest, client = started(store, flaky_catalog)
+    ingest, client = fake_ingest(gated_store, flaky_catalog)
     client.deliver(TOPIC, pack(1), mid=7)
     wait_for(lambda: ingest.pending == 1)
     client.drop()
     client.connect()
-    store.gate.set()
+    gated_store.gate.set()
     wait_for(lambda: ingest.pending == 0)
     assert client.acks == []
     client.deliver(TOPIC, pack(1), mid=3)  # the broker's copy: a known repeat, acknowledged
     assert client.acks == [3] and ingest.stats.duplicates == 1
-    ingest.stop()
 
 
 def test_readings_the_store_refuses_go_to_the_dead_letter_topic_and_are_acknowledged(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
     # The catalog accepts any unit string (the API registers assets too); InfluxDB's line
     # protocol cannot carry one ending in a backslash, so the store refuses it.
@@ -161,7 +130,7 @@ def test_readings_the_store_refuses_go_to_the_dead_letter_topic_and_are_acknowle
             super().write(readings)
 
     store = Influxish(sqlite_store.path)
-    ingest, client = started(store, flaky_catalog)
+    ingest, client = fake_ingest(store, flaky_catalog)
     client.deliver(TOPIC, pack(1), mid=1)
     client.deliver(wire.readings_topic(TENANT, "odd"), pack(2, asset="odd"), mid=2)
     client.deliver(TOPIC, pack(3), mid=3)
@@ -171,22 +140,20 @@ def test_readings_the_store_refuses_go_to_the_dead_letter_topic_and_are_acknowle
     assert (store.count(), ingest.stats.rejected) == (2, {"store_refused": 1})
     client.deliver(wire.readings_topic(TENANT, "odd"), pack(2, asset="odd"), mid=4)
     assert client.acks[-1] == 4 and ingest.stats.duplicates == 1  # its redelivery too
-    ingest.stop()
 
 
 def test_a_share_group_shares_readings_but_every_worker_hears_every_status(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
-    ingest, client = started(sqlite_store, flaky_catalog, share_group="ingest")
+    _, client = fake_ingest(sqlite_store, flaky_catalog, share_group="ingest")
     assert client.subscriptions == ["idleshare/v1/+/agents/+/status",
                                     "$share/ingest/idleshare/v1/+/+/readings"]
-    ingest.stop()
 
 
 def test_metrics_count_each_outcome_and_time_the_writes(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
-    ingest, client = started(sqlite_store, flaky_catalog)
+    ingest, client = fake_ingest(sqlite_store, flaky_catalog)
     client.deliver(TOPIC, pack(1), mid=1)
     client.deliver(TOPIC, pack(1), mid=2)
     client.deliver(TOPIC, b"{", mid=3)
@@ -203,26 +170,23 @@ def test_metrics_count_each_outcome_and_time_the_writes(
     assert metric(ingest, "reading_lag_seconds_bucket", {"le": "0.5"}) == 0  # read 1 s ago
     assert metric(ingest, "reading_lag_seconds_bucket", {"le": "2.0"}) == 1
     assert metric(ingest, "pending_messages") == 0
-    ingest.stop()
 
 
 def test_pending_gauges_show_what_waits_for_the_store(
-    tmp_path: Path, flaky_catalog: FlakyCatalog,
+    gated_store: GatedStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
-    store = GatedStore(tmp_path / "r.db")
-    ingest, client = started(store, flaky_catalog, batch_size=1)
+    ingest, client = fake_ingest(gated_store, flaky_catalog, batch_size=1)
     for seq in (1, 2, 3):
         client.deliver(TOPIC, pack(seq), mid=seq)
     wait_for(lambda: metric(ingest, "pending_readings") == 2)  # one is being written
     assert metric(ingest, "pending_messages") == 3
-    store.gate.set()
-    ingest.stop()
+    gated_store.gate.set()
 
 
 def test_metrics_are_served_over_http(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
-    ingest, client = started(sqlite_store, flaky_catalog)
+    ingest, client = fake_ingest(sqlite_store, flaky_catalog)
     port = free_port()
     ingest.metrics.serve(port)  # the default address: loopback only
     client.deliver(TOPIC, b"{", mid=1)
@@ -231,7 +195,6 @@ def test_metrics_are_served_over_http(
         text = resp.read().decode()
     assert 'idleshare_ingest_messages_rejected_total{reason="bad_json"} 1.0' in text
     assert "idleshare_ingest_batch_write_seconds_bucket" in text
-    ingest.stop()
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -259,7 +222,7 @@ def test_log_lines_are_json_with_the_extra_fields() -> None:
 
 
 def test_an_announced_asset_is_accepted_while_the_catalog_write_of_its_birth_is_retried(
-    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog,
+    sqlite_store: SqliteReadingStore, flaky_catalog: FlakyCatalog, fake_ingest: FakeStart,
 ) -> None:
     class Refusing(FlakyCatalog):
         def upsert_asset(self, *args: Any, **kwargs: Any) -> None:
@@ -267,7 +230,7 @@ def test_an_announced_asset_is_accepted_while_the_catalog_write_of_its_birth_is_
 
     cat = Refusing(str(flaky_catalog.engine.url))
     new = Asset(id="zone-9", tenant=TENANT, kind="warehouse_zone", capacity=5, unit="pallet")
-    ingest, client = started(sqlite_store, cat)
+    ingest, client = fake_ingest(sqlite_store, cat)
     client.deliver(wire.status_topic(TENANT, "agent-1"),
                    wire.encode_status("agent-1", "online", time.time(), "1", [new.to_dict()]), 1)
     client.deliver(wire.readings_topic(TENANT, "zone-9"), pack(1, asset="zone-9"), mid=2)
@@ -278,4 +241,3 @@ def test_an_announced_asset_is_accepted_while_the_catalog_write_of_its_birth_is_
     assert client.acks == [1, 2]
     wait_for(lambda: ingest.stats.store_errors >= 2, lambda: ingest.stats)
     assert ingest.stats.statuses == 0
-    ingest.stop()
