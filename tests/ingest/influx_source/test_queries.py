@@ -7,11 +7,13 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from influxdb_client.rest import ApiException
 
 from idleshare.errors import ConfigError, StoreError
 from ingest.influx_source import queries
 from ingest.influx_source.mapping import Row
-from ingest.influx_source.sources import SourceUrl
+from ingest.influx_source.sources import InfluxV2Source, SourceUrl
+from tests.ingest.influx_source.conftest import modbus_map
 
 T = 1_700_000_000_123_456_789
 
@@ -92,3 +94,40 @@ def test_source_urls_name_the_database_and_retention_policy(url: str,
 def test_bad_source_urls_are_refused_with_a_reason(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         SourceUrl.parse(url)
+
+
+class FakeQueryApi:
+    """influxdb-client's query API as far as the source uses it."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, str]] = []
+
+    def query(self, flux: str, org: str) -> object:
+        self.asked.append((flux, org))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_the_2x_source_sends_the_window_s_flux_and_reads_its_tables() -> None:
+    when = dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC)
+    record = SimpleNamespace(values={"_time": when, "_field": "run_state", "_value": 1,
+                                     "_measurement": "modbus", "name": "press",
+                                     "slave_id": "1"})
+    source = InfluxV2Source(SourceUrl.parse("http://127.0.0.1:1/telegraf"), modbus_map("acme"),
+                            token="t", org="plant-a")
+    try:
+        source._query_api = FakeQueryApi([SimpleNamespace(records=[record])])  # type: ignore[assignment]
+        [row] = source.rows(T, T + 1)
+        assert row == Row(1_700_000_000_000_000_000, {"name": "press", "slave_id": "1"},
+                          {"run_state": 1})
+        [(flux, org)] = source._query_api.asked  # type: ignore[attr-defined]
+        assert org == "plant-a"
+        assert flux == queries.flux_window("telegraf", "modbus",
+                                           ("level_pct", "power_w", "run_state"), T, T + 1)
+        source._query_api = FakeQueryApi(ApiException(status=401, reason="unauthorized"))  # type: ignore[assignment]
+        with pytest.raises(StoreError, match=r"refused the Flux query \(401\)"):
+            source.rows(T, T + 1)
+    finally:
+        source.close()
