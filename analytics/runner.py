@@ -13,6 +13,7 @@ import numpy as np
 from analytics.fleet import FORECAST_LOOKBACK_S, FleetAsset, fleet_offers, long_enough
 from analytics.fleet import METHOD as FORECAST_METHOD
 from analytics.kpis import KPI_SOURCES_BY_KIND, AssetKpis, KindKpis, aggregate, asset_kpis
+from analytics.metrics import AnalyticsMetrics
 from analytics.pipeline import Analysis, analyse
 from analytics.policy import SharingPolicy
 from analytics.publish import PublishCounts, publish
@@ -42,6 +43,8 @@ class RunReport:
     errors: int = 0
     #: Fleet KPIs per kind over the lookback (:func:`analytics.kpis.aggregate`).
     kpis: dict[str, KindKpis] = field(default_factory=dict)
+    #: Offers kept for the same window with a new quantity, confidence or listing.
+    offers_updated: int = 0
 
 
 def run_once(
@@ -50,9 +53,10 @@ def run_once(
     now: float | None = None,
     lookback_s: float = DEFAULT_LOOKBACK_S,
     assets: Sequence[AssetRow] | None = None,
+    metrics: AnalyticsMetrics | None = None,
 ) -> RunReport:
     """Analyse every asset (or only ``assets``: a worker's share, :mod:`analytics.workers`)
-    over ``[now - lookback_s, now)`` and store windows and offers.
+    over ``[now - lookback_s, now)`` and store windows and offers; count them in ``metrics``.
 
     One asset's failure is logged and counted, and the others still run; each asset is written
     in its own transaction, so a failure leaves that asset's rows as they were.
@@ -62,7 +66,7 @@ def run_once(
     if not lookback_s > 0:
         raise ValueError(f"lookback_s must be > 0: got {lookback_s}")
     rows = catalog.assets() if assets is None else assets
-    analysed = windows = created = withdrawn = errors = 0
+    analysed = windows = created = updated = withdrawn = errors = 0
     # Assets with weeks of history wait for one forecaster per kind, fitted on all of them.
     waiting: dict[str, list[tuple[AssetRow, SharingPolicy, Analysis, FleetAsset]]] = {}
     done: list[PublishCounts] = []
@@ -98,10 +102,14 @@ def run_once(
         analysed += 1
         windows += counts.windows
         created += counts.created
+        updated += counts.updated
         withdrawn += counts.withdrawn
-    return RunReport(assets=analysed, windows=windows, offers_created=created,
-                     offers_withdrawn=withdrawn, seconds=time.perf_counter() - began,
-                     errors=errors, kpis=aggregate(kpis))
+    report = RunReport(assets=analysed, windows=windows, offers_created=created,
+                       offers_withdrawn=withdrawn, seconds=time.perf_counter() - began,
+                       errors=errors, kpis=aggregate(kpis), offers_updated=updated)
+    if metrics is not None:
+        metrics.analysed(report)
+    return report
 
 
 def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: float,
@@ -142,8 +150,10 @@ def run_forever(
     interval_s: float,
     stop: threading.Event,
     lookback_s: float = DEFAULT_LOOKBACK_S,
+    metrics: AnalyticsMetrics | None = None,
 ) -> int:
-    """Call :func:`run_once` every ``interval_s`` seconds until ``stop`` is set.
+    """Call :func:`run_once` every ``interval_s`` seconds until ``stop`` is set, counting each
+    pass in ``metrics``.
 
     Never dies on an error: failed assets and failed passes are logged and counted.
 
@@ -162,12 +172,16 @@ def run_forever(
     errors = 0
     while not stop.is_set():
         try:
-            report = run_once(catalog, store, lookback_s=lookback_s)
+            report = run_once(catalog, store, lookback_s=lookback_s, metrics=metrics)
         except Exception:
             log.exception("analytics pass failed")
             errors += 1
+            if metrics is not None:
+                metrics.pass_failed()
         else:
             errors += report.errors
+            if metrics is not None:
+                metrics.pass_done(report.seconds)
             log.info("analytics pass: %s", replace(report, kpis={}))
             for k in report.kpis.values():
                 log.info("fleet KPIs %s: %s", k.kind, k)

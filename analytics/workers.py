@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from analytics.metrics import AnalyticsMetrics
 from analytics.runner import DEFAULT_LOOKBACK_S, run_once
 from idleshare.errors import ConfigError
 from storage.catalog import AssetRow, Catalog
@@ -69,9 +70,10 @@ class _Renewer:
 def run_pass(catalog: Catalog, store: ReadingStore, worker_id: str, interval_s: float,
              lease_s: float, stop: threading.Event | None = None,
              lookback_s: float = DEFAULT_LOOKBACK_S,
-             clock: Callable[[], float] = time.time) -> PassReport:
+             clock: Callable[[], float] = time.time,
+             metrics: AnalyticsMetrics | None = None) -> PassReport:
     """Take part in the current pass until all its buckets are done (or the pass is over, or
-    ``stop`` is set); returns what this worker did."""
+    ``stop`` is set); returns what this worker did, and counts it in ``metrics``."""
     stop = stop or threading.Event()
     began = clock()
     pass_no = int(began // interval_s)
@@ -86,24 +88,28 @@ def run_pass(catalog: Catalog, store: ReadingStore, worker_id: str, interval_s: 
             mine = L.claim(s, worker_id, pass_no, now, lease_s)
         if mine:
             report.buckets += _analyse(catalog, store, worker_id, pass_no, mine, lease_s,
-                                       lookback_s, clock, report)
+                                       lookback_s, clock, report, metrics)
             continue
         with catalog.session() as s:
             done, _ = L.pass_state(s, pass_no, now)
         if done >= L.BUCKETS or now >= end:
             break
         stop.wait(lease_s / 4)  # others' claims unfinished: watch for one that lapses
+    if metrics is not None:
+        metrics.pass_done(clock() - began)
     return report
 
 
 def _analyse(catalog: Catalog, store: ReadingStore, worker_id: str, pass_no: int,
              buckets: list[int], lease_s: float, lookback_s: float,
-             clock: Callable[[], float], report: PassReport) -> list[int]:
+             clock: Callable[[], float], report: PassReport,
+             metrics: AnalyticsMetrics | None) -> list[int]:
     wanted = set(buckets)
     share: list[AssetRow] = [a for a in catalog.assets()
                              if L.bucket_of(a.tenant_id, a.id) in wanted]
     with _Renewer(catalog, worker_id, pass_no, buckets, lease_s, clock):
-        result = run_once(catalog, store, now=clock(), lookback_s=lookback_s, assets=share)
+        result = run_once(catalog, store, now=clock(), lookback_s=lookback_s, assets=share,
+                          metrics=metrics)
     with catalog.session() as s:
         kept = L.finish(s, worker_id, pass_no, buckets)
     report.assets += result.assets
@@ -117,9 +123,10 @@ def _analyse(catalog: Catalog, store: ReadingStore, worker_id: str, pass_no: int
 
 def run_worker(catalog: Catalog, store: ReadingStore, worker_id: str, interval_s: float,
                lease_s: float, stop: threading.Event,
-               lookback_s: float = DEFAULT_LOOKBACK_S) -> int:
-    """Take part in every pass until ``stop``; leaves the live set on the way out. Returns
-    the errors counted (failed assets plus failed passes)."""
+               lookback_s: float = DEFAULT_LOOKBACK_S,
+               metrics: AnalyticsMetrics | None = None) -> int:
+    """Take part in every pass until ``stop``, counting each in ``metrics``; leaves the live
+    set on the way out. Returns the errors counted (failed assets plus failed passes)."""
     if not interval_s > 0:
         raise ConfigError(f"analytics_interval_s must be > 0: got {interval_s}")
     if not 0 < lease_s < interval_s:
@@ -130,10 +137,12 @@ def run_worker(catalog: Catalog, store: ReadingStore, worker_id: str, interval_s
         while not stop.is_set():
             try:
                 report = run_pass(catalog, store, worker_id, interval_s, lease_s, stop,
-                                  lookback_s)
+                                  lookback_s, metrics=metrics)
             except Exception:
                 log.exception("analytics pass failed on worker %s", worker_id)
                 errors += 1
+                if metrics is not None:
+                    metrics.pass_failed()
                 pass_no = int(time.time() // interval_s)
             else:
                 errors += report.errors

@@ -76,3 +76,17 @@ def scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
 def value(found: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
     """The sum of the samples named ``name`` whose labels include ``labels``."""
     return sum(v for n, lbl, v in found if n == name and labels.items() <= lbl.items())
+
+
+def listen_addresses(port: int) -> list[str]:
+    """The IPv4 addresses listening on ``port`` (/proc/net/tcp, state 0A)."""
+    import socket
+    import struct
+
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if int(hex_port, 16) == port and state == "0A":
+            found.append(socket.inet_ntoa(struct.pack("<I", int(address, 16))))
+    return found

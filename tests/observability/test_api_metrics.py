@@ -16,7 +16,14 @@ from api.main import create_app
 from storage.catalog import Catalog
 from storage.sqlite import SqliteReadingStore
 from tests.api.conftest import LISTEN, tcp_sockets, worker_pids
-from tests.observability.helpers import Command, samples, scrape, value, wait_until
+from tests.observability.helpers import (
+    Command,
+    listen_addresses,
+    samples,
+    scrape,
+    value,
+    wait_until,
+)
 from tests.servers import free_port
 
 REQUESTS = "idleshare_api_http_requests_total"
@@ -120,10 +127,7 @@ def test_requests_answered_by_two_worker_processes_are_all_counted_on_one_scrape
         assert all(n > 0 for n in per_process.values()), per_process
         assert sum(per_process.values()) == sent
         # The metrics listen on loopback only (ingest's and analytics' default too).
-        table = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-        listening = [f[1] for f in table
-                     if f[1].endswith(f":{metrics_port:04X}") and f[3] == LISTEN]
-        assert listening == [f"0100007F:{metrics_port:04X}"]
+        assert listen_addresses(metrics_port) == ["127.0.0.1"]
         assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
     finally:
         server.stop()
