@@ -19,10 +19,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    event,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from idleshare.assets import Asset
+from storage.catalog import spatial
 
 #: Who sees an offer (``OfferRow.visibility``, ``OfferEventRow.visibility`` and the
 #: ``visibility`` policy key): its owner only, also the owner's groups, also its partners (and
@@ -123,6 +127,10 @@ class OfferRow(Base):
         Index(
             "ix_offers_status_kind_lat", "status", "kind", "lat", "lon", "visibility", "tenant_id"
         ),
+        # Distance search's candidates on PostgreSQL (SQLite's R*Tree: storage.catalog.spatial).
+        Index(
+            spatial.GIST_INDEX, func.point(text("lon"), text("lat")), postgresql_using="gist"
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -143,6 +151,11 @@ class OfferRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="live", index=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+# SQLite's R*Tree of offers is DDL the ORM cannot declare (a virtual table and triggers).
+event.listen(OfferRow.__table__, "after_create", lambda _t, c, **_kw: spatial.create_places(c))
+event.listen(OfferRow.__table__, "before_drop", lambda _t, c, **_kw: spatial.drop_places(c))
 
 
 class OfferEventRow(Base):
