@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Select,
@@ -31,6 +32,7 @@ from market.caller import Caller
 from market.offers import iso
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
+from storage.catalog.spatial import PLACES, kind_code
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
 
@@ -76,17 +78,47 @@ class Near:
         dy = (OfferRow.lat - p("near_lat", self.lat)) * KM_PER_DEGREE
         return dx * dx + dy * dy
 
+    def bounds(self) -> dict[str, float]:
+        """The bounding box of the circle, as the statements' parameters name it."""
+        dlat = self.km / KM_PER_DEGREE
+        cos = max(math.cos(math.radians(self.lat)), 1e-6)
+        dlon = min(self.km / (KM_PER_DEGREE * cos), 360.0)
+        return {
+            "box_lat0": self.lat - dlat, "box_lat1": self.lat + dlat,
+            "box_lon0": self.lon - dlon, "box_lon1": self.lon + dlon,
+        }
+
     def box(self, indexed: bool, p: Bind = _as_value) -> ColumnElement[bool]:
         """A bounding box before the exact test. ``indexed``: let the (status, lat, lon) index
         find the box (sort by distance needs every offer in it); otherwise "+ 0" hides the
         columns from SQLite's planner, so it walks the sort order and stops after a page."""
-        dlat = self.km / KM_PER_DEGREE
-        cos = max(math.cos(math.radians(self.lat)), 1e-6)
-        dlon = min(self.km / (KM_PER_DEGREE * cos), 360.0)
+        b = {name: p(name, value) for name, value in self.bounds().items()}
         lat, lon = (OfferRow.lat, OfferRow.lon) if indexed else (OfferRow.lat + 0, OfferRow.lon + 0)
         return and_(
-            lat.between(p("box_lat0", self.lat - dlat), p("box_lat1", self.lat + dlat)),
-            lon.between(p("box_lon0", self.lon - dlon), p("box_lon1", self.lon + dlon)),
+            lat.between(b["box_lat0"], b["box_lat1"]), lon.between(b["box_lon0"], b["box_lon1"])
+        )
+
+    def in_places(self, kind: str | None, p: Bind = _as_value) -> ColumnElement[bool]:
+        """The box in SQLite's R*Tree of live offers (:mod:`storage.catalog.spatial`), of
+        ``kind`` only when given: candidates, which the exact tests then check."""
+        b = {name: p(name, value) for name, value in self.bounds().items()}
+        c = PLACES.c
+        box = and_(
+            c.lat_min <= b["box_lat1"], c.lat_max >= b["box_lat0"],
+            c.lon_min <= b["box_lon1"], c.lon_max >= b["box_lon0"],
+        )
+        if kind is None:
+            return box
+        code = p("kind_code", kind_code(kind))
+        return and_(box, c.kind_min <= code, c.kind_max >= code)
+
+    def in_gist_box(self, p: Bind = _as_value) -> ColumnElement[bool]:
+        """The box as PostgreSQL's GiST index on ``point(lon, lat)`` answers it."""
+        b = {name: p(name, value) for name, value in self.bounds().items()}
+        corner0 = func.point(b["box_lon0"], b["box_lat0"])
+        corner1 = func.point(b["box_lon1"], b["box_lat1"])
+        return func.point(OfferRow.lon, OfferRow.lat).op("<@", return_type=Boolean)(
+            func.box(corner0, corner1)
         )
 
 
@@ -175,8 +207,18 @@ def build(
     if q.end is not None:
         stmt = stmt.where(o.start < p("end", q.end))
     if q.near is not None:
+        # Sort by distance orders every offer in the circle: the spatial index finds them.
+        # SQLite's R*Tree holds live offers; "+ 0" makes the planner start from it and look
+        # the candidates up by id (the exact box then hidden from it too).
+        places = q.sort == "distance" and hide and q.status == "live"
+        if places:
+            stmt = stmt.select_from(PLACES.join(o, o.id == PLACES.c.id + 0)).where(
+                q.near.in_places(q.kind, p)
+            )
+        elif q.sort == "distance" and not hide:
+            stmt = stmt.where(q.near.in_gist_box(p))
         stmt = stmt.where(
-            q.near.box(q.sort == "distance" or not hide, p),
+            q.near.box((q.sort == "distance" and not places) or not hide, p),
             q.near.squared_km(p) <= p("near_km2", q.near.km**2),
         )
     if q.max_price is not None:
@@ -226,7 +268,7 @@ def _shape(
 ) -> tuple[Any, ...]:
     return (
         url, caller.tenant_id, caller.is_platform, scope, q.kind is not None, q.asset is not None,
-        q.status is not None, len(q.capabilities), q.min_quantity is not None,
+        q.status is not None, q.status == "live", len(q.capabilities), q.min_quantity is not None,
         q.start is not None, q.end is not None, q.near is not None, q.max_price is not None,
         q.sort, cursor,
     )
@@ -240,7 +282,7 @@ def _values(
     :meth:`_Prepared.args`, never a stale value: prepared statements keep none of them."""
     v: dict[str, Any] = {"now": now, "limit": limit}
     if q.kind is not None:
-        v["kind"] = q.kind
+        v["kind"], v["kind_code"] = q.kind, kind_code(q.kind)
     if q.asset is not None:
         v["asset"] = q.asset
     if q.status is not None:
@@ -255,14 +297,10 @@ def _values(
         v["end"] = q.end
     if q.near is not None:
         n = q.near
-        dlat = n.km / KM_PER_DEGREE
-        cos = max(math.cos(math.radians(n.lat)), 1e-6)
-        dlon = min(n.km / (KM_PER_DEGREE * cos), 360.0)
         v.update(
             near_lat=n.lat, near_lon=n.lon,
             near_lon_km=KM_PER_DEGREE * math.cos(math.radians(n.lat)), near_km2=n.km**2,
-            box_lat0=n.lat - dlat, box_lat1=n.lat + dlat,
-            box_lon0=n.lon - dlon, box_lon1=n.lon + dlon,
+            **n.bounds(),
         )
     if q.max_price is not None:
         v["max_price"] = q.max_price
@@ -300,6 +338,22 @@ def _prepared_for(conn: Connection, caller: Caller, q: OfferQuery, cursor: bool)
     return hit
 
 
+#: Radii, as shares of the asked one, that a distance search tries first (then the whole).
+_NEAREST_FIRST = (0.4,)
+
+
+def _nearest_first(q: OfferQuery) -> list[OfferQuery]:
+    """The query, and before it (sort by distance) the same within smaller circles. A
+    smaller circle's page, when full, is the page: every offer it leaves out is farther than
+    all it holds, so it would sort after them. The spatial index reads a quarter circle in a
+    sixteenth of the time, and a page of 20 usually lies well inside the asked circle."""
+    n = q.near
+    if q.sort != "distance" or n is None:
+        return [q]
+    smaller = [replace(q, near=Near(n.lat, n.lon, n.km * share)) for share in _NEAREST_FIRST]
+    return [*smaller, q]
+
+
 def search(
     catalog: Catalog, caller: Caller, q: OfferQuery, now: float, after: list[Any] | None, limit: int
 ) -> list[tuple[dict[str, Any], float]]:
@@ -315,8 +369,12 @@ def search(
             cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 sqlite = conn.dialect.name == "sqlite"
-                cur.execute(prepared.sql, prepared.args(_values(q, now, after, limit, sqlite)))
-                rows = cur.fetchall()
+                for step in _nearest_first(q):
+                    values = _values(step, now, after, limit, sqlite)
+                    cur.execute(prepared.sql, prepared.args(values))
+                    rows = cur.fetchall()
+                    if len(rows) >= limit:
+                        break
             finally:
                 cur.close()
     except SQLAlchemyError as err:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
+import market.search
 from bench.api import SEARCHES, T0, populate
 from market.offers import offer_json
 from storage.catalog import BookingRow, Catalog, GroupMemberRow, OfferRow, PartnerRow
@@ -121,3 +122,24 @@ def test_every_query_of_the_benchmark_mix_answers_what_the_reference_does(
         assert len(reference(world, "t003", role, PATHS[-1])) > 10
         assert any(o["available"] < o["quantity"] for o in reference(world, "t003", role,
                                                                         PATHS[0]))
+
+
+@pytest.mark.parametrize(("path", "limit"), [
+    (PATHS[-1], 1), ("/v1/offers?lat=51.0&lon=10.0&km=80&sort=distance", 3),
+    ("/v1/offers?lat=51.0&lon=10.0&km=80&sort=distance", 7)])
+def test_distance_pages_found_within_a_smaller_circle_first_are_the_reference(
+    client: TestClient, world: Catalog, limit: int, path: str
+) -> None:
+    """Distance search tries a smaller circle first (market.search._nearest_first): small
+    pages, so that the first ones are answered from it, must still be the reference's."""
+    h = auth(world, "t003", "platform")
+    url, query = path.split("?", 1)
+    params = dict(p.split("=") for p in query.split("&"))
+    items, _ = walk(client, url, h, **params | {"limit": str(limit)})
+    expected = reference(world, "t003", "platform", path)
+    assert items == expected
+    lat, lon, km = (float(params[k]) for k in ("lat", "lon", "km"))
+    scale, inner_km = K * math.cos(math.radians(lat)), km * market.search._NEAREST_FIRST[0]
+    inner = [o for o in expected if ((o["location"]["lon"] - lon) * scale) ** 2
+             + ((o["location"]["lat"] - lat) * K) ** 2 <= inner_km**2]
+    assert len(inner) >= limit + 1  # the first page (and one more) within the smaller circle
