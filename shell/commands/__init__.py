@@ -51,7 +51,7 @@ def agent(ctx: typer.Context) -> None:
     raise typer.Exit(agent_main(list(ctx.args)))
 
 
-from shell.commands import analytics, api, ingest  # noqa: E402  (after app exists)
+from shell.commands import analytics, api, influx_source, ingest  # noqa: E402  (after app exists)
 
-for part in (ingest, analytics, api):
+for part in (ingest, analytics, api, influx_source):
     part.register(app)

@@ -20,7 +20,8 @@ MapFile = Annotated[Path, typer.Option("--map", help="the mapping file (TOML)",
                                        show_default=False)]
 SourceUrlOption = Annotated[str, typer.Option(
     envvar="IDLESHARE_SOURCE_URL", show_default=False,
-    help="the InfluxDB to read: http://host:8086/database[/retention_policy] (1.x), or "
+    help="the InfluxDB to read: http://host:8086/database, optionally /retention-policy after "
+         "it (1.x), or "
          "http://host:8086/bucket with --source-token (2.x)")]
 
 

@@ -16,8 +16,31 @@ runner = CliRunner()
 
 def test_every_component_has_a_subcommand() -> None:
     out = runner.invoke(app, ["--help"]).output
-    for command in ("demo", "agent", "ingest", "analytics", "api", "keys"):
+    for command in ("demo", "agent", "ingest", "analytics", "api", "keys", "import-influx"):
         assert command in out
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and subcommand registered on the app, as the words that call it."""
+    import typer.main
+
+    paths: list[list[str]] = []
+
+    def walk(group: object, prefix: list[str]) -> None:
+        for name, cmd in getattr(group, "commands", {}).items():
+            paths.append([*prefix, name])
+            walk(cmd, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+@pytest.mark.parametrize("words", _command_paths(), ids=" ".join)
+def test_every_commands_help_renders(words: list[str]) -> None:
+    # Help text is rich markup: a stray [bracket] in an option's help is a traceback here.
+    result = runner.invoke(app, [*words, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "usage:" in result.output.lower()
 
 
 def test_a_created_key_authenticates_as_its_tenant_and_role(tmp_path: Path) -> None:
