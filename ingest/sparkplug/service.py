@@ -150,8 +150,9 @@ class SparkplugIngest(Ingest):
             with self._lock:
                 born = self.sessions.birth(where.node, spb.bd_seq(payload), seq, payload.metrics)
                 self._rebirth_at.pop(where.node, None)  # answered
-            self._set_online(self.mapping.asset(*where.node), True, now)
-            return born.position, self._readings(where, born.births, payload, now)
+            node_asset = self.mapping.asset(*where.node)
+            self._set_online(node_asset, True, now)
+            return born.position, self._readings(node_asset, born.births, payload, now)
         births = Births(payload.metrics) if where.verb == "DBIRTH" else None
         with self._lock:
             session = self.sessions.get(where.node)
@@ -166,15 +167,18 @@ class SparkplugIngest(Ingest):
             if where.verb == "DDEATH":
                 session.devices.pop(where.device, None)
         self._after_gap(where.node, session, observed)
+        mapped = self.mapping.asset(*where.node, where.device)
         if where.verb == "DDEATH":
-            self._set_online(self.mapping.asset(*where.node, where.device), False, now)
+            self._set_online(mapped, False, now)
             return observed.position, []
+        if mapped is None:
+            return observed.position, self._readings(None, births, payload, now)
         if births is None:
             raise WireError("no_birth", f"{where.verb} of device {where.device!r}, whose DBIRTH "
                             "was not received")
         if where.verb == "DBIRTH":
-            self._set_online(self.mapping.asset(*where.node, where.device), True, now)
-        return observed.position, self._readings(where, births, payload, now)
+            self._set_online(mapped, True, now)
+        return observed.position, self._readings(mapped, births, payload, now)
 
     def _on_ndeath(self, where: spb.Topic, payload: spb.Payload, now: float) -> None:
         with self._lock:
@@ -185,12 +189,11 @@ class SparkplugIngest(Ingest):
         for mapped in self.mapping.node_assets(*where.node):
             self._set_online(mapped, False, now)
 
-    def _readings(self, where: spb.Topic, births: Births, payload: spb.Payload,
-                  now: float) -> list[Reading]:
+    def _readings(self, mapped: MappedAsset | None, births: Births | None,
+                  payload: spb.Payload, now: float) -> list[Reading]:
         """The message's values of mapped metrics, checked like SenML readings; the message
-        is accepted or rejected whole."""
-        mapped = self.mapping.asset(*where.node, where.device)
-        if mapped is None:
+        is accepted or rejected whole. Nothing for a device or node the mapping leaves out."""
+        if mapped is None or births is None:
             self._skip("unmapped_device")
             return []
         readings = []

@@ -166,19 +166,25 @@ def test_bad_payloads_are_dead_lettered_with_their_reason_and_good_data_goes_on(
     assert service.pending == 0  # every one acknowledged
 
 
-def test_nodes_not_in_the_mapping_are_skipped_not_dead_lettered(
+def test_nodes_devices_and_metrics_not_in_the_mapping_are_skipped_not_dead_lettered(
         make_service: Make, plant_mapping: Mapping, mosquitto: MosquittoServer, group: str,
-        deadletters: DeadLetters, sqlite_store: SqliteReadingStore, tenant: str) -> None:
+        edge: EdgeNode, commands: Commands, deadletters: DeadLetters,
+        sqlite_store: SqliteReadingStore, tenant: str) -> None:
     service = make_service(plant_mapping)
     other = EdgeNode(mosquitto, group)
     try:
-        other.send("NDATA", b"whatever", "")
-        other.client.publish(f"spBv1.0/{group}/NBIRTH/Line 9", nbirth().SerializeToString(),
+        other.client.publish(f"spBv1.0/{group}/NDATA/Line 9", b"whatever",
                              qos=1).wait_for_publish(10)
-        wait_for(lambda: service.skipped["unmapped_node"] >= 1, lambda: service.skipped)
+        wait_for(lambda: service.skipped["unmapped_node"] == 1, lambda: service.skipped)
     finally:
         other.close()
-    assert sqlite_store.count(tenant) == 0
+    born(edge)
+    edge.send("DDATA", data(2, (77, 1.0, D)), "Robot 2")  # a device of the node, not mapped
+    edge.send("DDATA", data(3, (POWER, 800.0, D)), DEVICE)
+    wait_for(lambda: service.stats.stored == 4, lambda: service.stats)
+    assert service.skipped["unmapped_device"] == 1
+    assert deadletters.letters == [] and commands.received == []
+    assert sqlite_store.count(tenant) == 4
 
 
 class FlakyStore:
