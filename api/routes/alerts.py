@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CatalogDep, OwnerDep, TenantDep
-from api.params import CursorParam, Limit, decode_cursor, split_page
+from api.params import CursorParam, Limit
+from api.routes.paging import after_id, page_by_id
 from api.schemas.alerts import AlertPublic, AlertRuleCreate, AlertRulePublic
 from api.schemas.common import Page
 from market import alerts
@@ -47,7 +48,5 @@ def list_alerts(
     cursor: CursorParam = None,
 ) -> Page[AlertPublic]:
     """The caller's alerts, newest first."""
-    after = decode_cursor(cursor, (int,))
-    rows = alerts.alerts_of(catalog, tenant, asset, after[0] if after else None, limit + 1)
-    rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[AlertPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    rows = alerts.alerts_of(catalog, tenant, asset, after_id(cursor, int), limit + 1)
+    return page_by_id(AlertPublic, rows, limit)

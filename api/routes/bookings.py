@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from api.deps import CallerDep, CatalogDep, PlatformDep
-from api.params import CursorParam, Limit, RowId, decode_cursor, split_page
+from api.params import CursorParam, Limit, RowId
+from api.routes.paging import after_id, page_by_id
 from api.schemas.bookings import BookingCreate, BookingPublic
 from api.schemas.common import Page
 from market import bookings
@@ -45,10 +46,8 @@ def list_bookings(
     cursor: CursorParam = None,
 ) -> Page[BookingPublic]:
     """Bookings the caller's tenant made, and bookings on its assets, newest first."""
-    after = decode_cursor(cursor, (int,))
-    rows = bookings.of_caller(catalog, caller, status, after[0] if after else None, limit + 1)
-    rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[BookingPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    rows = bookings.of_caller(catalog, caller, status, after_id(cursor, int), limit + 1)
+    return page_by_id(BookingPublic, rows, limit)
 
 
 @router.get("/{booking_id}", response_model=BookingPublic, responses=NOT_FOUND)

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 
 from api.deps import CatalogDep, OwnerDep, TenantDep
-from api.params import CursorParam, Limit, decode_cursor, split_page
+from api.params import CursorParam, Limit
+from api.routes.paging import after_id, page_by_id
 from api.schemas.common import Page
 from api.schemas.sites import SiteCreate, SitePublic, SiteUpdate
 from market import sites
@@ -26,10 +27,8 @@ def list_sites(
     tenant: TenantDep, catalog: CatalogDep, limit: Limit = 100, cursor: CursorParam = None
 ) -> Page[SitePublic]:
     """The caller's sites, ordered by id."""
-    after = decode_cursor(cursor, (str,))
-    rows = sites.of_tenant(catalog, tenant, after[0] if after else None, limit + 1)
-    rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[SitePublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    rows = sites.of_tenant(catalog, tenant, after_id(cursor, str), limit + 1)
+    return page_by_id(SitePublic, rows, limit)
 
 
 @router.post("", response_model=SitePublic, status_code=status.HTTP_201_CREATED,

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from api.deps import CallerDep, CatalogDep, OwnerDep
-from api.params import CursorParam, Limit, RowId, decode_cursor, split_page
+from api.params import CursorParam, Limit, RowId
+from api.routes.paging import after_id, page_by_id
 from api.schemas.audit import AuditEntry
 from api.schemas.common import Page
 from api.schemas.tenants import KeyCreate, KeyCreated, KeyPublic, KeyRotate, TenantPublic
@@ -95,7 +96,5 @@ def read_audit(
     """Who (key id; null for the operator) did what to the caller's tenant, newest first:
     keys created, rotated and revoked, policies changed, devices added, partners added and
     removed, bookings cancelled, groups joined."""
-    after = decode_cursor(cursor, (int,))
-    rows = audit.entries(catalog, caller.tenant_id, after[0] if after else None, limit + 1)
-    rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor)
+    rows = audit.entries(catalog, caller.tenant_id, after_id(cursor, int), limit + 1)
+    return page_by_id(AuditEntry, rows, limit)
