@@ -65,6 +65,9 @@ class Demo:
             self._stops.append(broker.stop)
             mqtt_url = broker.url
 
+        # The first screen is for the URL and keys: the new catalog's migration steps, logged
+        # by Alembic at INFO, would push them off it.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         store = open_reading_store(self.settings)
         catalog = Catalog(self.settings.catalog)
         self._stops.append(store.close)
