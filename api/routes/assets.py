@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from api.deps import CatalogDep, OwnerDep, StoreDep, TenantDep
 from api.params import (
@@ -16,10 +16,9 @@ from api.params import (
     Instant,
     KindName,
     Limit,
-    decode_cursor,
     query_error,
-    split_page,
 )
+from api.routes.paging import after_id, page_by_id
 from api.schemas.assets import (
     AssetCreate,
     AssetPublic,
@@ -36,6 +35,7 @@ from api.schemas.common import Page, utc
 from idleshare.assets import Asset
 from idleshare.assets import kind as asset_kind
 from market import assets
+from storage.catalog import AssetRow
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
@@ -52,6 +52,32 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+def own_asset(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> AssetRow:
+    return assets.own(catalog, tenant, asset_id)
+
+
+#: The asset of the path, of the caller's tenant (else 404).
+OwnAsset = Annotated[AssetRow, Depends(own_asset)]
+
+
+class UtilisationQuery(NamedTuple):
+    start: float | None
+    end: float | None
+    bucket: Literal["hour", "day"]
+
+
+async def utilisation_query(
+    start: Annotated[Instant | None, Query(description="default: 24 h before end")] = None,
+    end: Annotated[Instant | None, Query(description="default: now")] = None,
+    bucket: Literal["hour", "day"] = "hour",
+) -> UtilisationQuery:
+    return UtilisationQuery(start, end, bucket)
+
+
+#: The query parameters of utilisation, for its JSON route and its CSV export alike.
+UtilisationParams = Annotated[UtilisationQuery, Depends(utilisation_query)]
+
+
 @router.get("", response_model=Page[AssetPublic])
 def list_assets(
     tenant: TenantDep,
@@ -64,12 +90,10 @@ def list_assets(
     """The caller's assets, ordered by id."""
     from market import sites
 
-    after = decode_cursor(cursor, (str,))
-    kind_name, last = kind.value if kind else None, after[0] if after else None
+    kind_name, last = kind.value if kind else None, after_id(cursor, str)
     rows = (assets.of_tenant(catalog, tenant, kind_name, last, limit + 1) if site is None
             else sites.assets_at(catalog, tenant, site, kind_name, last, limit + 1))
-    rows, next_cursor = split_page(rows, limit, lambda r: [r.id])
-    return Page(items=[AssetPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return page_by_id(AssetPublic, rows, limit)
 
 
 @router.post(
@@ -94,8 +118,8 @@ def create_asset(body: AssetCreate, caller: OwnerDep, catalog: CatalogDep) -> As
 
 
 @router.get("/{asset_id}", response_model=AssetPublic, responses=NOT_FOUND)
-def read_asset(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> AssetPublic:
-    return AssetPublic.model_validate(assets.own(catalog, tenant, asset_id))
+async def read_asset(asset: OwnAsset) -> AssetPublic:
+    return AssetPublic.model_validate(asset)  # async: nothing blocks once the row is read
 
 
 @router.patch("/{asset_id}", response_model=AssetPublic, responses=NOT_FOUND)
@@ -125,14 +149,13 @@ def read_utilisation(
     tenant: TenantDep,
     catalog: CatalogDep,
     store: StoreDep,
-    start: Annotated[Instant | None, Query(description="default: 24 h before end")] = None,
-    end: Annotated[Instant | None, Query(description="default: now")] = None,
-    bucket: Literal["hour", "day"] = "hour",
+    query: UtilisationParams,
 ) -> UtilisationPublic:
     """Time-weighted utilisation of the asset's primary metric per bucket (UTC-aligned)."""
     from analytics.series import MAX_GAP_S
     from analytics.utilisation import utilisation_series
 
+    start, end, bucket = query
     row = assets.own(catalog, tenant, asset_id)
     bucket_s = BUCKETS[bucket]
     end = time.time() if end is None else end
@@ -168,18 +191,15 @@ def read_utilisation(
 
 
 @router.get("/{asset_id}/status", response_model=AssetStatusPublic, responses=NOT_FOUND)
-def read_status(
-    asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep, store: StoreDep
-) -> AssetStatusPublic:
+def read_status(row: OwnAsset, store: StoreDep) -> AssetStatusPublic:
     """Online or offline (from the agent's birth and last-will messages) and the age of the
     last reading of the asset's primary metric."""
-    row = assets.own(catalog, tenant, asset_id)
     now = time.time()
     metric = asset_kind(row.kind).primary_metric
-    pairs = store.query(tenant, asset_id, metric, now - STATUS_LOOKBACK_S, now + 60.0)
+    pairs = store.query(row.tenant_id, row.id, metric, now - STATUS_LOOKBACK_S, now + 60.0)
     last = pairs[-1][0] if pairs else None
     return AssetStatusPublic(
-        asset=asset_id,
+        asset=row.id,
         online=row.online,
         status_at=utc(row.status_at) if row.status_at else None,
         last_reading_at=utc(last) if last is not None else None,
@@ -221,8 +241,8 @@ def read_forecast(
 
 
 @router.get("/{asset_id}/policy", response_model=PolicyPublic, responses=NOT_FOUND)
-def read_policy(asset_id: AssetId, tenant: TenantDep, catalog: CatalogDep) -> PolicyPublic:
-    return PolicyPublic.from_row(assets.own(catalog, tenant, asset_id))
+def read_policy(asset: OwnAsset) -> PolicyPublic:
+    return PolicyPublic.from_row(asset)
 
 
 @router.put("/{asset_id}/policy", response_model=PolicyPublic, responses=NOT_FOUND)

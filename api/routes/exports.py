@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
@@ -20,7 +20,7 @@ from api.params import Instant, KindName
 from api.routes import bookings as bookings_route
 from api.routes import idle_windows as windows_route
 from api.routes import offers as offers_route
-from api.routes.assets import read_utilisation
+from api.routes.assets import UtilisationParams, read_utilisation
 from idleshare.assets import ID_PATTERN
 from market.exports import to_csv
 
@@ -62,12 +62,10 @@ def export_utilisation(
     catalog: CatalogDep,
     store: StoreDep,
     asset: AssetParam,
-    start: Annotated[Instant | None, Query(description="default: 24 h before end")] = None,
-    end: Annotated[Instant | None, Query(description="default: now")] = None,
-    bucket: Literal["hour", "day"] = "hour",
+    query: UtilisationParams,
 ) -> Response:
     """`GET /v1/assets/{asset}/utilisation` as CSV, one row per bucket."""
-    answer = jsonable_encoder(read_utilisation(asset, tenant, catalog, store, start, end, bucket))
+    answer = jsonable_encoder(read_utilisation(asset, tenant, catalog, store, query))
     return _csv("utilisation", [p | {"asset": asset} for p in answer["points"]])
 
 
