@@ -90,14 +90,11 @@ class Commands:
     def __init__(self, server: MosquittoServer, group: str) -> None:
         self.received: list[Payload] = []
         subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"cmd-{uuid.uuid4().hex[:8]}")
+        self.client = connected(server, f"cmd-{uuid.uuid4().hex[:8]}")
         self.client.on_message = lambda _c, _u, msg: self.received.append(
             Payload.FromString(msg.payload))
         self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect("127.0.0.1", server.port)
         self.client.subscribe(f"{NAMESPACE}/{group}/NCMD/{EDGE_NODE}", qos=1)
-        self.client.loop_start()
         assert subscribed.wait(10)
 
     def rebirths(self) -> int:
@@ -111,12 +108,8 @@ class Commands:
 
 @pytest.fixture
 def group() -> str:
+    """The test's own Sparkplug group (other tests share the broker); ``tenant`` is ingest's."""
     return f"Plant {uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"t{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
