@@ -87,6 +87,17 @@ def test_a_historical_value_keeps_its_timestamp(
                                                                "power")
 
 
+def test_data_at_qos_0_as_sparkplug_sends_it_by_default_is_stored(
+        make_service: Make, plant_mapping: Mapping, edge: EdgeNode,
+        sqlite_store: SqliteReadingStore, tenant: str) -> None:
+    service = make_service(plant_mapping)
+    born(edge)
+    edge.client.publish(edge.topic("DDATA", DEVICE),
+                        data(2, (RUNNING, False, B)).SerializeToString(), qos=0)
+    wait_for(lambda: service.stats.stored == 4 and service.pending == 0, lambda: service.stats)
+    assert [v for _, v in points(sqlite_store, tenant, "press-7", "running")][-1] == 0.0
+
+
 def test_a_seq_gap_asks_the_edge_node_for_a_rebirth(
         make_service: Make, plant_mapping: Mapping, edge: EdgeNode, commands: Commands,
         sqlite_store: SqliteReadingStore, tenant: str) -> None:
