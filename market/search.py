@@ -32,7 +32,7 @@ from market.caller import Caller
 from market.offers import iso
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
-from storage.catalog.spatial import PLACES, kind_code
+from storage.catalog.spatial import PLACES
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
 
@@ -98,19 +98,15 @@ class Near:
             lat.between(b["box_lat0"], b["box_lat1"]), lon.between(b["box_lon0"], b["box_lon1"])
         )
 
-    def in_places(self, kind: str | None, p: Bind = _as_value) -> ColumnElement[bool]:
-        """The box in SQLite's R*Tree of live offers (:mod:`storage.catalog.spatial`), of
-        ``kind`` only when given: candidates, which the exact tests then check."""
+    def in_places(self, p: Bind = _as_value) -> ColumnElement[bool]:
+        """The box in SQLite's R*Tree of live offers (:mod:`storage.catalog.spatial`):
+        candidates, which the exact tests then check."""
         b = {name: p(name, value) for name, value in self.bounds().items()}
         c = PLACES.c
-        box = and_(
+        return and_(
             c.lat_min <= b["box_lat1"], c.lat_max >= b["box_lat0"],
             c.lon_min <= b["box_lon1"], c.lon_max >= b["box_lon0"],
         )
-        if kind is None:
-            return box
-        code = p("kind_code", kind_code(kind))
-        return and_(box, c.kind_min <= code, c.kind_max >= code)
 
     def in_gist_box(self, p: Bind = _as_value) -> ColumnElement[bool]:
         """The box as PostgreSQL's GiST index on ``point(lon, lat)`` answers it."""
@@ -213,7 +209,7 @@ def build(
         places = q.sort == "distance" and hide and q.status == "live"
         if places:
             stmt = stmt.select_from(PLACES.join(o, o.id == PLACES.c.id + 0)).where(
-                q.near.in_places(q.kind, p)
+                q.near.in_places(p)
             )
         elif q.sort == "distance" and not hide:
             stmt = stmt.where(q.near.in_gist_box(p))
@@ -282,7 +278,7 @@ def _values(
     :meth:`_Prepared.args`, never a stale value: prepared statements keep none of them."""
     v: dict[str, Any] = {"now": now, "limit": limit}
     if q.kind is not None:
-        v["kind"], v["kind_code"] = q.kind, kind_code(q.kind)
+        v["kind"] = q.kind
     if q.asset is not None:
         v["asset"] = q.asset
     if q.status is not None:

@@ -1,15 +1,14 @@
 """The offers' spatial index, which distance search reads (:mod:`market.search`).
 
-SQLite: ``offer_places``, an R*Tree of the live offers over (lat, lon, kind code), kept in
-step with ``offers`` by triggers, so every writer (repository, analytics, the command line,
-plain SQL) keeps it right. Only live offers: withdrawn and expired ones pile up over the
-years and no distance search of live offers should walk them. The kind is a third dimension
-(:func:`kind_code`) because a box holds every kind and looking each candidate up in
-``offers`` was most of the query (docs/api.md). PostgreSQL: a GiST index on ``point(lon,
-lat)``, which the query's ``<@ box`` uses.
+SQLite: ``offer_places``, an R*Tree of the live offers over (lat, lon), kept in step with
+``offers`` by triggers, so every writer (repository, analytics, the command line, plain SQL)
+keeps it right. Only live offers: withdrawn and expired ones pile up over the years and no
+distance search of live offers should walk them. Two dimensions only: a third for the kind
+(a number per kind) made the tree, built offer by offer, 10x slower to search (docs/api.md).
+PostgreSQL: a GiST index on ``point(lon, lat)``, which the query's ``<@ box`` uses.
 
-Both are candidates only: the R*Tree keeps 32-bit floats (its boxes rounded outwards) and
-kind codes may collide, so search still tests the exact columns. Created by migration
+Both give candidates only: the R*Tree keeps 32-bit floats (its boxes rounded outwards), so
+search still tests the exact columns. Created by migration
 ``0008_offer_spatial_index`` and, for a new catalog, after ``offers`` (``create_all``).
 """
 
@@ -18,34 +17,20 @@ from __future__ import annotations
 from sqlalchemy import Connection, column, table
 
 #: The R*Tree (SQLite), as search's statements name it.
-PLACES = table(
-    "offer_places",
-    *(column(n) for n in ("id", "lat_min", "lat_max", "lon_min", "lon_max")),
-    *(column(n) for n in ("kind_min", "kind_max")),
-)
+PLACES = table("offer_places", *(column(n) for n in ("id", "lat_min", "lat_max", "lon_min",
+                                                      "lon_max")))
 GIST_INDEX = "ix_offers_place"
 
 
-def kind_code(kind: str) -> int:
-    """A number per kind, computed alike in SQL (:data:`_KIND_CODE`): exact in the R*Tree's
-    32-bit floats for kinds of up to 64 characters; a collision costs speed, never answers."""
-    return len(kind) * 128 + ord(kind[0])
-
-
-_KIND_CODE = "(length({row}.kind) * 128 + unicode({row}.kind))"
-
-
 def _place(row: str) -> str:
-    code = _KIND_CODE.format(row=row)
-    return f"{row}.id, {row}.lat, {row}.lat, {row}.lon, {row}.lon, {code}, {code}"
+    return f"{row}.id, {row}.lat, {row}.lat, {row}.lon, {row}.lon"
 
 
 SQLITE_DDL = (
-    "CREATE VIRTUAL TABLE offer_places USING rtree(id, lat_min, lat_max, lon_min, lon_max, "
-    "kind_min, kind_max)",
+    "CREATE VIRTUAL TABLE offer_places USING rtree(id, lat_min, lat_max, lon_min, lon_max)",
     "CREATE TRIGGER offer_places_insert AFTER INSERT ON offers WHEN new.status = 'live' "
     f"BEGIN INSERT INTO offer_places VALUES ({_place('new')}); END",
-    "CREATE TRIGGER offer_places_update AFTER UPDATE OF status, kind, lat, lon ON offers "
+    "CREATE TRIGGER offer_places_update AFTER UPDATE OF status, lat, lon ON offers "
     "BEGIN DELETE FROM offer_places WHERE id = old.id; "
     f"INSERT INTO offer_places SELECT {_place('new')} WHERE new.status = 'live'; END",
     "CREATE TRIGGER offer_places_delete AFTER DELETE ON offers "
