@@ -51,9 +51,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import readings from an InfluxDB that Telegraf (or another tool) fills."""
         from idleshare.errors import ConfigError, StoreError
-        from ingest import logs
         from ingest.influx_source.mapping import load_mapping
         from ingest.influx_source.sources import open_source
+        from shell import logs
 
         s = settings(influx_url=influx_url, data_dir=data_dir)
         for name, value in (("interval", interval), ("overlap", overlap),
@@ -66,8 +66,8 @@ def register(app: typer.Typer) -> None:
                                  password=source_password, token=source_token, org=source_org)
         except ConfigError as err:
             fail(str(err), 2)
-        logs.setup()
         try:
+            logs.setup()
             done = run(s, mapping, source, once=once, interval_s=interval, overlap_s=overlap,
                        since_s=since_hours * 3600, cursor_path=cursor)
         except ConfigError as err:

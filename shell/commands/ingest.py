@@ -16,13 +16,13 @@ def register(app: typer.Typer) -> None:
                data_dir: DataDir = None) -> None:
         """Subscribe to the broker and store every valid reading."""
         from idleshare.errors import IdleshareError
-        from ingest import logs
+        from shell import logs
 
         s = settings(mqtt_url=mqtt_url, influx_url=influx_url, data_dir=data_dir)
         if not s.mqtt_url:
             fail("mqtt_url is empty: ingest needs a broker (--mqtt-url or IDLESHARE_MQTT_URL)", 2)
-        logs.setup()
         try:
+            logs.setup()
             done = run(s, stop_event())
         except IdleshareError as err:
             fail(str(err), 2)

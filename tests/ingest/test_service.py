@@ -19,8 +19,8 @@ from idleshare.assets import Asset
 from idleshare.errors import StoreError
 from idleshare.wire import Measurement
 from ingest import deadletter
-from ingest.logs import JsonFormatter
 from ingest.service import Ingest
+from shell.logs import json_formatter
 from storage.catalog import AssetRow, Catalog
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
@@ -216,7 +216,7 @@ def test_log_lines_are_json_with_the_extra_fields() -> None:
     record = logging.LogRecord("ingest", logging.WARNING, "f.py", 1, "store down: %s", ("x",),
                                None)
     record.event, record.pending = "store_error", 12
-    line = json.loads(JsonFormatter().format(record))
+    line = json.loads(json_formatter().format(record))
     assert line["message"] == "store down: x" and line["level"] == "WARNING"
     assert (line["event"], line["pending"]) == ("store_error", 12)
 
