@@ -37,6 +37,10 @@ def _listen(host: str, port: int) -> socket.socket:
 def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
     import uvicorn
 
+    from shell import logs
+
+    # A spawned worker starts with no log handlers: the same format as the parent's.
+    logs.setup()
     if log_level in ("error", "critical"):
         logging.disable(logging.WARNING)
     config = uvicorn.Config(
@@ -46,6 +50,7 @@ def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
         port=port,
         log_level=log_level,
         access_log=access_log,
+        log_config=logs.uvicorn_log_config(),
     )
     uvicorn.Server(config).run(sockets=[_listen(host, port)])
 

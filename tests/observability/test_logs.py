@@ -77,9 +77,13 @@ def test_analytics_logs_json(tmp_path: Path) -> None:
     assert any(str(name).startswith("alembic") for name in loggers)  # the new catalog
 
 
-def test_the_api_logs_json_its_server_and_access_lines_included(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one process", "2 workers"])
+def test_the_api_logs_json_its_server_and_access_lines_included(
+    tmp_path: Path, workers: list[str]
+) -> None:
     port = free_port()
-    command = Command(["api", "--port", str(port)], tmp_path, IDLESHARE_LOG_FORMAT="json")
+    command = Command(["api", "--port", str(port), *workers], tmp_path,
+                      IDLESHARE_LOG_FORMAT="json")
     try:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200,
                    "the API")
