@@ -26,6 +26,7 @@ from idleshare.assets import kind as asset_kind
 from market.assets import own
 from market.errors import Invalid, NotFound
 from market.periodic import PeriodicThread
+from market.rows import newest_first
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Post, sign
 from storage.catalog import AssetRow, BookingRow, Catalog, OfferEventRow, WebhookRow
 from storage.catalog.models import AlertRow, AlertRuleRow
@@ -110,10 +111,7 @@ def alerts_of(catalog: Catalog, tenant: str, asset: str | None, before: int | No
     q = select(AlertRow).where(AlertRow.tenant_id == tenant)
     if asset is not None:
         q = q.where(AlertRow.asset_id == asset)
-    if before is not None:
-        q = q.where(AlertRow.id < before)
-    with catalog.session() as s:
-        return list(s.scalars(q.order_by(AlertRow.id.desc()).limit(limit)).all())
+    return newest_first(catalog, q, AlertRow.id, before, limit)
 
 
 def _utilisation(store: ReadingStore, row: AssetRow, start: float, end: float) -> float:

@@ -12,6 +12,7 @@ from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from market import audit
 from market.errors import Conflict, Invalid, NotFound
+from market.rows import ascending, change_owned, owned
 from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
 
 
@@ -27,8 +28,7 @@ def of_tenant(
     catalog: Catalog, tenant: str, kind: str | None, after: str | None, limit: int
 ) -> list[AssetRow]:
     """The tenant's assets by id, beyond ``after``."""
-    q = select(AssetRow).where(AssetRow.tenant_id == tenant).order_by(AssetRow.id)
-    return page(catalog, q, kind, after, limit)
+    return page(catalog, select(AssetRow).where(AssetRow.tenant_id == tenant), kind, after, limit)
 
 
 def page(catalog: Catalog, q: Select[AssetRow], kind: str | None, after: str | None,
@@ -36,10 +36,7 @@ def page(catalog: Catalog, q: Select[AssetRow], kind: str | None, after: str | N
     """One page of the assets ``q`` selects in id order: of ``kind`` if given, beyond ``after``."""
     if kind is not None:
         q = q.where(AssetRow.kind == kind)
-    if after is not None:
-        q = q.where(AssetRow.id > after)
-    with catalog.session() as s:
-        return list(s.scalars(q.limit(limit)).all())
+    return ascending(catalog, q, AssetRow.id, after, limit)
 
 
 def register(catalog: Catalog, asset: Asset) -> AssetRow:
@@ -52,21 +49,14 @@ def register(catalog: Catalog, asset: Asset) -> AssetRow:
 
 def update(catalog: Catalog, tenant: str, asset_id: str, changes: dict[str, Any]) -> AssetRow:
     """Set the given columns (name, capacity, lat, lon) of the tenant's asset."""
-    with catalog.session() as s:
-        row = s.get(AssetRow, (tenant, asset_id))
-        if row is None:
-            raise NotFound(f"no asset {asset_id!r}")
-        for field, value in changes.items():
-            setattr(row, field, value)
-        return row
+    return change_owned(catalog, AssetRow, tenant, asset_id, "asset", changes)
 
 
 def remove(catalog: Catalog, tenant: str, asset_id: str) -> None:
     """Remove an asset that never had offers, with its idle windows. One with offers stays,
     because bookings and the feed refer to them."""
     with catalog.session() as s:
-        if s.get(AssetRow, (tenant, asset_id)) is None:
-            raise NotFound(f"no asset {asset_id!r}")
+        owned(s, AssetRow, tenant, asset_id, "asset")
         offers = s.scalar(
             select(OfferRow.id)
             .where(OfferRow.tenant_id == tenant, OfferRow.asset_id == asset_id)
@@ -97,9 +87,7 @@ def set_policy(
         key = re.match(r"(?:unknown )?policy key '(\w+)'", str(err))
         raise Invalid(str(err), field=key[1] if key else None) from err
     with catalog.session() as s:
-        row = s.get(AssetRow, (tenant, asset_id))
-        if row is None:
-            raise NotFound(f"no asset {asset_id!r}")
+        row = owned(s, AssetRow, tenant, asset_id, "asset")
         audit.record(s, tenant, by, "policy.changed", asset_id, {"policy": overrides})
         row.policy = overrides
         return row

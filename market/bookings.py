@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from market import audit
 from market.caller import Caller
 from market.errors import Conflict, Forbidden, NotFound
+from market.rows import newest_first
 from market.visibility import can_see
 from storage.catalog import (
     CONFIRMED,
@@ -144,10 +145,7 @@ def of_caller(
     q = select(b).where(or_(b.tenant_id == caller.tenant_id, b.owner_tenant_id == caller.tenant_id))
     if status is not None:
         q = q.where(b.status == status)
-    if before is not None:
-        q = q.where(b.id < before)
-    with catalog.session() as s:
-        return list(s.scalars(q.order_by(b.id.desc()).limit(limit)).all())
+    return newest_first(catalog, q, b.id, before, limit)
 
 
 def confirm(catalog: Catalog, caller: Caller, booking_id: int, now: float) -> BookingRow:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from market.assets import own, page
 from market.errors import Conflict, Invalid, NotFound
+from market.rows import ascending, change_owned, owned
 from storage.catalog import AssetRow, Catalog
 from storage.catalog.models import AssetSiteRow, SiteRow
 
@@ -29,19 +30,13 @@ def _check_timezone(tz: str) -> None:
 
 def of_tenant(catalog: Catalog, tenant: str, after: str | None, limit: int) -> list[SiteRow]:
     """The tenant's sites by id, beyond ``after``."""
-    q = select(SiteRow).where(SiteRow.tenant_id == tenant).order_by(SiteRow.id)
-    if after is not None:
-        q = q.where(SiteRow.id > after)
-    with catalog.session() as s:
-        return list(s.scalars(q.limit(limit)).all())
+    return ascending(catalog, select(SiteRow).where(SiteRow.tenant_id == tenant), SiteRow.id,
+                     after, limit)
 
 
 def one(catalog: Catalog, tenant: str, site_id: str) -> SiteRow:
     with catalog.session() as s:
-        row = s.get(SiteRow, (tenant, site_id))
-    if row is None:
-        raise NotFound(f"no site {site_id!r}")
-    return row
+        return owned(s, SiteRow, tenant, site_id, "site")
 
 
 def create(catalog: Catalog, tenant: str, fields: dict[str, Any]) -> SiteRow:
@@ -60,12 +55,7 @@ def create(catalog: Catalog, tenant: str, fields: dict[str, Any]) -> SiteRow:
 def update(catalog: Catalog, tenant: str, site_id: str, changes: dict[str, Any]) -> SiteRow:
     if "timezone" in changes:
         _check_timezone(changes["timezone"])
-    with catalog.session() as s:
-        row = s.get(SiteRow, (tenant, site_id))
-        if row is None:
-            raise NotFound(f"no site {site_id!r}")
-        for k, v in changes.items():
-            setattr(row, k, v)
+    change_owned(catalog, SiteRow, tenant, site_id, "site", changes)
     return one(catalog, tenant, site_id)
 
 
@@ -104,6 +94,5 @@ def assets_at(catalog: Catalog, tenant: str, site_id: str, kind: str | None, aft
     one(catalog, tenant, site_id)
     q = (select(AssetRow).join(AssetSiteRow, (AssetSiteRow.tenant_id == AssetRow.tenant_id)
                                & (AssetSiteRow.asset_id == AssetRow.id))
-         .where(AssetRow.tenant_id == tenant, AssetSiteRow.site_id == site_id)
-         .order_by(AssetRow.id))
+         .where(AssetRow.tenant_id == tenant, AssetSiteRow.site_id == site_id))
     return page(catalog, q, kind, after, limit)
