@@ -191,7 +191,8 @@ def test_nodes_devices_and_metrics_not_in_the_mapping_are_skipped_not_dead_lette
         other.close()
     born(edge)
     edge.send("DDATA", data(2, (77, 1.0, D)), "Robot 2")  # a device of the node, not mapped
-    edge.send("DDATA", data(3, (POWER, 800.0, D)), DEVICE)
+    # A minute back: never in the birth's millisecond, which would overwrite its point.
+    edge.send("DDATA", data(3, (POWER, 800.0, D), at=time.time() - 60), DEVICE)
     wait_for(lambda: service.stats.stored == 4, lambda: service.stats)
     assert service.skipped["unmapped_device"] == 1
     assert deadletters.letters == [] and commands.received == []
@@ -226,6 +227,7 @@ def test_messages_are_acknowledged_only_after_the_durable_write(
     store.down = False
     second = make_service(plant_mapping, store=store)
     wait_for(lambda: second.stats.stored == 3 and second.pending == 0, lambda: second.stats)
-    edge.send("DDATA", data(2, (POWER, 700.0, D)), DEVICE)  # the session was rebuilt from them
+    # The session was rebuilt from them (a minute back: not the birth's point overwritten).
+    edge.send("DDATA", data(2, (POWER, 700.0, D), at=time.time() - 60), DEVICE)
     wait_for(lambda: second.stats.stored == 4, lambda: second.stats)
     assert sqlite_store.count(tenant) == 4
