@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Subscribe to spBv1.0/# and store the values of mapped Sparkplug B metrics."""
         from idleshare.errors import IdleshareError
-        from ingest import logs
         from ingest.sparkplug import mapping
+        from shell import logs
 
         s = settings(mqtt_url=mqtt_url, influx_url=influx_url, data_dir=data_dir)
         if not s.mqtt_url:
@@ -45,8 +45,8 @@ def register(app: typer.Typer) -> None:
             plant = mapping.load(map_file)
         except IdleshareError as err:
             fail(str(err), 2)
-        logs.setup()
         try:
+            logs.setup()  # a bad IDLESHARE_LOG_FORMAT is one line too
             done = run(s, plant, stop_event(), client_id=client_id or
                        f"{s.mqtt_client_id}-sparkplug", reorder_timeout_s=reorder_timeout,
                        metrics_port=metrics_port)
