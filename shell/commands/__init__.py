@@ -51,7 +51,13 @@ def agent(ctx: typer.Context) -> None:
     raise typer.Exit(agent_main(list(ctx.args)))
 
 
-from shell.commands import analytics, api, influx_source, ingest  # noqa: E402  (after app exists)
+from shell.commands import (  # noqa: E402  (after app exists)
+    analytics,
+    api,
+    influx_source,
+    ingest,
+    sparkplug,
+)
 
-for part in (ingest, analytics, api, influx_source):
+for part in (ingest, analytics, api, influx_source, sparkplug):
     part.register(app)
