@@ -17,17 +17,15 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
-def upgrade() -> None:
+def _run(sqlite: tuple[str, ...], postgresql: tuple[str, ...]) -> None:
     conn = op.get_bind()
-    spatial.create_places(conn)
-    if conn.dialect.name == "postgresql":
-        for statement in spatial.POSTGRESQL_DDL:
-            conn.exec_driver_sql(statement)
+    for statement in {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name, ()):
+        conn.exec_driver_sql(statement)
+
+
+def upgrade() -> None:
+    _run(spatial.SQLITE_DDL, spatial.POSTGRESQL_DDL)
 
 
 def downgrade() -> None:
-    conn = op.get_bind()
-    spatial.drop_places(conn)
-    if conn.dialect.name == "postgresql":
-        for statement in spatial.POSTGRESQL_DROP:
-            conn.exec_driver_sql(statement)
+    _run(spatial.SQLITE_DROP, spatial.POSTGRESQL_DROP)
