@@ -191,6 +191,21 @@ class BookingRow(Base):
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)
 
 
+class BookingIdempotencyRow(Base):
+    """An ``Idempotency-Key`` a tenant sent with a hold, and the hold it made: a retry with the
+    key answers that booking instead of holding again. The primary key (tenant, key) is what
+    decides between two requests racing with one key: the second insert fails."""
+
+    __tablename__ = "booking_idempotency"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # who booked
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request's values
+    # None only inside the transaction that makes the hold (the key row is written first).
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # forgotten after this
+
+
 class GroupMemberRow(Base):
     """A tenant's membership of a group (a conglomerate's units); a group exists while it has
     members. Members see each other's ``group`` and ``partners`` offers."""
