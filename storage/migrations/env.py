@@ -7,6 +7,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
+from storage.catalog import spatial
 from storage.catalog.models import Base
 
 config = context.config
@@ -22,14 +23,16 @@ def _url() -> str:
 def run_migrations_offline() -> None:
     # SQLite cannot ALTER most things in place; batch mode copies the table where it must.
     context.configure(url=_url(), target_metadata=Base.metadata, render_as_batch=True,
-                      literal_binds=True, dialect_opts={"paramstyle": "named"})
+                      literal_binds=True, dialect_opts={"paramstyle": "named"},
+                      include_name=spatial.include_name)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def _run_on(connection: Connection) -> None:
+    # include_name: the R*Tree's tables are not models; autogenerate must not drop them.
     context.configure(connection=connection, target_metadata=Base.metadata,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=spatial.include_name)
     with context.begin_transaction():
         context.run_migrations()
 

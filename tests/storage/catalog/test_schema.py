@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from idleshare.errors import StoreError
-from storage.catalog import Base, Catalog, hash_key
+from storage.catalog import Base, Catalog, hash_key, spatial
 from storage.migrations import BASELINE, SCRIPT_LOCATION, alembic_config
 
 HEAD = ScriptDirectory(SCRIPT_LOCATION).get_current_head()
@@ -138,7 +138,8 @@ def test_the_migrations_end_in_exactly_the_schema_of_the_models(
         Catalog(url).close()
     engine = create_engine(url)
     with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": spatial.include_name})
+        differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
 
