@@ -8,12 +8,17 @@ publish of the asset's offers, in this process or any other, on SQLite or Postgr
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select, update
+import hashlib
+import json
+
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idleshare.errors import StoreError
 from market import audit
 from market.caller import Caller
-from market.errors import Conflict, Forbidden, NotFound
+from market.errors import Conflict, Forbidden, Invalid, NotFound
 from market.rows import newest_first
 from market.visibility import can_see
 from storage.catalog import (
@@ -26,8 +31,17 @@ from storage.catalog import (
     record_offer_event,
 )
 from storage.catalog.locks import lock_asset, lock_offer, lock_offers
+from storage.catalog.models import BookingIdempotencyRow
 
 CANCELLED, EXPIRED = "cancelled", "expired"
+
+#: How long a hold's Idempotency-Key is remembered: a retry within this answers the same
+#: booking; after it the key is forgotten and may be used again.
+IDEMPOTENCY_WINDOW_S = 24 * 3600.0
+
+
+class KeyReused(Invalid):
+    """The Idempotency-Key was sent before with a different request."""
 
 
 def _lock_offer(s: Session, offer_id: int, now: float) -> OfferRow | None:
@@ -54,7 +68,19 @@ def expire_holds(catalog: Catalog, now: float) -> int:
             lock_asset(s, tenant_id, asset_id)
             expired += _expire_holds(s, now, BookingRow.owner_tenant_id == tenant_id,
                                      BookingRow.asset_id == asset_id)
+    forget_lapsed_keys(catalog, now)
     return expired
+
+
+def forget_lapsed_keys(catalog: Catalog, now: float) -> int:
+    """Delete the Idempotency-Keys older than :data:`IDEMPOTENCY_WINDOW_S`; returns how many.
+    Looks first, so the usual run (nothing lapsed) takes no write lock."""
+    lapsed = BookingIdempotencyRow.expires_at <= now
+    with catalog.session() as s:
+        if not s.scalar(select(exists().where(lapsed))):
+            return 0
+        deleted = s.execute(delete(BookingIdempotencyRow).where(lapsed))
+        return int(getattr(deleted, "rowcount", 0) or 0)
 
 
 def _expire_holds(s: Session, now: float, *scope: ColumnElement[bool]) -> int:
@@ -83,6 +109,77 @@ def hold(
         booking = _hold(s, caller, offer_id, quantity, hold_s, now)
         s.flush()
         return booking
+
+
+def hold_once(
+    catalog: Catalog,
+    caller: Caller,
+    key: str,
+    offer_id: int,
+    quantity: float,
+    hold_s: float,
+    now: float,
+) -> tuple[BookingRow, bool]:
+    """:func:`hold`, at most once per Idempotency-Key of the caller's tenant in
+    :data:`IDEMPOTENCY_WINDOW_S`: returns the booking and whether it was made before (a retry).
+    The same key with another offer, quantity or hold time is :class:`KeyReused`. A refused
+    hold remembers nothing (it changed nothing), so its retry is tried afresh.
+
+    The key row is written before anything else in the hold's transaction; of two requests
+    racing with one key, the second's insert waits for the first to commit and then fails
+    on the primary key, and that request answers the first one's booking."""
+    fingerprint = _fingerprint(offer_id, quantity, hold_s)
+    for attempt in (1, 2):
+        made = _remembered(catalog, caller.tenant_id, key, fingerprint, now)
+        if made is not None:
+            return made, True
+        try:
+            with catalog.session() as s:
+                mark = BookingIdempotencyRow(
+                    tenant_id=caller.tenant_id, key=key, fingerprint=fingerprint,
+                    created_at=now, expires_at=now + IDEMPOTENCY_WINDOW_S,
+                )
+                # A lapsed row of the key (not yet purged) makes way for the new one.
+                s.execute(delete(BookingIdempotencyRow).where(
+                    *_same_key(caller.tenant_id, key), BookingIdempotencyRow.expires_at <= now))
+                s.add(mark)
+                s.flush()
+                booking = _hold(s, caller, offer_id, quantity, hold_s, now)
+                s.flush()
+                mark.booking_id = booking.id
+                return booking, False
+        except StoreError as err:
+            if attempt == 2 or not isinstance(err.__cause__, IntegrityError):
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _fingerprint(offer_id: int, quantity: float, hold_s: float) -> str:
+    """What makes two holds the same request (the body after defaults, not its bytes)."""
+    values = json.dumps([offer_id, float(quantity), float(hold_s)]).encode()
+    return hashlib.sha256(values).hexdigest()
+
+
+def _same_key(tenant_id: str, key: str) -> tuple[ColumnElement[bool], ...]:
+    return BookingIdempotencyRow.tenant_id == tenant_id, BookingIdempotencyRow.key == key
+
+
+def _remembered(
+    catalog: Catalog, tenant_id: str, key: str, fingerprint: str, now: float
+) -> BookingRow | None:
+    """The booking a live key of the tenant made, else None; :class:`KeyReused` if the key
+    came with another request."""
+    with catalog.session() as s:
+        mark = s.scalar(select(BookingIdempotencyRow).where(
+            *_same_key(tenant_id, key), BookingIdempotencyRow.expires_at > now))
+        if mark is None or mark.booking_id is None:
+            return None
+        if mark.fingerprint != fingerprint:
+            raise KeyReused(
+                "this Idempotency-Key was used with another request: use a new key for a "
+                "new booking", field="Idempotency-Key",
+            )
+        return s.get(BookingRow, mark.booking_id)
 
 
 def _hold(

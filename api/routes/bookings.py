@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from api.deps import CallerDep, CatalogDep, PlatformDep
 from api.params import CursorParam, Limit, RowId
 from api.routes.paging import after_id, page_by_id
-from api.schemas.bookings import BookingCreate, BookingPublic
+from api.schemas.bookings import BookingCreate, BookingPublic, IdempotencyKey
 from api.schemas.common import Page
 from market import bookings
 
@@ -30,10 +31,34 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     status_code=status.HTTP_201_CREATED,
     responses={404: {"description": "no such offer visible to the caller"}, **CONFLICT},
 )
-def create_hold(body: BookingCreate, caller: PlatformDep, catalog: CatalogDep) -> BookingPublic:
+def create_hold(
+    body: BookingCreate,
+    caller: PlatformDep,
+    catalog: CatalogDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> BookingPublic:
     """Hold `quantity` of an offer for `hold_s` seconds; 409 if less is available. Confirm
-    the hold before it expires, or it lapses and the quantity returns to the offer."""
-    row = bookings.hold(catalog, caller, body.offer_id, body.quantity, body.hold_s, time.time())
+    the hold before it expires, or it lapses and the quantity returns to the offer.
+
+    With an `Idempotency-Key`, a retry (same key, same body) answers the booking the first
+    request made, as it is now, with `Idempotent-Replayed: true`; the same key with another
+    body is a 422."""
+    now = time.time()
+    if idempotency_key is None:
+        row = bookings.hold(catalog, caller, body.offer_id, body.quantity, body.hold_s, now)
+        return BookingPublic.model_validate(row)
+    try:
+        row, replayed = bookings.hold_once(
+            catalog, caller, idempotency_key, body.offer_id, body.quantity, body.hold_s, now
+        )
+    except bookings.KeyReused as err:
+        raise RequestValidationError([{
+            "type": "value_error", "loc": ("header", "Idempotency-Key"), "msg": str(err),
+            "input": idempotency_key,
+        }]) from None
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return BookingPublic.model_validate(row)
 
 

@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from fastapi import Header
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
 from api.schemas.common import RowPublic, UtcTime, examples
+from market.bookings import IDEMPOTENCY_WINDOW_S
 from storage.catalog import HELD
 
 BookingStatus = Literal["held", "confirmed", "cancelled", "expired"]
+
+#: The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): a Structured Field
+#: String (RFC 8941: in double quotes, a backslash escaping ``"`` and itself), or the same
+#: characters bare, as many clients send it.
+_SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+_BARE_KEY = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+MAX_KEY_LENGTH = 200
+
+
+def idempotency_key(value: str | None) -> str | None:
+    """The key an Idempotency-Key header carries (quotes and escapes removed)."""
+    if value is None:
+        return None
+    quoted = _SF_STRING.fullmatch(value)
+    if quoted:
+        key = re.sub(r"\\(.)", r"\1", quoted.group(1))
+    elif _BARE_KEY.fullmatch(value):
+        key = value
+    else:
+        raise ValueError('expected a quoted string of printable ASCII, e.g. "8e03978e-40d5-43e8"')
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValueError(f"an Idempotency-Key has 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="One key per booking you mean to make (a UUID), sent again with every "
+        "retry of it: a retry answers the booking the first request made, never a second "
+        f"hold. Remembered for {IDEMPOTENCY_WINDOW_S / 3600:g} h per tenant; another request "
+        "with the same key is a 422.",
+        examples=['"8e03978e-40d5-43e8-bc93-6894a57f9324"'],
+    ),
+    AfterValidator(idempotency_key),
+]
 
 
 class BookingCreate(BaseModel):
