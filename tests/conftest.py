@@ -72,3 +72,12 @@ def sqlite_store(tmp_path: Path) -> Iterator[SqliteReadingStore]:
     store = SqliteReadingStore(tmp_path / "readings.db")
     yield store
     store.close()
+
+
+@pytest.fixture
+def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
+    """A catalog on SQLite only, for tests of something else that registers assets in it (the
+    catalog's own behaviour is proved on both engines through ``catalog``)."""
+    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    yield cat
+    cat.close()

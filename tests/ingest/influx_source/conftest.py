@@ -126,14 +126,6 @@ def telegraf(influxdb: InfluxServer, source_db: str) -> TelegrafWriter:
 
 
 @pytest.fixture
-def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
-    # The catalog's engines are proved in tests/storage; one is enough to register assets.
-    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    yield cat
-    cat.close()
-
-
-@pytest.fixture
 def make_importer(influxdb: InfluxServer, source_db: str, sqlite_catalog: Catalog,
                   tmp_path: Path) -> Callable[..., Importer]:
     """``make(mapping, store, clock, **options)``: a new importer (as after a restart) on the

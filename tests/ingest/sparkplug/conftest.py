@@ -7,7 +7,6 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -118,14 +117,6 @@ def plant_mapping(group: str, tenant: str) -> mapping.Mapping:
 
 
 @pytest.fixture
-def spb_catalog(tmp_path: Path) -> Iterator[Catalog]:
-    """A SQLite catalog: the catalog's own tests cover both engines."""
-    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    yield catalog
-    catalog.close()
-
-
-@pytest.fixture
 def edge(mosquitto: MosquittoServer, group: str) -> Iterator[EdgeNode]:
     node = EdgeNode(mosquitto, group)
     yield node
@@ -147,7 +138,7 @@ def deadletters(mosquitto: MosquittoServer, group: str) -> Iterator[DeadLetters]
 
 
 @pytest.fixture
-def make_service(mosquitto: MosquittoServer, spb_catalog: Catalog, group: str,
+def make_service(mosquitto: MosquittoServer, sqlite_catalog: Catalog, group: str,
                  sqlite_store: SqliteReadingStore) -> Iterator[Callable[..., SparkplugIngest]]:
     """``make_service(mapping, store=sqlite_store, **kwargs)``: started and subscribed, with
     the same client id (so the same persistent session) each time in a test; stopped
@@ -159,7 +150,7 @@ def make_service(mosquitto: MosquittoServer, spb_catalog: Catalog, group: str,
              **kwargs: Any) -> SparkplugIngest:
         defaults: dict[str, Any] = dict(client_id=client_id, flush_interval_s=0.2,
                                         retry_max_s=0.5, reorder_timeout_s=0.3)
-        service = SparkplugIngest(store, spb_catalog, mosquitto.url, plant,
+        service = SparkplugIngest(store, sqlite_catalog, mosquitto.url, plant,
                                   **{**defaults, **kwargs}).start()
         made.append(service)
         assert service.wait_ready(10), "the service did not subscribe"

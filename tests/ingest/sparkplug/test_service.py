@@ -48,13 +48,13 @@ def points(store: SqliteReadingStore, tenant: str, asset: str, metric: str
 
 
 def test_births_register_the_assets_and_data_is_stored_once(
-        make_service: Make, plant_mapping: Mapping, edge: EdgeNode, spb_catalog: Catalog,
+        make_service: Make, plant_mapping: Mapping, edge: EdgeNode, sqlite_catalog: Catalog,
         sqlite_store: SqliteReadingStore, tenant: str) -> None:
     service = make_service(plant_mapping)
     born(edge)
-    wait_for(lambda: online(spb_catalog, tenant, "press-7") and online(spb_catalog, tenant,
+    wait_for(lambda: online(sqlite_catalog, tenant, "press-7") and online(sqlite_catalog, tenant,
                                                                        "bay-1"))
-    row = spb_catalog.asset(tenant, "press-7")
+    row = sqlite_catalog.asset(tenant, "press-7")
     assert row is not None and (row.kind, row.agent) == ("machine", "spb.Plant_" +
                                                          edge.group.split()[1] + ".Line_3")
     at = time.time() - 5
@@ -128,25 +128,25 @@ def test_a_late_message_within_the_reorder_timeout_needs_no_rebirth(
 
 
 def test_deaths_mark_the_assets_offline_and_a_stale_will_does_not(
-        make_service: Make, plant_mapping: Mapping, edge: EdgeNode, spb_catalog: Catalog,
+        make_service: Make, plant_mapping: Mapping, edge: EdgeNode, sqlite_catalog: Catalog,
         tenant: str) -> None:
     service = make_service(plant_mapping)
     born(edge)
-    wait_for(lambda: online(spb_catalog, tenant, "press-7") and online(spb_catalog, tenant,
+    wait_for(lambda: online(sqlite_catalog, tenant, "press-7") and online(sqlite_catalog, tenant,
                                                                        "bay-1"))
     edge.send("DDEATH", ddeath(2), DEVICE)
-    wait_for(lambda: online(spb_catalog, tenant, "press-7") is False)
-    assert online(spb_catalog, tenant, "bay-1")
+    wait_for(lambda: online(sqlite_catalog, tenant, "press-7") is False)
+    assert online(sqlite_catalog, tenant, "bay-1")
     edge.send("DBIRTH", dbirth(3, (("Power", 0.0, D, POWER),)), DEVICE)
-    wait_for(lambda: online(spb_catalog, tenant, "press-7"))
+    wait_for(lambda: online(sqlite_catalog, tenant, "press-7"))
     # The will of an older connection (bdSeq 7, not this session's 0) changes nothing...
     edge.send("NDEATH", ndeath(7))
     wait_for(lambda: service.skipped["stale_death"] == 1, lambda: service.skipped)
-    assert online(spb_catalog, tenant, "press-7") and online(spb_catalog, tenant, "bay-1")
+    assert online(sqlite_catalog, tenant, "press-7") and online(sqlite_catalog, tenant, "bay-1")
     # ...the node's own will, sent by the broker when its connection is lost, marks all.
     edge.drop_connection()
-    wait_for(lambda: online(spb_catalog, tenant, "press-7") is False
-             and online(spb_catalog, tenant, "bay-1") is False, timeout_s=30)
+    wait_for(lambda: online(sqlite_catalog, tenant, "press-7") is False
+             and online(sqlite_catalog, tenant, "bay-1") is False, timeout_s=30)
     assert service.sessions.get((edge.group, "Line 3")) is None  # data now needs a birth
 
 
