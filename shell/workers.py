@@ -104,10 +104,10 @@ def app_from_env() -> Any:
     worker process of ``idleshare api --workers N`` calls."""
     from api.main import create_app
     from shell.settings import load_settings
-    from shell.stores import open_reading_store
+    from shell.stores import make_data_dir, open_reading_store
     from storage.catalog import Catalog
 
     settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(settings)
     store, catalog = open_reading_store(settings), Catalog(settings.catalog)
     return create_app(catalog, store, dispatch_interval_s=None, close_stores=True)

@@ -39,20 +39,19 @@ def register(app: typer.Typer) -> None:
         from analytics.runner import run_forever, run_once
         from analytics.workers import run_pass, run_worker
         from shell import logs
-        from shell.stores import open_reading_store
-        from storage.catalog import Catalog
+        from shell.stores import make_data_dir, open_stores
 
         s = settings(influx_url=influx_url, data_dir=data_dir, analytics_worker_id=worker_id)
         try:
+            make_data_dir(s)
             logs.setup()
         except IdleshareError as err:
             fail(str(err), 2)
         metrics = AnalyticsMetrics()
         if metrics_port:
             metrics.serve(metrics_port, metrics_host)
-        store, catalog = open_reading_store(s), Catalog(s.catalog)
         wid, interval, lease = s.analytics_worker_id, s.analytics_interval_s, s.analytics_lease_s
-        try:
+        with open_stores(s) as (store, catalog):
             if once and wid:
                 typer.echo(str(run_pass(catalog, store, wid, interval, lease, metrics=metrics)))
             elif once:
@@ -61,6 +60,3 @@ def register(app: typer.Typer) -> None:
                 run_worker(catalog, store, wid, interval, lease, stop_event(), metrics=metrics)
             else:
                 run_forever(catalog, store, interval, stop_event(), metrics=metrics)
-        finally:
-            store.close()
-            catalog.close()

@@ -45,10 +45,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the HTTP API and the web page."""
         from shell import logs
+        from shell.stores import make_data_dir
 
         s = settings(influx_url=influx_url, data_dir=data_dir)
-        s.data_dir.mkdir(parents=True, exist_ok=True)
         try:
+            make_data_dir(s)
             logs.setup()
         except IdleshareError as err:
             fail(str(err), 2)
@@ -189,20 +190,15 @@ def serve_one(s: Settings, host: str, port: int,
     from api import metrics as api_metrics
     from api.main import create_app
     from shell import logs
-    from shell.stores import open_reading_store
-    from storage.catalog import Catalog
+    from shell.stores import open_stores
 
-    store, catalog = open_reading_store(s), Catalog(s.catalog)
-    try:
+    with open_stores(s) as (store, catalog):
         app = create_app(catalog, store)
         if metrics:
             registry = api_metrics.scrape_registry(app.state.metrics_registry)
             api_metrics.serve(registry, metrics[1], metrics[0])
         uvicorn.run(app, host=host, port=port, log_level="info",
                     log_config=logs.uvicorn_log_config())
-    finally:
-        store.close()
-        catalog.close()
 
 
 def serve_workers(s: Settings, host: str, port: int, workers: int,

@@ -81,30 +81,22 @@ def register(app: typer.Typer) -> None:
 def run(settings: Settings, mapping: SourceMap, source: Source, once: bool, interval_s: float,
         overlap_s: float, since_s: float, cursor_path: Path | None) -> str:
     """One pass (``once``: its report) or passes until SIGINT/SIGTERM (an empty string)."""
-    from idleshare.errors import ConfigError
     from ingest.influx_source.cursor import FileCursor
     from ingest.influx_source.importer import Importer
-    from shell.stores import open_reading_store
-    from storage.catalog import Catalog
+    from shell.stores import make_data_dir, open_stores
 
-    try:  # a new host's data directory: made here, not a traceback from SQLite
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"data_dir cannot be created: {err}") from err
+    make_data_dir(settings)
     path = cursor_path or settings.data_dir / "influx-source" / f"{mapping.name}.cursor.json"
     cursor = FileCursor(path, source.identity)
     cursor.load()  # a cursor of another source is a start-up mistake: said before any work
-    store = open_reading_store(settings)
-    catalog = Catalog(settings.catalog)
-    try:
-        importer = Importer(source, mapping, store, catalog, cursor, overlap_s=overlap_s,
-                            since_s=since_s)
-        if once:
-            return str(importer.run_pass())
-        stop: threading.Event = stop_event()
-        importer.run_forever(stop, interval_s)
-        return ""
-    finally:
-        source.close()
-        store.close()
-        catalog.close()
+    with open_stores(settings) as (store, catalog):
+        try:
+            importer = Importer(source, mapping, store, catalog, cursor, overlap_s=overlap_s,
+                                since_s=since_s)
+            if once:
+                return str(importer.run_pass())
+            stop: threading.Event = stop_event()
+            importer.run_forever(stop, interval_s)
+            return ""
+        finally:
+            source.close()

@@ -34,18 +34,10 @@ def run(settings: Settings, stop: threading.Event) -> bool:
     received was written (those that were not are delivered again to the next run)."""
     import paho.mqtt.client as mqtt
 
-    from idleshare.errors import ConfigError
     from ingest.service import Ingest, log
-    from shell.stores import open_reading_store
-    from storage.catalog import Catalog
+    from shell.stores import open_stores
 
-    try:  # a new host's data directory: made here, not a traceback from SQLite
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"data_dir cannot be created: {err}") from err
-    store = open_reading_store(settings)
-    catalog = Catalog(settings.catalog)
-    try:
+    with open_stores(settings) as (store, catalog):
         # MQTT 5: the Receive Maximum, not the broker's (small) in-flight limit for 3.1.1
         # clients, sets how many messages can wait for one batch write. The class default
         # stays 3.1.1 for the demo's embedded broker, which speaks nothing newer.
@@ -58,6 +50,3 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         done = ingest.stop()
         log.info("stopped: %s", ingest.stats, extra={"event": "stopped", "written_all": done})
         return done
-    finally:
-        store.close()
-        catalog.close()

@@ -61,18 +61,10 @@ def run(settings: Settings, plant: Mapping, stop: threading.Event, *, client_id:
     written (the others are delivered again to the next run)."""
     import paho.mqtt.client as mqtt
 
-    from idleshare.errors import ConfigError
     from ingest.sparkplug.service import SparkplugIngest, log
-    from shell.stores import open_reading_store
-    from storage.catalog import Catalog
+    from shell.stores import open_stores
 
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"data_dir cannot be created: {err}") from err
-    store = open_reading_store(settings)
-    catalog = Catalog(settings.catalog)
-    try:
+    with open_stores(settings) as (store, catalog):
         service = SparkplugIngest(store, catalog, settings.mqtt_url, plant, client_id,
                                   reorder_timeout_s=reorder_timeout_s, protocol=mqtt.MQTTv5)
         if metrics_port:
@@ -84,6 +76,3 @@ def run(settings: Settings, plant: Mapping, stop: threading.Event, *, client_id:
         log.info("stopped: %s; skipped %s", service.stats, dict(service.skipped),
                  extra={"event": "stopped", "written_all": done})
         return done
-    finally:
-        store.close()
-        catalog.close()

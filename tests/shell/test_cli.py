@@ -68,3 +68,16 @@ def test_agent_subcommand_runs_without_the_server_side(tmp_path: Path,
     assert main(["agent", "check", "--config", str(bad)]) != 0
     captured = capsys.readouterr()
     assert "mqtt.qos" in captured.err + captured.out
+
+
+@pytest.mark.parametrize("words", [["api"], ["analytics", "--once"],
+                                   ["ingest", "--mqtt-url", "mqtt://127.0.0.1:1"]])
+def test_a_data_dir_that_cannot_be_made_is_one_clear_line(
+    tmp_path: Path, words: list[str]
+) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    result = runner.invoke(app, [*words, "--data-dir", str(in_the_way / "data")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: data_dir cannot be created: [Errno 20] Not a directory: '{in_the_way / 'data'}'"]
