@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,19 +34,15 @@ P = "idleshare_analytics_"
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    catalog.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone", capacity=100.0,
-                               unit="pallet"))
-    yield catalog
-    catalog.close()
+def catalog(sqlite_catalog: Catalog) -> Catalog:
+    sqlite_catalog.upsert_asset(Asset(id=BAY, tenant=TENANT, kind="warehouse_zone",
+                                      capacity=100.0, unit="pallet"))
+    return sqlite_catalog
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteReadingStore]:
-    store = SqliteReadingStore(tmp_path / "readings.db")
-    yield store
-    store.close()
+def store(sqlite_store: SqliteReadingStore) -> SqliteReadingStore:
+    return sqlite_store
 
 
 def occupancy(store: ReadingStore, start_h: float, end_h: float, occupied: float) -> None:

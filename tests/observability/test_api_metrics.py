@@ -3,7 +3,6 @@ counted with several worker processes (prometheus-client's multiprocess mode).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,12 +31,9 @@ ASSET = "/v1/assets/{asset_id}"
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[Catalog, SqliteReadingStore]]:
-    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    store = SqliteReadingStore(tmp_path / "readings.db")
-    yield catalog, store
-    store.close()
-    catalog.close()
+def stores(sqlite_catalog: Catalog,
+           sqlite_store: SqliteReadingStore) -> tuple[Catalog, SqliteReadingStore]:
+    return sqlite_catalog, sqlite_store
 
 
 def test_requests_are_counted_by_route_template_and_exact_status(

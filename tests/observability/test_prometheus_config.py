@@ -78,6 +78,7 @@ def test_every_metric_the_alerts_use_is_one_a_service_exposes(
     # The alerts the issue asks for: ingest lag, dead letters by reason, analytics errors.
     assert {"idleshare_ingest_reading_lag_seconds_bucket",
             "idleshare_ingest_messages_rejected_total",
+            "idleshare_ingest_agent_dropped_readings",
             "idleshare_analytics_asset_errors_total"} <= used
 
 
