@@ -291,7 +291,7 @@ class Agent:
         self._status_at = time.monotonic()
         return wire.encode_status(
             self.config.agent.id, "online", time.time(), idleshare.__version__,
-            [a.to_asset(tenant).to_dict() for a in self.config.assets],
+            [a.announced(tenant) for a in self.config.assets],
             queued=self.outbox.count(), dropped=dropped, receipts=self.config.mqtt.receipts)
 
     def _refresh_status(self) -> None:

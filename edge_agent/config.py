@@ -158,6 +158,8 @@ class AssetConfig:
     lat: float = 0.0
     lon: float = 0.0
     name: str = ""
+    #: The owner's site the asset stands at (an id of ``/v1/sites``), named in the birth.
+    site: str = ""
     #: Which plug-in of :data:`edge_agent.sources.SOURCES` reads this asset.
     source: str = "simulator"
     #: Sampling interval, in clock seconds.
@@ -169,6 +171,8 @@ class AssetConfig:
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
+        if self.site:
+            check_id("site", self.site)
         if self.kind not in KINDS_BY_NAME:
             fail("kind", f"must be one of {sorted(KINDS_BY_NAME)}", self.kind)
         if not (math.isfinite(self.capacity) and self.capacity > 0):
@@ -196,6 +200,11 @@ class AssetConfig:
     def to_asset(self, tenant: str) -> Asset:
         return Asset(id=self.id, tenant=tenant, kind=self.kind, capacity=self.capacity,
                      unit=self.unit, lat=self.lat, lon=self.lon, name=self.name)
+
+    def announced(self, tenant: str) -> dict[str, object]:
+        """The asset as the birth message lists it (``site`` only when set)."""
+        fields = self.to_asset(tenant).to_dict()
+        return {**fields, "site": self.site} if self.site else fields
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """A demo fleet: about 60 assets of every kind, for three tenants, one agent each.
 
 ``acme-logistics`` runs warehouse zones and trucks, ``borealis-steel`` machines, equipment and
-by-product containers, ``citymotion`` a mix. Locations are around real cities. The clock starts a
+by-product containers, ``citymotion`` a mix. Locations are around real cities, one site of
+its tenant's per city (:func:`demo_sites`), named in the agents' births. The clock starts a
 day back at ``speed``, so a day of history builds up quickly. When the shared data sets are
 present, a few assets replay real recordings: Birmingham car parks (as warehouse zones counting
 spaces) and a steel plant (as a machine), shifted by whole weeks to the clock's start so
@@ -38,19 +39,22 @@ STEEL_RUNNING_KW = 40.0
 
 @dataclass(frozen=True)
 class City:
+    """A city of the demo; each tenant has one site in each of its cities, ``code`` its id."""
+
     code: str
+    name: str
     lat: float
     lon: float
     timezone: str
 
 
-BIRMINGHAM = City("bhm", 52.4862, -1.8904, "Europe/London")
-MANCHESTER = City("man", 53.4808, -2.2426, "Europe/London")
-LEEDS = City("lds", 53.8008, -1.5491, "Europe/London")
-DUISBURG = City("dui", 51.4344, 6.7623, "Europe/Berlin")
-SHEFFIELD = City("shf", 53.3811, -1.4701, "Europe/London")
-ROTTERDAM = City("rtm", 51.9244, 4.4777, "Europe/Amsterdam")
-LYON = City("lyo", 45.7640, 4.8357, "Europe/Paris")
+BIRMINGHAM = City("bhm", "Birmingham", 52.4862, -1.8904, "Europe/London")
+MANCHESTER = City("man", "Manchester", 53.4808, -2.2426, "Europe/London")
+LEEDS = City("lds", "Leeds", 53.8008, -1.5491, "Europe/London")
+DUISBURG = City("dui", "Duisburg", 51.4344, 6.7623, "Europe/Berlin")
+SHEFFIELD = City("shf", "Sheffield", 53.3811, -1.4701, "Europe/London")
+ROTTERDAM = City("rtm", "Rotterdam", 51.9244, 4.4777, "Europe/Amsterdam")
+LYON = City("lyo", "Lyon", 45.7640, 4.8357, "Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,12 @@ def shared_data_dir() -> Path:
     """``$IDLESHARE_SHARED_DATA``, else ``<repo>/../shared/data``."""
     env = os.environ.get("IDLESHARE_SHARED_DATA")
     return Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def demo_sites() -> dict[str, tuple[City, ...]]:
+    """Tenant -> the cities it has a site in (the site's id is the city's code): the demo
+    creates these before its agents' births name them."""
+    return {tenant.name: tenant.cities for tenant in TENANTS}
 
 
 def demo_fleet(
@@ -125,7 +135,7 @@ def _simulated(kind: str, city: City, n: int, seed: int, rng: random.Random) -> 
         id=f"{city.code}-{code}-{n:02d}", kind=kind, capacity=float(rng.randint(low, high)),
         unit=unit, lat=round(city.lat + rng.uniform(-0.05, 0.05), 5),
         lon=round(city.lon + rng.uniform(-0.08, 0.08), 5), name=f"{label} {n}",
-        source="simulator", interval_s=INTERVAL_S, settings=settings)
+        site=city.code, source="simulator", interval_s=INTERVAL_S, settings=settings)
 
 
 def _replay_assets(data: Path) -> dict[str, list[AssetConfig]]:
@@ -137,7 +147,7 @@ def _replay_assets(data: Path) -> dict[str, list[AssetConfig]]:
         out["borealis-steel"] = [AssetConfig(
             id="dui-steel-line-1", kind="machine", capacity=1.0, unit="machine",
             lat=DUISBURG.lat + 0.02, lon=DUISBURG.lon - 0.03, name="Steel line 1 (replay)",
-            source="replay", interval_s=INTERVAL_S, settings=ReplaySettings(
+            site=DUISBURG.code, source="replay", interval_s=INTERVAL_S, settings=ReplaySettings(
                 file=str(steel), time_column="date", time_format="%d/%m/%Y %H:%M",
                 timezone=DUISBURG.timezone, midnight_ends_day=True,
                 values={"power": "Usage_kWh"}, scale={"power": 4.0},  # kWh per 15 min -> kW
@@ -156,7 +166,7 @@ def _car_parks(path: Path) -> list[AssetConfig]:
             id=f"bhm-park-{slug}", kind="warehouse_zone", capacity=float(capacity[code]),
             unit="space", lat=round(BIRMINGHAM.lat + 0.006 * (n - 1), 5),
             lon=round(BIRMINGHAM.lon + 0.008 * (n - 1), 5), name=f"Car park {code} (replay)",
-            source="replay", interval_s=INTERVAL_S, settings=ReplaySettings(
+            site=BIRMINGHAM.code, source="replay", interval_s=INTERVAL_S, settings=ReplaySettings(
                 file=str(path), time_column="LastUpdated", time_format="%Y-%m-%d %H:%M:%S",
                 timezone=BIRMINGHAM.timezone, values={"occupied": "Occupancy"},
                 filter_column="SystemCodeNumber", filter_value=code,

@@ -4,9 +4,10 @@ Metric names (all prefixed ``idleshare_ingest_``; docs/ingest.md lists them):
 messages_received_total, readings_stored_total, messages_stored_total,
 messages_rejected_total{reason}, messages_duplicate_total, statuses_applied_total,
 store_errors_total, receipts_sent_total, receipted_messages_total,
-publish_failures_total{topic}, batch_write_seconds (histogram),
+publish_failures_total{topic}, births_partial_total{reason}, batch_write_seconds (histogram),
 reading_lag_seconds (histogram: reading time to durable write), pending_messages,
-pending_readings (gauges).
+pending_readings, agent_queued_readings{tenant,agent}, agent_dropped_readings{tenant,agent}
+(gauges: the latest birth or refresh of each agent).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Stats:
     receipts: int = 0  # receipt messages published to agents
     receipted: int = 0  # messages those receipts covered
     publish_failures: int = 0  # receipts or dead letters the client refused to queue
+    partial: dict[str, int] = field(default_factory=dict)  # reason -> births applied in part
 
 
 class IngestMetrics:
@@ -48,6 +50,7 @@ class IngestMetrics:
         self._lock = threading.Lock()
         self._n: Tally[str] = Tally()  # Stats fields -> counts
         self._reasons: Tally[str] = Tally()
+        self._partial: Tally[str] = Tally()
         reg = self.registry
 
         def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
@@ -67,6 +70,9 @@ class IngestMetrics:
         self._receipted = counter("receipted_messages", "Messages covered by receipts")
         self._publish_failures = counter("publish_failures", "Receipts or dead letters the "
                                          "MQTT client refused to queue", ("topic",))
+        self._births_partial = counter("births_partial", "Births applied in part, by reason "
+                                       "(unknown_site: a site the tenant does not have)",
+                                       ("reason",))
         self._write_s = Histogram(PREFIX + "batch_write_seconds", "Duration of a successful "
                                   "batch write", buckets=WRITE_BUCKETS, registry=reg)
         self._lag_s = Histogram(PREFIX + "reading_lag_seconds", "From a reading's own time to "
@@ -75,6 +81,12 @@ class IngestMetrics:
                                       "yet written and acknowledged", registry=reg)
         self.pending_readings = Gauge(PREFIX + "pending_readings", "Readings waiting in the "
                                       "batch", registry=reg)
+        self._agent_queued = Gauge(PREFIX + "agent_queued_readings", "Readings waiting in an "
+                                   "agent's outbox, as its latest status says",
+                                   ("tenant", "agent"), registry=reg)
+        self._agent_dropped = Gauge(PREFIX + "agent_dropped_readings", "Readings an agent ever "
+                                    "dropped to stay within its disk budget, as its latest "
+                                    "status says", ("tenant", "agent"), registry=reg)
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         """Expose the metrics over HTTP (``/metrics``) on ``port``."""
@@ -83,7 +95,8 @@ class IngestMetrics:
     @property
     def stats(self) -> Stats:
         with self._lock:
-            return Stats(received=self._received_n, rejected=dict(self._reasons), **self._n)
+            return Stats(received=self._received_n, rejected=dict(self._reasons),
+                         partial=dict(self._partial), **self._n)
 
     def _add(self, **changes: int) -> None:
         with self._lock:
@@ -124,6 +137,15 @@ class IngestMetrics:
         """``kind``: ``receipts`` or ``deadletter``."""
         self._publish_failures.labels(topic=kind).inc()
         self._add(publish_failures=1)
+
+    def agent_counts(self, tenant: str, agent: str, queued: int, dropped: int) -> None:
+        self._agent_queued.labels(tenant=tenant, agent=agent).set(queued)
+        self._agent_dropped.labels(tenant=tenant, agent=agent).set(dropped)
+
+    def birth_partial(self, reason: str) -> None:
+        self._births_partial.labels(reason=reason).inc()
+        with self._lock:
+            self._partial[reason] += 1
 
     def rejected(self, reason: str) -> None:
         self._rejected.labels(reason=reason).inc()

@@ -80,6 +80,8 @@ class AnnouncedAsset(BaseModel):
     lon: FiniteFloat = 0.0
     name: Annotated[str, Field(max_length=200)] = ""
     metrics: tuple[str, ...] = ()
+    #: The tenant's site the asset stands at (``/v1/sites``); none: unchanged.
+    site: Id | None = None
 
 
 class AgentStatus(BaseModel):
@@ -92,8 +94,8 @@ class AgentStatus(BaseModel):
     time: FiniteFloat
     version: Annotated[str, Field(max_length=64)] = ""
     assets: list[AnnouncedAsset] = []
-    queued: Annotated[int, Field(ge=0)] = 0
-    dropped: Annotated[int, Field(ge=0)] = 0
+    queued: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    dropped: Annotated[int, Field(ge=0, lt=2**63)] = 0
     #: The agent keeps each message until receipted and listens on its receipts topic.
     receipts: bool = False
 

@@ -45,7 +45,7 @@ from ingest.dedup import Dedup
 from ingest.later import Later
 from ingest.metrics import IngestMetrics, Stats
 from ingest.mqtt import ClientFactory, ack_many, connect, paho_client
-from ingest.status import Status, parse_status
+from ingest.status import Status, StatusRecorder, parse_status
 from ingest.validate import Validator
 from ingest.writer import BatchWriter, Entry
 from storage.catalog import Catalog
@@ -97,6 +97,7 @@ class Ingest:
         self.metrics = IngestMetrics(registry)
         self.registry = self.metrics.registry
         self.assets = AssetCache(catalog)
+        self._statuses = StatusRecorder(catalog, self.metrics)
         self.validator = Validator(self.assets.lookup, max_age_s=max_age_s,
                                    max_future_s=max_future_s)
         self._factory = client_factory or paho_client
@@ -257,12 +258,7 @@ class Ingest:
         if not self._accepting or self._status_gen.get((status.tenant, status.agent)) != gen:
             return
         try:
-            if status.online:
-                for asset in status.assets:
-                    self.catalog.upsert_asset(asset, agent=status.agent, online=True,
-                                              at=status.time)
-            else:
-                self.catalog.set_agent_online(status.tenant, status.agent, False, status.time)
+            self._statuses.apply(status)
             self.metrics.status()
         except StoreError as err:
             self.metrics.store_error()

@@ -14,14 +14,31 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shell.localservers import free_port
 from shell.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.catalog import Catalog
 
 log = logging.getLogger("shell.demo")
 
 #: Seconds between analytics passes in the demo (the simulated clock runs fast).
 DEMO_ANALYTICS_INTERVAL_S = 15.0
+
+
+def create_demo_sites(catalog: Catalog) -> None:
+    """The sites the demo fleet's births name: one per tenant and city, with its wall clock."""
+    from edge_agent.fleet import demo_sites
+    from market import sites
+
+    for tenant, cities in demo_sites().items():
+        catalog.ensure_tenant(tenant)
+        for city in cities:
+            sites.create(catalog, tenant, {"id": city.code, "name": city.name,
+                                           "address": city.name, "timezone": city.timezone,
+                                           "lat": city.lat, "lon": city.lon})
 
 
 class Demo:
@@ -78,6 +95,7 @@ class Demo:
         keys = {cfg.agent.tenant: catalog.create_key(cfg.agent.tenant, "owner", "demo")
                 for cfg in fleet}
         platform_key = catalog.create_key("demo-platform", "platform", "demo platform")
+        create_demo_sites(catalog)
 
         ingest = Ingest(store, catalog, mqtt_url, client_id=f"idleshare-demo-{time.time_ns()}")
         ingest.start()

@@ -191,19 +191,25 @@ def read_utilisation(
 
 
 @router.get("/{asset_id}/status", response_model=AssetStatusPublic, responses=NOT_FOUND)
-def read_status(row: OwnAsset, store: StoreDep) -> AssetStatusPublic:
-    """Online or offline (from the agent's birth and last-will messages) and the age of the
-    last reading of the asset's primary metric."""
+def read_status(row: OwnAsset, catalog: CatalogDep, store: StoreDep) -> AssetStatusPublic:
+    """Online or offline (from the agent's birth and last-will messages), the age of the
+    last reading of the asset's primary metric, and the agent's outbox as its latest status
+    reported it (readings queued, readings ever dropped)."""
     now = time.time()
     metric = asset_kind(row.kind).primary_metric
     pairs = store.query(row.tenant_id, row.id, metric, now - STATUS_LOOKBACK_S, now + 60.0)
     last = pairs[-1][0] if pairs else None
+    agent = catalog.agent_status(row.tenant_id, row.agent) if row.agent else None
     return AssetStatusPublic(
         asset=row.id,
         online=row.online,
         status_at=utc(row.status_at) if row.status_at else None,
         last_reading_at=utc(last) if last is not None else None,
         reading_age_s=max(now - last, 0.0) if last is not None else None,
+        agent=row.agent or None,
+        queued=agent.queued if agent else None,
+        dropped=agent.dropped if agent else None,
+        agent_reported_at=utc(agent.reported_at) if agent else None,
     )
 
 

@@ -112,6 +112,10 @@ class AssetStatusPublic(BaseModel):
             "status_at": "2024-05-01T10:00:00Z",
             "last_reading_at": "2024-05-01T10:04:00Z",
             "reading_age_s": 42.0,
+            "agent": "gw-hall-a",
+            "queued": 12,
+            "dropped": 0,
+            "agent_reported_at": "2024-05-01T10:03:00Z",
         },
         forbid=True,
     )
@@ -121,6 +125,12 @@ class AssetStatusPublic(BaseModel):
     status_at: datetime | None
     last_reading_at: datetime | None = Field(description="null: none in the last 7 days")
     reading_age_s: float | None
+    agent: str | None = Field(description="the agent that registered the asset; null: none")
+    queued: int | None = Field(description="readings waiting in the agent's outbox, as its "
+                               "latest status said; null: no status recorded")
+    dropped: int | None = Field(description="readings the agent ever dropped to stay within its "
+                                "disk budget, as its latest status said")
+    agent_reported_at: datetime | None = Field(description="when the agent sent that status")
 
 
 class ForecastSlot(BaseModel):

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -341,3 +342,32 @@ class AlertRow(Base):
     cleared_at: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
     #: Sent to the tenant's owner webhooks (one signed attempt each).
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AgentStatusRow(Base):
+    """The latest status an agent reported (its birth and refreshes): how many readings wait
+    in its outbox and how many it ever dropped to stay within its disk budget. The assets it
+    serves are those whose ``AssetRow.agent`` it is. A last will changes ``online`` only: it
+    was written when the agent connected, so its counts are stale."""
+
+    __tablename__ = "agent_status"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    queued: Mapped[int] = mapped_column(BigInteger, default=0)
+    dropped: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The reporting message's own time (epoch s, the agent's clock).
+    reported_at: Mapped[float] = mapped_column(Float, default=0.0)
+    #: When ``dropped`` last grew (epoch s; 0: never seen growing): the ``agent_dropping``
+    #: alert rule's condition.
+    dropped_grew_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class JobLeaseRow(Base):
+    """A periodic job that one process at a time runs (the alerts pass), whichever API worker
+    or host: who holds it and until when (epoch s); a lapsed lease may be taken over."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    expires_at: Mapped[float] = mapped_column(Float, default=0.0)

@@ -22,7 +22,17 @@ from sqlalchemy.pool import StaticPool
 
 from idleshare.assets import Asset
 from idleshare.errors import StoreError
-from storage.catalog.models import ApiKey, AssetRow, AuditRow, GroupMemberRow, Tenant
+from storage.catalog.models import (
+    AgentStatusRow,
+    ApiKey,
+    AssetRow,
+    AssetSiteRow,
+    AuditRow,
+    GroupMemberRow,
+    JobLeaseRow,
+    SiteRow,
+    Tenant,
+)
 from storage.catalog.schema import prepare_schema
 from storage.sqlite import enable_wal
 
@@ -288,6 +298,77 @@ class Catalog:
             for row in rows:
                 row.online, row.status_at = online, at
             return len(rows)
+
+    def place_at_site(self, tenant_id: str, asset_id: str, site_id: str) -> bool:
+        """Put the tenant's asset at the tenant's site ``site_id`` (an agent's birth names it);
+        False, and nothing changed, when the tenant has no such site."""
+        placed = False
+
+        def place(s: Session) -> None:
+            nonlocal placed
+            placed = s.get(SiteRow, (tenant_id, site_id)) is not None
+            link = s.get(AssetSiteRow, (tenant_id, asset_id))
+            if not placed:
+                return
+            if link is None:
+                s.add(AssetSiteRow(tenant_id=tenant_id, asset_id=asset_id, site_id=site_id))
+            else:
+                link.site_id = site_id
+
+        self._insert_racing(place)
+        return placed
+
+    def record_agent_status(self, tenant_id: str, agent: str, online: bool, at: float,
+                            counts: tuple[int, int] | None = None) -> None:
+        """Record an agent's status: ``counts`` (queued, dropped) from a birth or its refresh,
+        None from a last will (whose counts date from the connection). A dropped count above
+        the last one recorded (or above 0, the first time) marks when it grew."""
+        self.ensure_tenant(tenant_id)
+
+        def record(s: Session) -> None:
+            row = s.get(AgentStatusRow, (tenant_id, agent))
+            if row is None:
+                row = AgentStatusRow(tenant_id=tenant_id, agent=agent, queued=0, dropped=0,
+                                     dropped_grew_at=0.0)
+                s.add(row)
+            row.online, row.reported_at = online, at
+            if counts is not None:
+                row.queued, dropped = counts
+                if dropped > row.dropped:
+                    row.dropped_grew_at = at
+                row.dropped = dropped
+
+        self._insert_racing(record)
+
+    def agent_status(self, tenant_id: str, agent: str) -> AgentStatusRow | None:
+        with self.session() as s:
+            return s.get(AgentStatusRow, (tenant_id, agent))
+
+    def hold_lease(self, name: str, owner: str, now: float, ttl_s: float) -> bool:
+        """Take or renew the lease on job ``name`` for ``owner`` until ``now + ttl_s``: True
+        when ``owner`` holds it (it was free, lapsed or already ``owner``'s). One conditional
+        UPDATE decides, so of processes racing for it exactly one wins."""
+
+        def ensure(s: Session) -> None:
+            if s.get(JobLeaseRow, name) is None:
+                s.add(JobLeaseRow(name=name, owner="", expires_at=0.0))
+
+        self._insert_racing(ensure)
+        lease = JobLeaseRow
+        with self.session() as s:
+            won = s.scalars(
+                update(lease).where(lease.name == name,
+                                    or_(lease.owner == owner, lease.expires_at <= now))
+                .values(owner=owner, expires_at=now + ttl_s).returning(lease.name)
+            ).all()
+        return bool(won)
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up now (a clean stop), if ``owner`` holds it."""
+        lease = JobLeaseRow
+        with self.session() as s:
+            s.execute(update(lease).where(lease.name == name, lease.owner == owner)
+                      .values(expires_at=0.0))
 
     def assets(self, tenant_id: str | None = None) -> list[AssetRow]:
         with self.session() as s:

@@ -27,6 +27,13 @@ def test_a_birth_lists_assets_of_the_topics_tenant() -> None:
         "acme", "zone-1", 10.0, ("occupied",))
 
 
+def test_a_birth_names_sites_and_carries_the_outbox_counts() -> None:
+    s = parse_status(TOPIC, status(assets=[{**ZONE, "site": "bhm"}, {**ZONE, "id": "zone-2"}],
+                                   queued=3, dropped=2))
+    assert (s.sites, s.queued, s.dropped) == ((("zone-1", "bhm"),), 3, 2)
+    assert [a.id for a in s.assets] == ["zone-1", "zone-2"]
+
+
 def test_a_last_will_is_offline() -> None:
     s = parse_status(TOPIC, wire.encode_status("agent-1", "offline", 9.0))
     assert (s.online, s.assets) == (False, ())
@@ -43,6 +50,8 @@ def test_a_last_will_is_offline() -> None:
     status(assets=[{**ZONE, "id": "bad id"}]),
     status(assets=[{**ZONE, "unit": "pallet\\"}]),  # a tag line protocol cannot carry
     status(assets=[{**ZONE, "unit": "a\nb"}]),
+    status(assets=[{**ZONE, "site": "bad site"}]),
+    status(dropped=-1),
 ], ids=lambda p: p.decode()[:50])
 def test_anything_else_is_bad_status(payload: bytes) -> None:
     with pytest.raises(WireError) as info:
