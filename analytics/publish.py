@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from analytics.churn import meaningful_change
 from analytics.offers import TIME_DECIMALS, floor_quantity
 from analytics.pipeline import Analysis
 from analytics.policy import SharingPolicy
@@ -81,8 +82,9 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
     Idle windows are replaced wholesale. Live offers that have started are left alone. Booked
     offers that have not started are kept, shrunk if the analysis now allows less (never
     below their bookings). Other live offers that have not started are matched by window to
-    the new offers (less what is committed): same window keeps the row (updated if quantity,
-    confidence or listing changed), the rest are withdrawn, and new windows are inserted.
+    the new offers (less what is committed): same window keeps the row (updated if the
+    listing or confidence changed, or window or quantity meaningfully:
+    :mod:`analytics.churn`), the rest are withdrawn, and new windows are inserted.
     """
     lock_asset(session, asset.tenant_id, asset.id)
     live = lock_offers(session, OfferRow.tenant_id == asset.tenant_id,
@@ -149,7 +151,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
                            created_at=now, updated_at=now, **fields)
             session.add(row)
             changes.append((row, CREATED))
-        elif any(getattr(row, name) != value for name, value in fields.items()):
+        elif _worth_updating(row, fields):
             for name, value in fields.items():
                 setattr(row, name, value)
             row.updated_at = now
@@ -165,6 +167,16 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
         withdrawn += _withdraw(session, row, now)
     return PublishCounts(windows=len(analysis.windows), created=created, withdrawn=withdrawn,
                          updated=updated)
+
+
+def _worth_updating(row: OfferRow, fields: dict[str, object]) -> bool:
+    """Whether ``row`` should take ``fields``: a listing change always, a window or quantity
+    change only when meaningful (:func:`analytics.churn.meaningful_change`)."""
+    window = ("start", "end", "quantity")
+    if any(getattr(row, name) != value for name, value in fields.items() if name not in window):
+        return True
+    new = tuple(float(fields[name]) for name in window)  # type: ignore[arg-type]
+    return meaningful_change((row.start, row.end, row.quantity), (new[0], new[1], new[2]))
 
 
 def _withdraw(session: Session, row: OfferRow, now: float) -> int:

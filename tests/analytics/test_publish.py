@@ -122,3 +122,29 @@ def test_started_offers_are_left_alone(catalog: Catalog) -> None:
     run(catalog, [(1, 5, 40)])
     run(catalog, [], now=NOW + 2 * H)
     assert live(catalog) == [(1, 5, 40)]
+
+
+def test_a_window_growing_by_a_minute_per_pass_emits_no_event(catalog: Catalog) -> None:
+    run(catalog, [(10, 14, 40)])
+    for minute in range(1, 30):
+        run(catalog, [(10, 14 + minute / 60, 40)])
+    assert events(catalog) == [("created", 40)]
+    assert live(catalog) == [(10, 14, 40)]  # the stored promise stays inside the analysis
+    run(catalog, [(10, 15, 40)])  # an hour more is worth telling
+    assert events(catalog)[-1] == ("updated", 40) and live(catalog) == [(10, 15, 40)]
+
+
+def test_a_window_that_halves_is_updated(catalog: Catalog) -> None:
+    run(catalog, [(10, 14, 40)])
+    run(catalog, [(10, 12, 40)])
+    assert events(catalog) == [("created", 40), ("updated", 40)]
+    assert live(catalog) == [(10, 12, 40)]
+
+
+def test_a_quantity_moves_only_by_a_meaningful_share(catalog: Catalog) -> None:
+    run(catalog, [(10, 14, 40)])
+    run(catalog, [(10, 14, 37)])  # 7.5 % of 40: no event
+    run(catalog, [(10, 14, 43)])
+    assert live(catalog) == [(10, 14, 40)] and len(events(catalog)) == 1
+    run(catalog, [(10, 14, 35)])  # 12.5 %: updated
+    assert events(catalog)[-1] == ("updated", 35)
