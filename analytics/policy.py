@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from analytics.calendars import check_source
 from analytics.idle_windows import IdleWindow, idle_windows
 from analytics.offers import seasonal_naive_offers
 from analytics.series import MAX_GAP_S
@@ -63,6 +64,9 @@ class SharingPolicy:
     timezone: str = "UTC"
     #: Capabilities copied onto offers (cold storage, forklift, hazmat, ...).
     capabilities: tuple[str, ...] = ()
+    #: The owner's planned use, never offered: iCalendar texts or https:// feed URLs
+    #: (:mod:`analytics.calendars`).
+    planned_use: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -86,8 +90,19 @@ class SharingPolicy:
         except (ZoneInfoNotFoundError, ValueError) as err:
             raise ConfigError(f"policy key 'timezone' must be an IANA time zone such as "
                               f"'Europe/Berlin': got {self.timezone!r}") from err
+        self._check_planned_use()
         object.__setattr__(self, "blackout_hours", tuple(sorted(set(hours))))
         object.__setattr__(self, "capabilities", tuple(caps))
+
+    def _check_planned_use(self) -> None:
+        sources = self.planned_use
+        if isinstance(sources, str | bytes) or not isinstance(sources, list | tuple):
+            raise ConfigError(f"policy key 'planned_use' must be a list of iCalendar texts or "
+                              f"https:// URLs: got {sources!r}")
+        for i, source in enumerate(sources):
+            if (why := check_source(source)) is not None:
+                raise ConfigError(f"policy key 'planned_use' entry {i} {why}")
+        object.__setattr__(self, "planned_use", tuple(sources))
 
     def _check_ranges(self) -> None:
         checks = (
