@@ -4,8 +4,9 @@ Definitions (also in docs/analytics.md)
     The *offerable* quantity of forecast hour ``h`` is the lower-quantile forecast of free
     quantity (P10: what we are 90 % sure is free) less the owner's reserve
     (``× (1 - reserve_fraction)``), rounded down to 3 decimals. It is zero in hours starting
-    before ``now + lead_time_s`` and in hours touching a blackout hour (wall-clock hours in
-    the policy's time zone). Consecutive hours with at least ``min_quantity`` offerable form
+    before ``now + lead_time_s``, in hours touching a blackout hour (wall-clock hours in
+    the policy's time zone) and in hours touching the owner's planned use
+    (:mod:`analytics.calendars`). Consecutive hours with at least ``min_quantity`` offerable form
     runs; a run is cut into offers wherever an hour's quantity leaves the band
     ``tolerance × capacity`` around the offer's least hour so far, and each offer promises its
     least hour's quantity for its whole window. Offers shorter than ``min_window_s`` are
@@ -17,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from analytics.blackout import blocked as in_blackout
+from analytics.calendars import hours_planned, planned_intervals
 from analytics.offers import floor_quantity
 from analytics.policy import SharingPolicy
 
@@ -39,6 +41,9 @@ def offerable(lower_free: np.ndarray, start: float, policy: SharingPolicy,
     q = floor_quantity(np.clip(lower, 0.0, None) * (1.0 - policy.reserve_fraction))
     blocked = hour_start < now + policy.lead_time_s
     blocked |= in_blackout(hour_start, HOUR, policy.blackout_hours, policy.timezone)
+    if policy.planned_use:
+        planned = planned_intervals(policy.planned_use, start, start + HOUR * lower.size, now)
+        blocked |= hours_planned(planned, start, lower.size)
     return np.where(blocked, 0.0, q)
 
 
