@@ -1,11 +1,18 @@
 """Owners' alert rules, their evaluation and the delivery of what fired through the tenant's
 own signed webhooks (market/webhooks.py ``sign``: the same headers and HMAC as offer events).
 
-Condition rules (``offline``, ``utilisation_above``, ``utilisation_below``) keep one active
-alert per asset while the condition holds and clear it when it ends, so a long outage is one
-alert, not one per pass. Event rules (``offer_booked``, ``offer_cancelled``) fire once per
-event after the rule was made. Each alert is sent once to each of the tenant's webhooks made
-with an owner key (no retries: the alert stays listed in ``GET /v1/alerts``).
+Condition rules (``offline``, ``utilisation_above``, ``utilisation_below``,
+``agent_dropping``) keep one active alert per asset while the condition holds and clear it
+when it ends, so a long outage is one alert, not one per pass. Event rules (``offer_booked``,
+``offer_cancelled``) fire once per event after the rule was made. Each alert is sent once to
+each of the tenant's webhooks made with an owner key (no retries: the alert stays listed in
+``GET /v1/alerts``).
+
+One pass at a time, whichever API process or host: a pass runs only in the holder of the
+catalog's ``alerts`` job lease (:meth:`Catalog.hold_lease`, renewed each pass, taken over when
+its holder stops or dies). Delivery claims the undelivered alerts with one conditional UPDATE
+before posting, so even two passes that overlap (a pass outliving its lease) send each alert
+once.
 """
 
 from __future__ import annotations
@@ -13,23 +20,28 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from analytics.series import MAX_GAP_S
 from idleshare.assets import kind as asset_kind
+from idleshare.errors import StoreError
 from market.assets import own
 from market.errors import Invalid, NotFound
 from market.periodic import PeriodicThread
 from market.rows import newest_first
 from market.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Post, sign
 from storage.catalog import AssetRow, BookingRow, Catalog, OfferEventRow, WebhookRow
-from storage.catalog.models import AlertRow, AlertRuleRow
+from storage.catalog.models import AgentStatusRow, AlertRow, AlertRuleRow
 from storage.readings import ReadingStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +61,8 @@ RULES: dict[str, Rule] = {
                               True, threshold=True, minutes=True),
     "utilisation_below": Rule("mean utilisation over the last `minutes` below `threshold`",
                               True, threshold=True, minutes=True),
+    "agent_dropping": Rule("the asset's agent dropped readings (its disk budget was full) "
+                           "in the last `minutes`", True, minutes=True),
     "offer_booked": Rule("an offer of the asset is held or booked", False),
     "offer_cancelled": Rule("a booking of the asset is cancelled", False),
 }
@@ -127,9 +141,14 @@ def _utilisation(store: ReadingStore, row: AssetRow, start: float, end: float) -
     return float(util[0]) if len(util) else math.nan
 
 
-def _condition(rule: AlertRuleRow, row: AssetRow, store: ReadingStore,
+def _condition(s: Session, rule: AlertRuleRow, row: AssetRow, store: ReadingStore,
                now: float) -> tuple[bool | None, str]:
     """Whether the rule's condition holds for the asset (None: unknown, leave it), and why."""
+    if rule.kind == "agent_dropping":
+        agent = s.get(AgentStatusRow, (row.tenant_id, row.agent)) if row.agent else None
+        grew = agent is not None and agent.dropped_grew_at > now - rule.minutes * 60
+        return grew, (f"{row.id}: agent {row.agent} dropped readings in the last "
+                      f"{rule.minutes:g} min ({agent.dropped if agent else 0} in all)")
     if rule.kind == "offline":
         down_min = (now - row.status_at) / 60
         return (not row.online and down_min > rule.minutes,
@@ -180,7 +199,7 @@ def evaluate(catalog: Catalog, store: ReadingStore, now: float | None = None) ->
             active = {a.asset_id: a for a in s.scalars(select(AlertRow).where(
                 AlertRow.rule_id == rule.id, AlertRow.active.is_(True))).all()}
             for row in s.scalars(q).all():
-                holds, message = _condition(rule, row, store, now)
+                holds, message = _condition(s, rule, row, store, now)
                 if holds and row.id not in active:
                     s.add(AlertRow(tenant_id=rule.tenant_id, rule_id=rule.id, asset_id=row.id,
                                    kind=rule.kind, message=message[:500], at=now, active=True))
@@ -196,40 +215,73 @@ def alert_json(a: AlertRow) -> dict[str, Any]:
 
 
 def deliver(catalog: Catalog, post: Post) -> int:
-    """Send each undelivered alert to its tenant's owner webhooks; returns posts made."""
-    posts = 0
+    """Send each undelivered alert to its tenant's owner webhooks; returns posts made.
+
+    The alerts are claimed first (marked delivered by one conditional UPDATE, which of two
+    racing deliveries only one wins for each alert), then posted outside the transaction: an
+    alert is sent at most once, even by overlapping passes."""
     with catalog.session() as s:
-        pending = s.scalars(select(AlertRow).where(AlertRow.delivered.is_(False))
+        claimed = s.scalars(update(AlertRow).where(AlertRow.delivered.is_(False))
+                            .values(delivered=True).returning(AlertRow.id)).all()
+    if not claimed:
+        return 0
+    with catalog.session() as s:
+        pending = s.scalars(select(AlertRow).where(AlertRow.id.in_(claimed))
                             .order_by(AlertRow.id)).all()
-        for a in pending:
-            hooks = s.scalars(select(WebhookRow).where(WebhookRow.tenant_id == a.tenant_id,
+        hooks = {t: s.scalars(select(WebhookRow).where(WebhookRow.tenant_id == t,
                                                        WebhookRow.role == "owner")).all()
-            for hook in hooks:
-                body = json.dumps({"webhook": hook.id, "alert": alert_json(a)},
-                                  separators=(",", ":")).encode()
-                ts = f"{time.time():.0f}"
-                code, error = post(hook.url, body, {
-                    "Content-Type": "application/json", "User-Agent": "idleshare-webhooks",
-                    TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(hook.secret, ts, body),
-                    "X-Idleshare-Event": "alert." + a.kind,
-                    "X-Idleshare-Delivery": f"{hook.id}-alert-{a.id}",
-                })
-                posts += 1
-                if not 200 <= code < 300:
-                    log.warning("alert %s to webhook %s: %s", a.id, hook.id, error or code)
-            a.delivered = True
+                 for t in {a.tenant_id for a in pending}}
+    posts = 0
+    for a in pending:
+        for hook in hooks[a.tenant_id]:
+            body = json.dumps({"webhook": hook.id, "alert": alert_json(a)},
+                              separators=(",", ":")).encode()
+            ts = f"{time.time():.0f}"
+            code, error = post(hook.url, body, {
+                "Content-Type": "application/json", "User-Agent": "idleshare-webhooks",
+                TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(hook.secret, ts, body),
+                "X-Idleshare-Event": "alert." + a.kind,
+                "X-Idleshare-Delivery": f"{hook.id}-alert-{a.id}",
+            })
+            posts += 1
+            if not 200 <= code < 300:
+                log.warning("alert %s to webhook %s: %s", a.id, hook.id, error or code)
     return posts
 
 
+#: The catalog's job lease (``job_leases``) whose holder runs the alerts passes.
+LEASE = "alerts"
+#: The lease outlives a few passes, so a holder that stops renewing it (stopped, died) is
+#: replaced after this long at most, and a slow pass does not lose it midway.
+MIN_LEASE_S = 30.0
+
+
 class AlertsThread(PeriodicThread):
-    """Evaluates rules and delivers alerts every ``interval_s`` until stopped."""
+    """Evaluates rules and delivers alerts every ``interval_s`` until stopped, while it holds
+    the ``alerts`` lease: of every API process and host on one catalog, one at a time."""
 
     def __init__(self, catalog: Catalog, store: ReadingStore, post: Post,
-                 interval_s: float, clock: Callable[[], float] = time.time) -> None:
+                 interval_s: float, clock: Callable[[], float] = time.time,
+                 lease_s: float | None = None) -> None:
         self.catalog, self.store, self.post, self.clock = catalog, store, post, clock
+        self.lease_s = max(3 * interval_s, MIN_LEASE_S) if lease_s is None else lease_s
+        # Unique per thread (host, process, then random), within the column's 64 characters.
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
         super().__init__(self._pass, interval_s, name="alerts", log=log,
                          failure="alerts pass failed")
 
-    def _pass(self) -> None:
+    def _pass(self) -> bool:
+        """One pass if this thread holds the lease; returns whether it did."""
+        if not self.catalog.hold_lease(LEASE, self.owner, time.time(), self.lease_s):
+            return False
         evaluate(self.catalog, self.store, self.clock())
         deliver(self.catalog, self.post)
+        return True
+
+    def stop(self) -> None:
+        super().stop()
+        try:
+            self.catalog.release_lease(LEASE, self.owner)  # the next holder starts at once
+        except StoreError:
+            log.warning("could not release the alerts lease: it lapses in %.0f s",
+                        self.lease_s)

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import RowPublic, UtcTime, examples
 
-RuleKind = Literal["offline", "utilisation_above", "utilisation_below", "offer_booked",
-                   "offer_cancelled"]
+RuleKind = Literal["offline", "utilisation_above", "utilisation_below", "agent_dropping",
+                   "offer_booked", "offer_cancelled"]
 
 
 class AlertRuleCreate(BaseModel):
@@ -21,7 +21,8 @@ class AlertRuleCreate(BaseModel):
     asset: str = Field("", max_length=64, description="one asset; empty: every asset")
     threshold: float = Field(0.0, ge=0, le=1, description="utilisation rules: share of capacity")
     minutes: float = Field(0.0, ge=0, le=92 * 1440,
-                           description="offline: minutes offline; utilisation: period averaged")
+                           description="offline: minutes offline; utilisation: period "
+                           "averaged; agent_dropping: period the dropped count grew in")
 
 
 class AlertRulePublic(RowPublic):

@@ -317,7 +317,8 @@ class AlertRuleRow(Base):
     asset_id: Mapped[str] = mapped_column(String(64), default="")
     #: utilisation rules: the share of capacity; offline: unused.
     threshold: Mapped[float] = mapped_column(Float, default=0.0)
-    #: offline: minutes without the agent; utilisation rules: the period averaged over.
+    #: offline: minutes without the agent; utilisation rules: the period averaged over;
+    #: agent_dropping: the period the dropped count grew in.
     minutes: Mapped[float] = mapped_column(Float, default=0.0)
     #: event rules: the last offer event (booked) or booking change (cancelled) looked at.
     cursor: Mapped[float] = mapped_column(Float, default=0.0)
