@@ -250,6 +250,12 @@ async function loadAsset(id) {
     fmtNum(asset.capacity) + " " + asset.unit;
   $("asset-status").replaceChildren(statusCell(status.online));
   $("last-reading").textContent = status.last_reading_at ? fmtTime(status.last_reading_at) : "none in 7 days";
+  // The agent's outbox as its latest status reported it: readings waiting, readings lost.
+  $("agent-queued").textContent = status.queued === null ? "–" : fmtNum(status.queued, 0);
+  $("agent-dropped").textContent = status.dropped === null ? "–" : fmtNum(status.dropped, 0);
+  $("agent-dropped").classList.toggle("warn", Boolean(status.dropped));
+  $("agent-reported").textContent = status.agent_reported_at
+    ? `agent ${status.agent}, reported ${fmtTime(status.agent_reported_at)}` : "no agent status";
   const k = kpis.assets.find((x) => x.asset === id);
   $("kpi-utilisation").textContent = pct(k ? k.utilisation : null);
   $("kpi-idle").textContent = pct(k ? k.idle_share : null);
@@ -272,6 +278,7 @@ const RULE_TEXT = {
   offline: (r) => `offline for more than ${r.minutes} min`,
   utilisation_above: (r) => `utilisation above ${pct(r.threshold)} over ${r.minutes} min`,
   utilisation_below: (r) => `utilisation below ${pct(r.threshold)} over ${r.minutes} min`,
+  agent_dropping: (r) => `the agent dropped readings in the last ${r.minutes} min`,
   offer_booked: () => "an offer is booked",
   offer_cancelled: () => "a booking is cancelled",
 };
