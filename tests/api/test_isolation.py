@@ -40,7 +40,8 @@ PUBLIC = {
     ("HEAD", "/openapi.json"),
 }
 #: Strings only tenant B's data contains.
-MARKERS = ("B-SECRET-NAME", "b-secret-hook", "b-secret-key", "b-secret-partner")
+MARKERS = ("B-SECRET-NAME", "b-secret-hook", "b-secret-key", "b-secret-partner",
+           "b-secret-agent")
 #: Bodies for routes that take one, aimed at B's resources where they name any.
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/assets"): {
@@ -90,7 +91,10 @@ def b_world(catalog: Catalog) -> dict[str, Any]:
     """Tenant B with one of everything, none of it visible to A."""
     add_asset(catalog, B, "b-asset")
     with catalog.session() as s:
-        s.get(cat.AssetRow, (B, "b-asset")).name = "B-SECRET-NAME"
+        asset = s.get(cat.AssetRow, (B, "b-asset"))
+        asset.name, asset.agent = "B-SECRET-NAME", "b-secret-agent"
+    # The agent's outbox counts, which GET /v1/assets/{id}/status shows B's owner only.
+    catalog.record_agent_status(B, "b-secret-agent", True, time.time(), (7, 3))
     add_window(catalog, B, "b-asset", 1714521600.0, 1714525200.0)
     offer = add_live_offer(catalog, B, "b-asset", time.time() + 86400, visibility="private")
     add_asset(catalog, C, "c-asset")
@@ -134,6 +138,15 @@ def test_b_world_has_an_audit_log_that_would_show_as_a_leak(
     b_world(catalog)
     entries = client.get("/v1/audit", headers=auth(catalog, B)).json()["items"]
     assert "b-secret-partner" in leaks(entries)
+
+
+def test_b_world_has_an_agent_status_that_would_show_as_a_leak(
+    client: TestClient, catalog: Catalog
+) -> None:
+    # So the route-table test below proves A reads none of B's agent's outbox.
+    b_world(catalog)
+    status = client.get("/v1/assets/b-asset/status", headers=auth(catalog, B)).json()
+    assert "b-secret-agent" in leaks(status) and (status["queued"], status["dropped"]) == (7, 3)
 
 
 def fingerprint(catalog: Catalog) -> str:
