@@ -6,18 +6,20 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable
+import types
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ValidationError, WithJsonSchema
 
 from idleshare.assets import KINDS
 
 T = TypeVar("T")
+Model = TypeVar("Model", bound=BaseModel)
 
 #: Asset kinds as an enum, so /docs lists them and a typo is a 422 naming the choices.
 KindName = StrEnum("KindName", {k.name: k.name for k in KINDS})  # type: ignore[misc]
@@ -121,3 +123,67 @@ def split_page(
 
 #: A row id in a path; bounded so a huge number is a 422, not a database overflow.
 RowId = Annotated[int, Path(ge=1, le=2**53, description="the row's id")]
+
+
+def read_query(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
+    """A dependency reading ``model``'s fields from the query string in one pass and validating
+    them in one call: FastAPI solves each query parameter on its own (a third of a search's
+    time with 14 of them). The same pydantic types and constraints, so the same values pass
+    and a bad one is the same 422 (``loc`` ``["query", name, ...]``, every error at once); a
+    list field takes every repeat of its name, any other field the last one. Document the
+    fields with :func:`query_openapi`."""
+    lists = frozenset(n for n, f in model.model_fields.items() if _takes_list(f.annotation))
+    singles = frozenset(model.model_fields) - lists
+
+    async def read(request: Request) -> Model:
+        values: dict[str, Any] = {}
+        for name, value in request.query_params.multi_items():
+            if name in singles:
+                values[name] = value
+            elif name in lists:
+                values.setdefault(name, []).append(value)
+        try:
+            return model.model_validate(values)
+        except ValidationError as err:
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in err.errors(include_url=False)]
+            ) from None
+
+    return read
+
+
+def _takes_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_takes_list(a) for a in get_args(annotation))
+    return get_origin(annotation) in (list, tuple, set, frozenset)
+
+
+#: Where FastAPI puts the schemas a parameter refers to (the enums), and its 422 answer.
+_COMPONENTS = "#/components/schemas/{model}"
+_VALIDATION_ERROR = {
+    "description": "Validation Error",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+    },
+}
+
+
+def query_openapi(model: type[Model]) -> dict[str, Any]:
+    """``openapi_extra`` of a route reading ``model`` with :func:`read_query`: each field as
+    the query parameter FastAPI documents for the same declaration, and the 422 answer it adds
+    to a route with parameters (tests/api/routes/test_offers_query.py compares the two)."""
+    schema = model.model_json_schema(ref_template=_COMPONENTS)
+    parameters = []
+    for name, field in model.model_fields.items():
+        field_schema = dict(schema["properties"][name])
+        if "default" in field_schema and field_schema["default"] is None:
+            del field_schema["default"]  # FastAPI leaves a None default out
+        if "$ref" not in field_schema:
+            field_schema["title"] = field.title or name.title().replace("_", " ")
+        parameter: dict[str, Any] = {
+            "name": name, "in": "query", "required": field.is_required(), "schema": field_schema,
+        }
+        if field.description:
+            parameter["description"] = field.description
+        parameters.append(parameter)
+    return {"parameters": parameters, "responses": {"422": _VALIDATION_ERROR}}

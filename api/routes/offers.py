@@ -6,8 +6,9 @@ import time
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from api.deps import CallerDep, CatalogDep, OwnerDep
 from api.params import (
@@ -19,11 +20,15 @@ from api.params import (
     decode_cursor,
     encode_cursor,
     query_error,
+    query_openapi,
+    read_query,
 )
 from api.schemas.common import Page
 from api.schemas.offers import OfferPublic
 from market import offers
+from market.caller import Caller
 from market.search import Near, OfferQuery, search
+from storage.catalog import Catalog
 
 router = APIRouter(prefix="/v1/offers", tags=["offers"])
 
@@ -34,56 +39,76 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 Capability = Annotated[str, Query(pattern=r"^[a-z0-9_-]{1,32}$")]
 
 
-@router.get("", response_model=Page[OfferPublic])
-async def search_offers(
-    caller: CallerDep,
-    catalog: CatalogDep,
-    kind: KindName | None = None,
-    asset: Annotated[str | None, Query(max_length=64, description="only this asset id")] = None,
+class SearchQuery(BaseModel):
+    """GET /v1/offers' query parameters, read in one pass (:func:`api.params.read_query`)."""
+
+    kind: KindName | None = None
+    asset: Annotated[str | None, Query(max_length=64, description="only this asset id")] = None
     status: Annotated[
         str, Query(max_length=16, description=f"offer status, or {ANY_STATUS!r} for every one")
-    ] = "live",
+    ] = "live"
     capability: Annotated[
         list[Capability] | None, Query(max_length=16, description="offers having all of these")
-    ] = None,
+    ] = None
     min_quantity: Annotated[
         float | None, Query(ge=0, le=1e12, description="least quantity still available")
-    ] = None,
-    start: Annotated[Instant | None, Query(description="offers ending after")] = None,
-    end: Annotated[Instant | None, Query(description="offers starting before")] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, description="with lon and km")] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    km: Annotated[float | None, Query(gt=0, le=20000, description="distance from lat, lon")] = None,
-    max_price: Annotated[float | None, Query(ge=0, le=1e12, description="per unit hour")] = None,
-    sort: Literal["start", "price", "-quantity", "distance"] = "start",
-    limit: Limit = 100,
-    cursor: CursorParam = None,
+    ] = None
+    start: Annotated[Instant | None, Query(description="offers ending after")] = None
+    end: Annotated[Instant | None, Query(description="offers starting before")] = None
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="with lon and km")] = None
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None
+    km: Annotated[float | None, Query(gt=0, le=20000, description="distance from lat, lon")] = None
+    max_price: Annotated[float | None, Query(ge=0, le=1e12, description="per unit hour")] = None
+    sort: Literal["start", "price", "-quantity", "distance"] = "start"
+    limit: Limit = 100
+    cursor: CursorParam = None
+
+    def offer_query(self) -> OfferQuery:
+        """The search these parameters ask for; a 422 for combinations that make no sense."""
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise query_error("start", "start must be before end", self.start)
+        given = [v is not None for v in (self.lat, self.lon, self.km)]
+        if any(given) and not all(given):
+            raise query_error("km", "lat, lon and km go together: give all three or none", self.km)
+        near = (
+            Near(self.lat, self.lon, self.km)
+            if self.lat is not None and self.lon is not None and self.km
+            else None
+        )
+        if self.sort == "distance" and near is None:
+            raise query_error("sort", "sort=distance needs lat, lon and km", self.sort)
+        return OfferQuery(
+            kind=self.kind.value if self.kind else None,
+            asset=self.asset,
+            status=None if self.status == ANY_STATUS else self.status,
+            capabilities=tuple(self.capability or ()),
+            min_quantity=self.min_quantity,
+            start=self.start,
+            end=self.end,
+            near=near,
+            max_price=self.max_price,
+            sort=self.sort,
+        )
+
+
+@router.get(
+    "",
+    name="search_offers",  # its operationId and summary, as before it took SearchQuery
+    response_model=Page[OfferPublic],
+    openapi_extra=query_openapi(SearchQuery),
+)
+async def search_offers_route(
+    caller: CallerDep,
+    catalog: CatalogDep,
+    params: Annotated[SearchQuery, Depends(read_query(SearchQuery))],
 ) -> Response:
     """Offers visible to the caller. An owner or viewer key sees its own tenant's offers; a
     platform key sees public offers, and group or partner offers as their owners' policies
     allow. `start`/`end` keep offers overlapping that window; `lat`, `lon` and `km` keep
     offers within `km` of the point (equirectangular distance); `sort=distance` needs them."""
-    if start is not None and end is not None and start >= end:
-        raise query_error("start", "start must be before end", start)
-    given = [v is not None for v in (lat, lon, km)]
-    if any(given) and not all(given):
-        raise query_error("km", "lat, lon and km go together: give all three or none", km)
-    near = Near(lat, lon, km) if lat is not None and lon is not None and km else None
-    if sort == "distance" and near is None:
-        raise query_error("sort", "sort=distance needs lat, lon and km", sort)
-    q = OfferQuery(
-        kind=kind.value if kind else None,
-        asset=asset,
-        status=None if status == ANY_STATUS else status,
-        capabilities=tuple(capability or ()),
-        min_quantity=min_quantity,
-        start=start,
-        end=end,
-        near=near,
-        max_price=max_price,
-        sort=sort,
-    )
-    after = decode_cursor(cursor, (float, int))
+    q = params.offer_query()
+    limit = params.limit
+    after = decode_cursor(params.cursor, (float, int))
     now = time.time()
     # SQLite answers from a local file in well under a millisecond: cheaper on the event loop
     # than the hop to a worker thread (WAL: a reader never waits for a writer). A network
@@ -101,6 +126,12 @@ async def search_offers(
     # tests/api/routes/test_offers.py and schemathesis check, in a fraction of the time.
     body = {"items": [item for item, _ in hits], "next_cursor": next_cursor}
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def search_offers(caller: Caller, catalog: Catalog, **filters: Any) -> Response:
+    """The search route's answer for filters given by name (the CSV export pages through
+    it: api/routes/exports.py)."""
+    return await search_offers_route(caller, catalog, SearchQuery(**filters))
 
 
 @router.get("/{offer_id}", response_model=OfferPublic, responses=NOT_FOUND)
