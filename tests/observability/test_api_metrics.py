@@ -3,13 +3,18 @@ counted with several worker processes (prometheus-client's multiprocess mode).""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_fastapi_instrumentator.routing import get_route_name
+from starlette.requests import Request
 
 from api.main import create_app
 from storage.catalog import Catalog
@@ -127,3 +132,47 @@ def test_requests_answered_by_two_worker_processes_are_all_counted_on_one_scrape
         assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
     finally:
         server.stop()
+
+
+def _sample_path(template: str) -> str:
+    return re.sub(r"\{[^}:]+(:path)?\}", lambda m: "a/b.js" if m.group(1) else "1", template)
+
+
+def test_every_route_is_counted_under_the_name_the_instrumentator_gives_it(
+    stores: tuple[Catalog, SqliteReadingStore],
+) -> None:
+    """The handler label comes from the route the app chose: the same name the
+    instrumentator's search of the route table gives, for every route and method, a method
+    the route does not take (405), a body the guards refuse before routing (413), the docs
+    pages and paths no route matches."""
+    catalog, store = stores
+    app = create_app(catalog, store, dispatch_interval_s=None, max_body_bytes=10)
+    requests = [
+        (method, _sample_path(context.path))
+        for context in iter_route_contexts(app.routes)
+        if context.path is not None
+        for method in sorted(context.methods or ())
+        if method != "HEAD"
+    ]
+    assert len(requests) > 50 and ("GET", "/v1/offers") in requests
+    requests += [("PUT", "/healthz"), ("DELETE", "/v1/offers/1"), ("GET", "/no/such/page")]
+
+    def named(method: str, path: str) -> str:
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "app": app,
+                 "headers": [], "query_string": b""}
+        return get_route_name(Request(scope), should_include_root_path=False) or "none"
+
+    expected = Counter((named(m, p), m) for m, p in requests)
+    with TestClient(app, follow_redirects=False) as client:
+        for method, path in requests:
+            body = b"x" * 11 if method == "POST" else None  # over 10 bytes: the guards' 413
+            client.request(method, path, content=body)
+    found = samples(generate_latest(app.state.metrics_registry).decode())
+    counted = {(labels["handler"], labels["method"]): n for name, labels, n in found
+               if name == REQUESTS and n}
+    assert counted == dict(expected)
+    assert expected[("/v1/offers", "GET")] == 1 and expected[("none", "GET")] == 1
+    assert value(found, REQUESTS, handler="/healthz", method="PUT", status="405") == 1
+    posts = sum(1 for m, _ in requests if m == "POST")
+    assert value(found, REQUESTS, status="413") == posts > 5
+    assert value(found, REQUESTS, handler="/docs", status="200") == 1
