@@ -177,3 +177,13 @@ DEFAULT_POLICY: Mapping[str, Any] = MappingProxyType(SharingPolicy().to_dict())
 def effective_policy(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """An owner's stored overrides over :data:`DEFAULT_POLICY`: the policy keys in force."""
     return {**DEFAULT_POLICY, **(overrides or {})}
+
+
+def with_site_timezone(overrides: Mapping[str, Any] | None,
+                       site_timezone: str | None) -> dict[str, Any]:
+    """The owner's overrides, with the asset's site's time zone where they name none: blackout
+    hours are wall-clock hours at the site unless the policy sets ``timezone`` itself."""
+    out = dict(overrides or {})
+    if site_timezone and "timezone" not in out:
+        out["timezone"] = site_timezone
+    return out

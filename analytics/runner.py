@@ -15,12 +15,13 @@ from analytics.fleet import METHOD as FORECAST_METHOD
 from analytics.kpis import KPI_SOURCES_BY_KIND, AssetKpis, KindKpis, aggregate, asset_kpis
 from analytics.metrics import AnalyticsMetrics
 from analytics.pipeline import Analysis, analyse
-from analytics.policy import SharingPolicy
+from analytics.policy import SharingPolicy, with_site_timezone
 from analytics.publish import PublishCounts, publish
 from analytics.series import free_quantity
 from idleshare.assets import kind as asset_kind
 from idleshare.errors import ConfigError
 from storage.catalog import AssetRow, Catalog
+from storage.catalog.sites import site_timezones
 from storage.readings import ReadingStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def run_once(
     if not lookback_s > 0:
         raise ValueError(f"lookback_s must be > 0: got {lookback_s}")
     rows = catalog.assets() if assets is None else assets
+    zones = site_timezones(catalog)
     analysed = windows = created = updated = withdrawn = errors = 0
     # Assets with weeks of history wait for one forecaster per kind, fitted on all of them.
     waiting: dict[str, list[tuple[AssetRow, SharingPolicy, Analysis, FleetAsset]]] = {}
@@ -73,7 +75,8 @@ def run_once(
     kpis: list[AssetKpis] = []
     for row in rows:
         try:
-            policy, analysis, history = _analyse_asset(store, row, now, lookback_s, kpis)
+            zone = zones.get((row.tenant_id, row.id))
+            policy, analysis, history = _analyse_asset(store, row, zone, now, lookback_s, kpis)
             if history is None:
                 done.append(_publish(catalog, row, policy, analysis, now))
             else:
@@ -112,11 +115,13 @@ def run_once(
     return report
 
 
-def _analyse_asset(store: ReadingStore, row: AssetRow, now: float, lookback_s: float,
-                   kpis: list[AssetKpis]) -> tuple[SharingPolicy, Analysis, FleetAsset | None]:
+def _analyse_asset(store: ReadingStore, row: AssetRow, site_timezone: str | None, now: float,
+                   lookback_s: float, kpis: list[AssetKpis]
+                   ) -> tuple[SharingPolicy, Analysis, FleetAsset | None]:
     """Idle windows and seasonal-naive offers; the history too if it is long enough for the
-    forecaster. Appends the asset's KPIs over the lookback to ``kpis``."""
-    policy = SharingPolicy.from_dict(row.policy or {})
+    forecaster. Appends the asset's KPIs over the lookback to ``kpis``. Blackout hours are in
+    the asset's site's zone unless its policy names one."""
+    policy = SharingPolicy.from_dict(with_site_timezone(row.policy, site_timezone))
     metric = asset_kind(row.kind).primary_metric
     since = now - max(lookback_s, FORECAST_LOOKBACK_S)
     readings = np.asarray(store.query(row.tenant_id, row.id, metric, since, now),

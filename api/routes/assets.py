@@ -224,9 +224,11 @@ def read_forecast(
     """Slots in which the asset is expected to have free capacity, from the same seasonal
     model that makes its offers, computed now and not stored."""
     from analytics.pipeline import analyse
-    from analytics.policy import SharingPolicy
+    from analytics.policy import SharingPolicy, with_site_timezone
+    from storage.catalog.sites import site_timezones
 
     row = assets.own(catalog, tenant, asset_id)
+    zone = site_timezones(catalog, tenant, asset_id).get((tenant, asset_id))
     now = time.time()
     lookback_s = lookback_days * 86400.0
     metric = asset_kind(row.kind).primary_metric
@@ -235,7 +237,7 @@ def read_forecast(
         readings,
         row.kind,
         row.capacity,
-        SharingPolicy.from_dict(row.policy or {}),
+        SharingPolicy.from_dict(with_site_timezone(row.policy, zone)),
         now,
         lookback_s,
     )
