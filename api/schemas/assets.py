@@ -194,7 +194,8 @@ class PolicyBody(BaseModel):
         None,
         min_length=1,
         max_length=64,
-        description="IANA time zone of the site (default UTC), e.g. Europe/Berlin",
+        description="IANA time zone of blackout_hours, e.g. Europe/Berlin (default: the "
+        "asset's site's zone, else UTC)",
     )
     lead_time_s: float | None = Field(
         None, ge=0, le=30 * 86400, description="offers start at least this long after now"
