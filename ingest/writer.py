@@ -4,7 +4,10 @@ A batch is written when it holds ``batch_size`` readings, when its oldest messag
 ``flush_interval_s``, or when no message has arrived for ``idle_flush_s``. The last rule
 matters: the broker stops delivering once its limit of unacknowledged messages is reached,
 and messages are acknowledged only after their write, so waiting for a full batch could wait
-for ever. A failed write is retried with exponential backoff, unacknowledged, until it works.
+for ever. A failed write is retried with exponential backoff, unacknowledged, until it works;
+meanwhile a store with a cheap health probe (``ping() -> bool``: InfluxDB's ``/ping``) is asked
+every ``probe_interval_s``, and the write is retried as soon as it answers, so the backlog drains
+the moment the database is back, not at the next step of a backoff grown to half a minute.
 
 A write the store *refuses* (:class:`StoreRefused`: a line it cannot parse) would fail for ever
 and block every message behind it, so the batch is halved until the refused messages stand
@@ -62,6 +65,7 @@ class BatchWriter:
     idle_flush_s: float = 0.02
     retry_initial_s: float = 0.2
     retry_max_s: float = 30.0
+    probe_interval_s: float = 0.25
 
     def __post_init__(self) -> None:
         self._q = _Queue()
@@ -199,10 +203,35 @@ class BatchWriter:
             except Exception as err:  # a store bug must not kill the thread silently
                 self.on_error(StoreError(repr(err)))
                 log.exception("the store failed unexpectedly, retrying in %.1f s", delay)
-            if self._stopping.is_set():
-                if time.monotonic() + delay > self._deadline:
-                    return False
-                time.sleep(delay)
-            else:
-                self._stopping.wait(delay)  # stop() cuts the wait short to apply its deadline
+            if not self._pause(delay):
+                return False
             delay = min(delay * 2, self.retry_max_s)
+
+    def _pause(self, delay: float) -> bool:
+        """Wait ``delay`` before the next attempt, cut short when the store's probe, having
+        failed, answers again (a store that answers its probe but fails writes waits out the
+        backoff); False if stopping gives up first (the wait would pass its deadline)."""
+        probe: Callable[[], bool] | None = getattr(self.store, "ping", None)
+        until, was_down = time.monotonic() + delay, False
+        while (left := until - time.monotonic()) > 0:
+            step = min(left, self.probe_interval_s) if probe is not None else left
+            if self._stopping.is_set():
+                if time.monotonic() + step > self._deadline:
+                    return False
+                time.sleep(step)
+            else:
+                self._stopping.wait(step)  # stop() cuts the wait short to apply its deadline
+            if probe is not None:
+                if self._answers(probe):
+                    if was_down:
+                        return True
+                else:
+                    was_down = True
+        return True
+
+    @staticmethod
+    def _answers(probe: Callable[[], bool]) -> bool:
+        try:
+            return probe()
+        except Exception:  # a probe that fails says only "not yet"
+            return False

@@ -84,6 +84,17 @@ def _read_count(http: _Http, query: str, params: dict[str, str]) -> int:
     return int(rows[0][1]) if rows else 0
 
 
+def _ping(http: _Http, timeout_s: float = 1.0) -> bool:
+    """InfluxDB's health probe (``/ping``: 204 from 1.x and 2.x, no database touched): cheap
+    enough for ingest to ask a few times a second while writes fail."""
+    probe = _Http(http.url, http.headers, min(timeout_s, http.timeout_s))
+    try:
+        status, _ = probe.request("GET", "/ping", {})
+    except StoreError:
+        return False
+    return 200 <= status < 300
+
+
 class InfluxV1Store:
     """A :class:`storage.readings.ReadingStore` on InfluxDB 1.x (``/write`` and ``/query``)."""
 
@@ -127,6 +138,10 @@ class InfluxV1Store:
             error = StoreRefused if status == 400 else StoreError
             raise error(f"InfluxDB refused {len(readings)} readings ({status}): "
                         f"{text[:300].decode(errors='replace')}")
+
+    def ping(self) -> bool:
+        """True when InfluxDB answers its health probe."""
+        return _ping(self._http)
 
     def _ensure_database(self) -> None:
         if not self._db_ready:
@@ -196,6 +211,10 @@ class InfluxV2Store:
                              f"{str(err.body)[:300]}") from err
         except (HTTPError, OSError) as err:
             raise StoreError(f"InfluxDB did not answer: {err}") from err
+
+    def ping(self) -> bool:
+        """True when InfluxDB answers its health probe."""
+        return _ping(self._http)
 
     def query(
         self, tenant: str, asset: str, metric: str, start: float, end: float

@@ -12,7 +12,7 @@ from storage.influx import InfluxV1Store
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
 from tests.ingest.conftest import wait_for
-from tests.servers import free_port
+from tests.servers import InfluxServer, free_port
 
 
 def entry(mid: int, n: int) -> Entry:
@@ -124,3 +124,62 @@ def test_a_store_that_is_down_then_refuses_still_singles_out_the_bad_message() -
     wait_for(lambda: refused == [2] and writer.pending == 0, lambda: (refused, writer.pending))
     writer.stop()
     assert len(store.rows) == 1
+
+
+class Outage:
+    """A store down until ``back`` is set, with a cheap probe saying whether it is back."""
+
+    def __init__(self) -> None:
+        self.back = threading.Event()
+        self.rows: list[Reading] = []
+        self.written_at = 0.0
+        self.probes = 0
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if not self.back.is_set():
+            raise StoreError("connection refused")
+        self.rows += readings
+        self.written_at = time.monotonic()
+
+    def ping(self) -> bool:
+        self.probes += 1
+        return self.back.is_set()
+
+
+def test_a_store_coming_back_is_written_within_a_probe_interval_not_the_next_backoff_step(
+) -> None:
+    store = Outage()
+    written: list[list[Entry]] = []
+    # The first retry is 60 s away: only the probe can bring the write forward.
+    writer = BatchWriter(store, lambda b, _s: written.append(b), idle_flush_s=0,
+                         retry_initial_s=60, probe_interval_s=0.05)
+    writer.add(entry(1, 3))
+    writer.start()
+    wait_for(lambda: store.probes >= 3, lambda: store.probes)
+    back_at = time.monotonic()
+    store.back.set()
+    wait_for(lambda: written, timeout_s=5)
+    assert len(store.rows) == 3 and store.written_at - back_at < 1.0
+    assert writer.stop(1) is True
+
+
+def test_a_store_answering_its_probe_while_writes_fail_waits_out_the_backoff() -> None:
+    class Answers(Outage):
+        def ping(self) -> bool:
+            self.probes += 1
+            return True  # up, yet refusing writes (a server error): no tight retry loop
+
+    store = Answers()
+    errors: list[StoreError] = []
+    writer = BatchWriter(store, lambda b, _s: None, errors.append, idle_flush_s=0,
+                         retry_initial_s=0.3, retry_max_s=0.3, probe_interval_s=0.01)
+    writer.add(entry(1, 1))
+    writer.start()
+    time.sleep(1.0)
+    assert writer.stop(0.1) is False
+    assert 2 <= len(errors) <= 5 and store.probes > 20  # retried every 0.3 s, probed between
+
+
+def test_influxdb_ping_says_whether_it_answers(influxdb: InfluxServer) -> None:
+    assert InfluxV1Store(f"http://127.0.0.1:{free_port()}", "db").ping() is False
+    assert InfluxV1Store(influxdb.url, "db").ping() is True
