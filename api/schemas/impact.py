@@ -38,21 +38,6 @@ class KindImpact(Measures):
         description="quantity x hours of the bookings accounted as shared capacity, in unit-h")
 
 
-class FactorPublic(BaseModel):
-    id: str
-    value: float
-    unit: str
-    source: str
-    year: int
-    url: str
-    note: str
-
-    @classmethod
-    def of(cls, f: EmissionFactor) -> FactorPublic:
-        return cls(id=f.id, value=f.value, unit=f.unit, source=f.source, year=f.year,
-                   url=f.url, note=f.note)
-
-
 class ImpactPublic(BaseModel):
     model_config = examples(
         {
@@ -77,7 +62,8 @@ class ImpactPublic(BaseModel):
     total: Measures = Field(description="over every kind (quantities of different units are "
                             "not added: see kinds)")
     kinds: list[KindImpact]
-    factors: list[FactorPublic] = Field(description="the factors used, with their sources")
+    # The table's own rows (a dataclass pydantic documents and serialises as it is).
+    factors: list[EmissionFactor] = Field(description="the factors used, with their sources")
 
     @classmethod
     def of(cls, start: float, end: float, report: ImpactReport) -> ImpactPublic:
@@ -86,4 +72,4 @@ class ImpactPublic(BaseModel):
                  for (kind, unit), t in report.kinds.items()]
         return cls(start=utc(start), end=utc(end),
                    total=Measures(**Measures.values(report.total)), kinds=kinds,
-                   factors=[FactorPublic.of(FACTORS[i]) for i in sorted(report.total.factors)])
+                   factors=[FACTORS[i] for i in sorted(report.total.factors)])

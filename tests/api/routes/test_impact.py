@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.routes import impact, interop
+from api.schemas.impact import ImpactPublic
+from market.impact import ImpactReport, Tally, booking_impact
+from market.impact_factors import HGV_AVERAGE_LADEN_TKM
 from storage.catalog import Catalog
 from tests.api.conftest import add_asset, add_live_offer, auth
 from tests.stores import MemoryStore
@@ -127,3 +130,19 @@ def test_a_bad_period_is_422(client: TestClient, catalog: Catalog, params: dict)
 
 def test_without_a_key_is_401(client: TestClient) -> None:
     assert client.get("/v1/impact").status_code == 401
+
+
+def test_a_co2e_figure_is_answered_with_its_factors_and_their_sources() -> None:
+    # No booking carries a leg yet, so this is the answer's shape for one that will.
+    leg = booking_impact("vehicle", "t", 12.0, SOON, SOON + 3600, leg_km=250.0)
+    total, kind = Tally(), Tally()
+    total.add(leg)
+    kind.add(leg)
+    body = ImpactPublic.of(SOON, SOON + 86400, ImpactReport(total, {("vehicle", "t"): kind}))
+    out = body.model_dump(mode="json")
+    assert out["total"]["tonne_km"] == 3000.0
+    assert out["total"]["kg_co2e_avoided"] == pytest.approx(449.79)
+    assert out["total"]["factors"] == out["kinds"][0]["factors"] == [HGV_AVERAGE_LADEN_TKM.id]
+    (factor,) = out["factors"]
+    assert (factor["value"], factor["year"], factor["url"]) == (
+        0.14993, 2012, HGV_AVERAGE_LADEN_TKM.url)
