@@ -44,6 +44,19 @@ def hosts(catalog_url: str, catalog: Catalog) -> Iterator[list[Catalog]]:
         c.close()
 
 
+def offline_rule_over(client: TestClient, catalog: Catalog, receiver: Receiver,
+                      n: int) -> list[str]:
+    """``n`` assets of acme, an owner webhook to ``receiver`` and an offline rule over all;
+    returns the assets' ids."""
+    ids = [f"z{i}" for i in range(n)]
+    for asset_id in ids:
+        add_asset(catalog, "acme", asset_id)
+    client.post("/v1/webhooks", json={"url": receiver.url}, headers=auth(catalog, "acme"))
+    client.post("/v1/alert-rules", json={"kind": "offline", "minutes": 1},
+                headers=auth(catalog, "acme"))
+    return ids
+
+
 def go_offline(catalog: Catalog, *asset_ids: str) -> None:
     with catalog.session() as s:
         for asset_id in asset_ids:
@@ -59,12 +72,7 @@ def test_two_alerts_threads_fire_and_deliver_each_alert_once_and_one_takes_over(
     lclient: TestClient, catalog: Catalog, store: MemoryStore, hosts: list[Catalog],
     receiver: Receiver,
 ) -> None:
-    ids = [f"z{n}" for n in range(6)]
-    for asset_id in ids:
-        add_asset(catalog, "acme", asset_id)
-    lclient.post("/v1/webhooks", json={"url": receiver.url}, headers=auth(catalog, "acme"))
-    lclient.post("/v1/alert-rules", json={"kind": "offline", "minutes": 1},
-                 headers=auth(catalog, "acme"))
+    ids = offline_rule_over(lclient, catalog, receiver, 6)
     threads = [alerts.AlertsThread(c, store, LOCAL.post, interval_s=0.05) for c in hosts]
     passes = {t.owner: 0 for t in threads}
     for t in threads:
@@ -138,12 +146,7 @@ def test_overlapping_deliveries_send_each_alert_once(
     lclient: TestClient, catalog: Catalog, store: MemoryStore, hosts: list[Catalog],
     receiver: Receiver,
 ) -> None:
-    ids = [f"z{n}" for n in range(20)]
-    for asset_id in ids:
-        add_asset(catalog, "acme", asset_id)
-    lclient.post("/v1/webhooks", json={"url": receiver.url}, headers=auth(catalog, "acme"))
-    lclient.post("/v1/alert-rules", json={"kind": "offline", "minutes": 1},
-                 headers=auth(catalog, "acme"))
+    ids = offline_rule_over(lclient, catalog, receiver, 20)
     go_offline(catalog, *ids)
     assert alerts.evaluate(catalog, store) == 20
     start = threading.Barrier(2)
