@@ -204,32 +204,38 @@ def serve_one(s: Settings, host: str, port: int,
 def serve_workers(s: Settings, host: str, port: int, workers: int,
                   metrics: tuple[str, int] | None = None) -> None:
     """``workers`` server processes (:mod:`shell.workers`), each with its own stores, and here,
-    in the parent, the one thread that delivers webhooks and expires holds: one per worker
-    would deliver every event several times; and, with ``metrics`` (address, port), the
-    metrics of every worker summed (prometheus-client's multiprocess mode)."""
+    in the parent, the threads that deliver webhooks (and expire holds) and check alert rules:
+    one per worker would deliver every event several times; and, with ``metrics`` (address,
+    port), the metrics of every worker summed (prometheus-client's multiprocess mode)."""
     import os
 
+    from market.alerts import AlertsThread
+    from market.outbound import OutboundPolicy
     from market.webhooks import Dispatcher, DispatcherThread
     from shell import workers as pool
-    from storage.catalog import Catalog
+    from shell.stores import open_stores
 
     # The workers are new interpreters: they read the options as settings from the environment.
     os.environ["IDLESHARE_DATA_DIR"] = str(s.data_dir)
     if s.influx_url:
         os.environ["IDLESHARE_INFLUX_URL"] = s.influx_url
     cleanup = _multiprocess_metrics(metrics) if metrics else None
-    catalog = Catalog(s.catalog)
-    thread = DispatcherThread(Dispatcher(catalog), 1.0)
-    thread.start()
-    try:
-        pool.serve(host, port, workers)
-    except RuntimeError as err:
-        fail(str(err))
-    finally:
-        thread.stop()
-        catalog.close()
-        if cleanup:
-            cleanup()
+    outbound = OutboundPolicy.from_env()
+    with open_stores(s) as (store, catalog):
+        # Alerts take the catalog's lease for each pass: one pass at a time across hosts too.
+        threads = (DispatcherThread(Dispatcher(catalog, outbound), 1.0),
+                   AlertsThread(catalog, store, outbound.post, 1.0))
+        for thread in threads:
+            thread.start()
+        try:
+            pool.serve(host, port, workers)
+        except RuntimeError as err:
+            fail(str(err))
+        finally:
+            for thread in threads:
+                thread.stop()
+            if cleanup:
+                cleanup()
 
 
 def _multiprocess_metrics(metrics: tuple[str, int]) -> Callable[[], None]:

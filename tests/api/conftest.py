@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -179,12 +180,23 @@ def two_workers(
     catalog: Catalog, catalog_url: str, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``idleshare api --workers 2`` over the ``catalog`` fixture's database."""
+    with api_workers(catalog_url, tmp_path) as running:
+        yield running
+
+
+@contextmanager
+def api_workers(catalog_url: str, tmp_path: Path, workers: int = 2,
+                **env_vars: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``idleshare api --workers N`` on that catalog, ``env_vars`` set: (base URL, process),
+    once every worker listens."""
     from tests.servers import free_port
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDLESHARE_")}
     env["IDLESHARE_CATALOG_URL"] = catalog_url
-    argv = [sys.executable, "-m", "shell.cli", "api", "--workers", "2", "--port", str(port)]
+    env.update(env_vars)
+    argv = [sys.executable, "-m", "shell.cli", "api", "--workers", str(workers), "--port",
+            str(port)]
     server = subprocess.Popen(
         [*argv, "--data-dir", str(tmp_path)],
         env=env,
@@ -194,7 +206,7 @@ def two_workers(
     try:
         deadline = time.monotonic() + 30
         # Each worker listens on its own socket once its app has started: wait for both.
-        while len(tcp_sockets(port, LISTEN)) < 2:
+        while len(tcp_sockets(port, LISTEN)) < workers:
             assert time.monotonic() < deadline, "the two API workers did not start"
             assert server.poll() is None, f"idleshare api exited with {server.returncode}"
             time.sleep(0.1)
