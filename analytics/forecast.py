@@ -10,14 +10,19 @@ Definitions (also in docs/analytics.md)
     before the origin (one week back, or two if that hour has no data, ...).
 
     The *anchor* (:func:`anchor`) is the seasonal-naive value held within
-    :data:`ANCHOR_BAND` of the median of the same hour 1, 2 and 3 weeks back.
-    :class:`FleetForecaster` takes the anchor as its median and learns the lower quantiles of
-    the residual (actual minus anchor) with :class:`QuantileForecaster` on :func:`features`:
-    hour of day, day of week, hours ahead of the origin, the value at the same hour 1..4 weeks
-    back and their mean, the recent level (mean over the 24 hours before the origin of value
-    minus its value a week before) and the anchor. One model serves every asset of a kind,
-    since features and target are fractions of capacity. P10 is the free fraction we are 90 %
-    sure of.
+    :data:`ANCHOR_BAND` of the median of the same hour 1, 2 and 3 weeks back. The *current
+    deviation* (:func:`current_deviation`) is the latest hour's value minus its anchor, within
+    :data:`CURRENT_WINDOW_H` hours before the origin.
+
+    :class:`FleetForecaster` takes as its median the anchor plus the share of the current
+    deviation that persists at each hour ahead (:func:`persistence`, :func:`level_median`:
+    intraday, a day running above or below its usual pattern goes on doing so), and learns the
+    lower quantiles of the residual over that median with :class:`QuantileForecaster` on
+    :func:`features`: hour of day, day of week, hours ahead of the origin, the value at the
+    same hour 1..4 weeks back and their mean, the recent level (mean over the 24 hours before
+    the origin of value minus its value a week before), the current deviation and the anchor.
+    One model serves every asset of a kind, since features and target are fractions of
+    capacity. P10 is the free fraction we are 90 % sure of.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from analytics.calibration import asset_shifts, conformal_shift
 from analytics.series import MAX_GAP_S, Steps
 
 HOUR = 3600.0
@@ -38,7 +44,11 @@ WEEK_H = 168
 #: Weeks back used as lag features.
 LAG_WEEKS = (1, 2, 3, 4)
 FEATURES = ("hour", "weekday", "ahead", *(f"lag_{k}w" for k in LAG_WEEKS), "lag_mean", "level",
-            "anchor")
+            "current", "anchor")
+AHEAD, CURRENT = FEATURES.index("ahead"), FEATURES.index("current")
+#: The current level is the latest deviation from the anchor in this many hours before the
+#: origin (a day back: an origin before today's first reading still sees yesterday's level).
+CURRENT_WINDOW_H = 24
 #: How far the anchor may stray from the median of the same hour 1-3 weeks back.
 ANCHOR_BAND = 0.15
 
@@ -89,7 +99,35 @@ def features(y: np.ndarray, t0: float, origin: int, idx: np.ndarray) -> np.ndarr
         level = float(np.nanmean(y[recent] - _lag(y, recent, WEEK_H, origin))) if recent.size \
             else np.nan
     return np.column_stack((hours % 24, (hours // 24 + 3) % 7, idx - origin, lags, lag_mean,
-                            np.full(idx.size, level), anchor(y, origin, idx)))
+                            np.full(idx.size, level), np.full(idx.size, current_deviation(
+                                y, origin)), anchor(y, origin, idx)))
+
+
+def current_deviation(y: np.ndarray, origin: int) -> float:
+    """How far the latest hour with data in the :data:`CURRENT_WINDOW_H` hours before
+    ``origin`` ran above its anchor (value minus anchor); NaN if none."""
+    recent = np.arange(max(origin - CURRENT_WINDOW_H, 0), origin)
+    dev = y[recent] - anchor(y, origin, recent)
+    known = np.flatnonzero(np.isfinite(dev))
+    return float(dev[known[-1]]) if known.size else float("nan")
+
+
+def persistence(F: np.ndarray, residual: np.ndarray, horizon_h: int) -> np.ndarray:
+    """How much of the current deviation (feature ``current``) persists ``a`` hours ahead, per
+    ``a`` in ``[0, horizon_h)``: the least-squares slope of the residual over the anchor on it
+    through the origin, clipped to [0, 1] (0 where no problem had a current level)."""
+    d, ahead = F[:, CURRENT], F[:, AHEAD].astype(int)
+    ok = np.isfinite(d) & np.isfinite(residual) & (ahead >= 0) & (ahead < horizon_h)
+    num = np.bincount(ahead[ok], weights=d[ok] * residual[ok], minlength=horizon_h)
+    den = np.bincount(ahead[ok], weights=d[ok] ** 2, minlength=horizon_h)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip(np.where(den > 0, num / den, 0.0), 0.0, 1.0)[:horizon_h]
+
+
+def level_median(F: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """The median: the anchor plus the persisting share ``phi`` of the current deviation."""
+    ahead = np.clip(F[:, AHEAD].astype(int), 0, phi.size - 1)
+    return F[:, -1] + phi[ahead] * np.nan_to_num(F[:, CURRENT])
 
 
 def training_rows(y: np.ndarray, t0: float, origin: int, horizon_h: int = WEEK_H,
@@ -220,8 +258,9 @@ def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) 
 @dataclass(eq=False, repr=False)  # as QuantileForecaster
 class FleetForecaster(BaseEstimator):
     """Quantiles of many assets' hourly free fractions: the :func:`anchor` (robust weekly
-    naive) as the median, and one :class:`QuantileForecaster` of the residual for the other
-    quantiles, calibrated.
+    naive) plus the persisting share of the current deviation as the median
+    (:func:`level_median`), and one :class:`QuantileForecaster` of the residual for the other
+    quantiles, calibrated per asset (:mod:`analytics.calibration`).
 
     On the Birmingham car parks no learned or adjusted median beat the weekly-naive value
     (gradient boosting on the value or the residual, recent level shifts, multi-week means,
@@ -249,6 +288,10 @@ class FleetForecaster(BaseEstimator):
     margin : float, default=0.4
         Lower quantiles are calibrated to ``level * margin`` on the calibration week, a margin
         for the drift between that week and the next.
+    per_asset : bool, default=True
+        Each asset's own split-conformal shift on its calibration week (the fleet's where it
+        has fewer than :data:`analytics.calibration.MIN_ASSET_RESIDUALS` hours), computed in
+        ``predict`` from the rows given; else the fleet's shift for every row.
     max_series : int, default=500
         Series learned from (a random sample beyond that): a fleet shares one model, and the
         fit time must not grow with the fleet.
@@ -262,7 +305,9 @@ class FleetForecaster(BaseEstimator):
     model_ : QuantileForecaster
         The residual model of the quantiles other than 0.5.
     shift_ : ndarray of shape (len(quantiles),)
-        Calibration shift added to each quantile (0 for the median and above).
+        The fleet's calibration shift of each quantile (0 for the median and above).
+    persistence_ : ndarray of shape (horizon_h,)
+        Share of the current deviation kept in the median, per hour ahead.
     n_features_in_ : int
         Hours of history, which fixes the origin.
     """
@@ -272,6 +317,7 @@ class FleetForecaster(BaseEstimator):
     quantiles: tuple[float, ...] = (0.1, 0.5)
     calibration_h: int = WEEK_H
     margin: float = 0.4
+    per_asset: bool = True
     max_series: int = 500
     max_rows: int = 200_000
     random_state: int = 0
@@ -333,7 +379,9 @@ class FleetForecaster(BaseEstimator):
         F = np.concatenate([r[0] for r in rows])
         target = np.concatenate([r[1] for r in rows])
         has_anchor = np.isfinite(F[:, -1])
-        F, target = F[has_anchor], target[has_anchor] - F[has_anchor, -1]
+        F, target = F[has_anchor], target[has_anchor]
+        self.persistence_ = persistence(F, target - F[:, -1], self.horizon_h)
+        target = target - level_median(F, self.persistence_)
         if target.size < 50:
             raise ValueError(f"too little history to train a forecaster: {target.size} hours")
         if target.size > self.max_rows:
@@ -341,23 +389,47 @@ class FleetForecaster(BaseEstimator):
             F, target = F[keep], target[keep]
         self.model_ = QuantileForecaster(self._learned() or (0.1,), random_state=self.random_state,
                                          bounds=(-1.0, 1.0)).fit(F, target)
-        self.shift_ = np.zeros(len(self.quantiles))
-        cal_idx = np.arange(cut, origin)
+        resid = self._calibration_residuals(series, t0, cut)
+        pooled = np.concatenate(resid)
+        # Only the lower quantiles are promises; the median stays the anchor.
+        self.shift_ = np.array([conformal_shift(pooled[:, i], q * self.margin) if q < 0.5
+                                else 0.0 for i, q in enumerate(self.quantiles)])
+        return self
+
+    def _calibration_residuals(self, series: np.ndarray, t0: float, cut: int
+                               ) -> list[np.ndarray]:
+        """Per series, actual minus the uncalibrated quantiles over the hours from ``cut`` to
+        the end of ``series`` (forecast from ``cut``: out of sample), shape (n_i, n_q); hours
+        without data or anchor are left out."""
+        cal_idx = np.arange(cut, series.shape[1])
         feats, actual = [], []
         for s in series:
             idx = cal_idx[np.isfinite(s[cal_idx])]
-            if idx.size:
-                feats.append(features(s, t0, cut, idx))
-                actual.append(s[idx])
-        if feats:
-            Xc = np.concatenate(feats)
-            ok = np.isfinite(Xc[:, -1])
-            resid = np.concatenate(actual)[ok, None] - self._quantiles(Xc[ok], Xc[ok, -1])
-            if resid.size:
-                # Only the lower quantiles are promises; the median stays the anchor.
-                self.shift_ = np.array([np.quantile(resid[:, i], q * self.margin) if q < 0.5
-                                        else 0.0 for i, q in enumerate(self.quantiles)])
-        return self
+            F = features(s, t0, cut, idx)
+            ok = np.isfinite(F[:, -1])
+            feats.append(F[ok])
+            actual.append(s[idx][ok])
+        sizes = np.cumsum([a.size for a in actual])[:-1]
+        F = np.concatenate(feats)
+        if not F.size:
+            return [np.zeros((a.size, len(self.quantiles))) for a in actual]
+        resid = np.concatenate(actual)[:, None] - self._quantiles(F, level_median(
+            F, self.persistence_))
+        return np.split(resid, sizes)
+
+    def _shifts(self, X: np.ndarray, t0: float) -> np.ndarray:
+        """Calibration shift per row of ``X`` and quantile: each asset's own split-conformal
+        shift on its calibration week where it has enough hours, else the fleet's
+        (:mod:`analytics.calibration`); the fleet's for every row unless ``per_asset``."""
+        shifts = np.tile(self.shift_, (len(X), 1))
+        if not self.per_asset:
+            return shifts
+        resid = self._calibration_residuals(X, t0, X.shape[1] - self.calibration_h)
+        for i, q in enumerate(self.quantiles):
+            if q < 0.5:
+                shifts[:, i] = asset_shifts([r[:, i] for r in resid], q * self.margin,
+                                            float(self.shift_[i]))
+        return shifts
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Quantile forecasts for the ``horizon_h`` hours after the last column of ``X``.
@@ -380,7 +452,7 @@ class FleetForecaster(BaseEstimator):
         t0, origin = float(self.t0), X.shape[1]
         idx = np.arange(origin, origin + self.horizon_h)
         F = np.concatenate([features(y, t0, origin, idx) for y in X])
-        base = F[:, -1].copy()
+        base = level_median(F, self.persistence_)
         if np.isnan(base).any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a series without any data
@@ -389,5 +461,13 @@ class FleetForecaster(BaseEstimator):
                              np.nan_to_num(np.nanmean(y)))
                     for y in X])
             base = np.where(np.isnan(base), fallback, base)
-        pred = np.clip(self._quantiles(F, base) + self.shift_, 0.0, 1.0)
-        return np.sort(pred, axis=1).reshape(len(X), self.horizon_h, -1)
+        shifts = np.repeat(self._shifts(X, t0), self.horizon_h, axis=0)
+        pred = np.clip(self._quantiles(F, base) + shifts, 0.0, 1.0)
+        # Non-crossing around the median, which stays as it is: a calibrated lower quantile
+        # above it is held at it (and an upper one below it, at it).
+        mid = int(np.searchsorted(np.asarray(self.quantiles), 0.5))
+        for i in range(mid - 1, -1, -1):
+            pred[:, i] = np.minimum(pred[:, i], pred[:, i + 1])
+        for i in range(mid + 1, pred.shape[1]):
+            pred[:, i] = np.maximum(pred[:, i], pred[:, i - 1])
+        return pred.reshape(len(X), self.horizon_h, -1)

@@ -12,6 +12,7 @@ from analytics.forecast import (
     FleetForecaster,
     QuantileForecaster,
     anchor,
+    current_deviation,
     daily_naive,
     hourly_free,
     seasonal_naive,
@@ -81,14 +82,35 @@ def test_the_anchor_repeats_last_week_but_not_further_than_the_band_from_the_med
     assert np.isnan(anchor(y, origin, np.array([hour + 1])))[0]
 
 
-def test_the_fleet_median_is_the_anchor_and_p10_lies_below_it() -> None:
+def test_the_fleet_median_is_the_anchor_plus_the_persisting_current_deviation() -> None:
     series = weekly_pattern(6, 4, seed=1)
     origin = 5 * WEEK_H
     idx = np.arange(origin, origin + WEEK_H)
-    pred = fitted(series, origin)
-    expected = np.array([np.clip(anchor(y, origin, idx), 0, 1) for y in series])
+    X = np.stack(series)[:, :origin]
+    model = FleetForecaster(t0=T0).fit(X)
+    pred = model.predict(X)
+    phi = model.persistence_
+    assert phi.shape == (WEEK_H,) and ((phi >= 0) & (phi <= 1)).all()
+    expected = np.array([np.clip(anchor(y, origin, idx) + phi * current_deviation(y, origin),
+                                 0, 1) for y in series])
     np.testing.assert_allclose(pred[:, :, 1], expected)
     assert (pred[:, :, 0] <= pred[:, :, 1]).all() and (pred[:, :, 0] < pred[:, :, 1]).mean() > 0.5
+
+
+def test_a_day_running_below_its_pattern_lowers_the_next_hours() -> None:
+    # Every day at noon the free fraction drops by a level of its own that holds all afternoon.
+    rng = np.random.default_rng(3)
+    hours = np.arange(6 * WEEK_H)
+    shift = np.repeat(rng.normal(0, 0.15, hours.size // 24), 24)
+    y = np.clip(0.6 + np.where(hours % 24 >= 12, shift, 0.0), 0, 1)
+    origin = 5 * WEEK_H + 15  # 15:00, three hours into today's shift
+    X = np.stack([y, y])[:, :origin]
+    model = FleetForecaster(t0=T0, horizon_h=8).fit(X)
+    assert model.persistence_[:8].min() > 0.5  # learned: the afternoon keeps its level
+    median = model.predict(X)[0, :8, 1]
+    naive = anchor(y, origin, np.arange(origin, origin + 8))
+    actual = y[origin:origin + 8]
+    assert np.abs(median - actual)[:9 - 1].mean() < 0.5 * np.abs(naive - actual).mean()
 
 
 def test_hours_without_an_anchor_fall_back_to_the_daily_naive_value() -> None:
