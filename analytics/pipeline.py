@@ -81,3 +81,52 @@ def _cut_windows(windows: list[IdleWindow], planned: np.ndarray,
         for s, e in cut_out(np.array([[w.start, w.end]]), planned, min_duration_s).tolist():
             out.append(replace(w, start=s, end=e, ongoing=w.ongoing and e == w.end))
     return out
+
+
+#: Quantiles of past free quantity shown beside each forecast slot: P10 and the median (P50).
+SLOT_QUANTILES = (0.1, 0.5)
+
+
+def slot_quantiles(
+    readings: Sequence[tuple[float, float]] | np.ndarray,
+    kind: str,
+    capacity: float,
+    slots: np.ndarray,
+    lookback_s: float,
+    levels: Sequence[float] = SLOT_QUANTILES,
+    period_s: float = 86400.0,
+    max_gap_s: float = MAX_GAP_S,
+) -> np.ndarray:
+    """Time-weighted quantiles of the free quantity each slot had in the past periods.
+
+    For a slot ``[s, e)`` (an offer of :func:`analyse`) the past values are the free quantity
+    the readings held over ``[s - k·period_s, e - k·period_s)`` for each whole period
+    ``k >= 1`` in ``lookback_s`` (the periods the seasonal-naive offers search), each value
+    weighted by the seconds it held. This describes the history behind an offer; it changes
+    no offer (an offer's quantity is its latest window's least free less the reserve, which
+    may lie above or below these quantiles).
+
+    Returns
+    -------
+    quantiles : ndarray of shape (len(slots), len(levels))
+        In the asset's unit; NaN where no past slot has data.
+    """
+    bounds = np.asarray(slots, dtype=float)[:, :2]  # [start, end, ...] rows
+    out = np.full((bounds.shape[0], len(levels)), np.nan)
+    pairs = np.asarray(readings, dtype=float).reshape(-1, 2)
+    if not pairs.size or not bounds.size:
+        return out
+    times, values = as_series(pairs[:, 0], pairs[:, 1])
+    steps = Steps.from_readings(times, free_quantity(kind, values, capacity), max_gap_s)
+    order = np.argsort(steps.values, kind="stable")
+    starts, ends, free = steps.starts[order], steps.ends[order], steps.values[order]
+    shifts = period_s * np.arange(1, max(int(lookback_s // period_s), 0) + 1)[:, None]
+    for row, (s, e) in enumerate(bounds):
+        # Seconds each step held inside the same slot of each past period, shape (n,).
+        held = np.clip(np.minimum(ends, e - shifts) - np.maximum(starts, s - shifts),
+                       0.0, None).sum(axis=0)
+        total = held.sum()
+        if total > 0:
+            at = np.searchsorted(np.cumsum(held), np.asarray(levels) * total, side="left")
+            out[row] = free[np.minimum(at, free.size - 1)]
+    return out
