@@ -1,11 +1,14 @@
-"""MQTT plumbing for ingest: a paho client set up for a persistent session, batched acks."""
+"""MQTT plumbing for ingest: a paho client set up for a persistent session, reading PUBLISH
+packets in batches, batched acks."""
 
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import MQTT_LOG_ERR, MQTTErrorCode, MQTTMessage, time_func
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -16,14 +19,145 @@ from idleshare.urls import MqttUrl
 ClientFactory = Callable[[str, int], mqtt.Client]
 
 
+class BatchReadClient(mqtt.Client):
+    """paho's client, reading the socket in large chunks and decoding their PUBLISH packets.
+
+    paho reads every packet with three or more ``recv`` calls (the command byte, each byte of
+    the remaining length, the body), goes round its ``select`` loop for each, and builds a
+    ``Properties`` object for every MQTT 5 PUBLISH: that is most of a subscriber's CPU per
+    message (docs/ingest.md, Performance). This client reads up to ``CHUNK`` bytes per
+    ``recv`` and takes every complete packet out of them in order: a QoS 0 or 1 PUBLISH
+    without properties becomes an ``MQTTMessage`` here and goes to paho's own dispatch
+    (``on_message``, filtered callbacks); any other packet (CONNACK, SUBACK, PUBACK, PINGRESP,
+    DISCONNECT, QoS 2, a PUBLISH carrying properties) is handed to paho's handler exactly as
+    paho's reader would. Connecting, TLS, sessions, keepalive, reconnects and all writes stay
+    paho's. A partial packet waits in the buffer for the next read; a new socket starts with
+    an empty one.
+    """
+
+    CHUNK = 256 * 1024
+
+    _read_buffer: bytearray
+    _read_socket: object
+
+    def _packet_read(self) -> MQTTErrorCode:
+        sock = self._sock
+        if getattr(self, "_read_socket", None) is not sock:
+            self._read_socket, self._read_buffer = sock, bytearray()
+        try:
+            data = self._sock_recv(self.CHUNK)
+        except BlockingIOError:
+            return MQTTErrorCode.MQTT_ERR_AGAIN
+        except OSError as err:  # TimeoutError included
+            self._easy_log(MQTT_LOG_ERR, "failed to receive on socket: %s", err)
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        if not data:
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        with self._msgtime_mutex:
+            self._last_bytes_received = time_func()
+        self._read_buffer += data
+        return self._take_packets(self._read_buffer, sock)
+
+    def _take_packets(self, buf: bytearray, sock: object) -> MQTTErrorCode:
+        """Handle every complete packet at the start of ``buf``, removing each from it before
+        its handler runs (a callback that raises never sees it again)."""
+        v5 = self._protocol == mqtt.MQTTv5
+        now = time_func()
+        while len(buf) >= 2:
+            # Remaining length: 1 to 4 bytes of 7 bits, least significant first.
+            length, shift, at = 0, 0, 1
+            while True:
+                if at == len(buf):
+                    return MQTTErrorCode.MQTT_ERR_SUCCESS  # the rest comes with the next read
+                byte = buf[at]
+                at += 1
+                length |= (byte & 127) << shift
+                if byte < 128:
+                    break
+                shift += 7
+                if shift > 21:
+                    return MQTTErrorCode.MQTT_ERR_PROTOCOL
+            end = at + length
+            if end > len(buf):
+                break
+            command, packet = buf[0], buf[:end]
+            del buf[:end]
+            rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+            # PUBLISH at QoS 0 or 1 (dup and retain flags masked out)
+            message = _publish(packet, command, at, v5) if command & 0xF6 in (0x30, 0x32) else None
+            if message is not None:
+                message.timestamp = now
+                self._handle_on_message(message)
+                if message.qos and not self._manual_ack:
+                    rc = self._send_puback(message.mid)  # as paho's handler, after on_message
+            else:
+                rc = self._handle_other(command, length, packet[at:])
+            if rc:
+                return rc
+            if self._sock is not sock:
+                break  # closed by a handler: the rest belongs to a finished connection
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_other(self, command: int, length: int, body: bytearray) -> MQTTErrorCode:
+        """A packet for paho's own handler, set up as its reader leaves it."""
+        self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": [],
+                           "remaining_mult": 1, "remaining_length": length, "packet": body,
+                           "to_process": 0, "pos": 0}
+        try:
+            return self._packet_handle()
+        except mqtt.MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            return MQTTErrorCode.MQTT_ERR_PROTOCOL
+        finally:
+            self._in_packet = {"command": 0, "have_remaining": 0, "remaining_count": [],
+                               "remaining_mult": 1, "remaining_length": 0,
+                               "packet": bytearray(b""), "to_process": 0, "pos": 0}
+
+
+def _publish(packet: bytearray, command: int, at: int, v5: bool) -> MQTTMessage | None:
+    """The message of a QoS 0/1 PUBLISH whose body starts at ``at``; None when it carries MQTT 5
+    properties or looks malformed, for paho's handler to take (and to say what is wrong)."""
+    end = len(packet)
+    if end - at < 2:
+        return None
+    topic_end = at + 2 + (packet[at] << 8 | packet[at + 1])
+    body, mid = topic_end, 0
+    qos = (command >> 1) & 3
+    if qos:
+        if body + 2 > end:
+            return None
+        mid = packet[body] << 8 | packet[body + 1]
+        body += 2
+    if v5:
+        if body >= end or packet[body]:  # no property length, or properties to decode
+            return None
+        body += 1
+    elif topic_end == at + 2 or body > end:  # MQTT 3.1.1 forbids an empty topic
+        return None
+    message = MQTTMessage(mid, bytes(packet[at + 2:topic_end]))
+    message.qos, message.retain, message.dup = qos, bool(command & 1), bool(command & 8)
+    message.payload = bytes(packet[body:])
+    return message
+
+
 def paho_client(client_id: str, protocol: int = mqtt.MQTTv311) -> mqtt.Client:
-    """A client that leaves acknowledging to the caller and keeps its session."""
+    """A client that leaves acknowledging to the caller, keeps its session and reads PUBLISH
+    packets in batches."""
+    return _client(BatchReadClient, client_id, protocol)
+
+
+def plain_paho_client(client_id: str, protocol: int = mqtt.MQTTv311) -> mqtt.Client:
+    """As :func:`paho_client` with paho's own reader (for comparison: ``python -m bench``)."""
+    return _client(mqtt.Client, client_id, protocol)
+
+
+def _client(cls: type[mqtt.Client], client_id: str, protocol: int) -> mqtt.Client:
     version = mqtt.MQTTProtocolVersion(protocol)
     if version == mqtt.MQTTv5:
-        return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
-                           manual_ack=True)
-    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
-                       clean_session=False, manual_ack=True)
+        return cls(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
+                   manual_ack=True)
+    return cls(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
+               clean_session=False, manual_ack=True)
 
 
 def connect(client: mqtt.Client, url: MqttUrl, keepalive_s: int = 30,
@@ -46,6 +180,20 @@ def connect(client: mqtt.Client, url: MqttUrl, keepalive_s: int = 30,
         client.connect_async(url.host, url.port, keepalive_s, clean_start=False, properties=props)
     else:
         client.connect_async(url.host, url.port, keepalive_s)
+
+
+def wait_settled(client: mqtt.Client, timeout_s: float = 2.0) -> bool:
+    """Wait (up to ``timeout_s``) until paho has written every queued packet and the broker has
+    acknowledged every QoS 1 message we published; True if it did. Call before ``disconnect``:
+    a socket closed with the broker's answers (PUBACKs of our receipts) still unread is reset
+    (TCP RST), and the broker then drops what it had not read yet, our last PUBACKs among it,
+    and delivers those messages again. Clients other than paho's have nothing to wait for."""
+    deadline = time.monotonic() + timeout_s
+    while getattr(client, "_out_packet", None) or getattr(client, "_out_messages", None):
+        if time.monotonic() > deadline or not client.is_connected():
+            return False
+        time.sleep(0.005)
+    return True
 
 
 _PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id

@@ -44,7 +44,7 @@ from ingest.assets import AssetCache
 from ingest.dedup import Dedup
 from ingest.later import Later
 from ingest.metrics import IngestMetrics, Stats
-from ingest.mqtt import ClientFactory, ack_many, connect, paho_client
+from ingest.mqtt import ClientFactory, ack_many, connect, paho_client, wait_settled
 from ingest.status import Status, StatusRecorder, parse_status
 from ingest.validate import Validator
 from ingest.writer import BatchWriter, Entry
@@ -156,6 +156,7 @@ class Ingest:
         self._later.stop()  # unacknowledged: the broker delivers them to the next session
         done = self._writer.stop(self.stop_timeout_s)
         if self._client is not None:
+            wait_settled(self._client)  # else the last PUBACKs may be lost with the socket
             self._client.disconnect()  # after the queued acknowledgements, in order
             self._client.loop_stop()
         return done
