@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from idleshare import wire
 from idleshare.assets import KINDS_BY_NAME, Asset, Metric
 from idleshare.errors import WireError
-from ingest.schema import SenmlPack
+from ingest.schema import parse_pack
 from storage.readings import Reading
 
 AssetLookup = Callable[[str, str], Asset | None]
@@ -70,13 +70,10 @@ class Validator:
         if where.channel != wire.READINGS:
             raise WireError("bad_topic", f"not a readings topic: {topic[:200]!r}")
         try:
-            records = SenmlPack.model_validate_json(payload).root
+            (bn, bt, bu, agent, seq), rows = parse_pack(payload)
         except ValidationError as err:
             raise schema_error(err) from err
-        # Resolved straight from the schema's records (it puts every base field in the first
-        # one), without intermediate objects: this is the hot path of ingest.
-        first = records[0]
-        tenant, asset_id = wire.parse_base_name(first.bn or "")
+        tenant, asset_id = wire.parse_base_name(bn)
         if tenant != where.tenant:
             raise WireError("tenant_mismatch", f"base name {tenant!r}, topic {where.tenant!r}")
         if asset_id != where.asset:
@@ -84,11 +81,10 @@ class Validator:
         asset = self.lookup_asset(tenant, asset_id)
         if asset is None:
             raise WireError("unknown_asset", f"{tenant}/{asset_id} is not in the catalog")
-        bt, bu = first.bt or 0.0, first.bu or ""
-        readings = [self._reading(asset, r.n, r.v, bt + (r.t or 0.0), r.u or bu, now)
-                    for r in records]
-        assert first.agent is not None and first.seq is not None  # the schema requires them
-        return Checked(tenant, first.agent, first.seq, readings)
+        bu = bu or ""
+        readings = [self._reading(asset, n, v, bt + (t or 0.0), u or bu, now)
+                    for n, v, t, u in rows]
+        return Checked(tenant, agent, seq, readings)
 
     def _reading(self, asset: Asset, name: str, value: float, at: float, unit_sent: str,
                  now: float) -> Reading:

@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from idleshare import wire
 from idleshare.assets import Asset
 from idleshare.errors import WireError
 from idleshare.wire import Measurement
+from ingest.schema import SenmlPack, _parse_plain, parse_pack
 from ingest.validate import Validator
 from storage.readings import Reading
 
@@ -152,3 +154,55 @@ def test_a_reading_older_than_max_age_is_too_old() -> None:
 def test_a_reading_ahead_of_max_future_is_in_future() -> None:
     payload = pack(Measurement("occupied", 1, NOW), Measurement("occupied", 1, NOW + 31))
     assert reason(TOPIC, payload, validator(max_future_s=30)) == "in_future"
+
+
+# The fast parse of plain packs must accept exactly what the model accepts, with its values.
+
+_ODD_VALUES: list[Any] = [None, True, False, 0, 1, -1, 1.5, -0.0, 2**53, 2**53 + 1, 2**63,
+                          2**63 - 1, 1e308, "", "x", "a" * 32, "a" * 33, "a" * 64, "a" * 65,
+                          "b" * 201, "agent\n", "é", [], {}, [1.0]]
+
+
+def _model(payload: bytes) -> Any:
+    try:
+        records = SenmlPack.model_validate_json(payload).root
+    except ValidationError as err:
+        return ("rejected", str(err))
+    f = records[0]
+    return (f.bn, f.bt, f.bu, f.agent, f.seq), [(r.n, r.v, r.t, r.u) for r in records]
+
+
+def _variants() -> list[bytes]:
+    base = [{"bn": "urn:dev:acme:zone-1:", "bt": NOW, "agent": "agent-1", "seq": 7,
+             "n": "occupied", "v": 40.0, "u": "pallet"}, {"n": "occupied", "v": 41, "t": 1.5}]
+    out = [json.dumps(base).encode(), b"[]", b"{}", b"[1]", b"[{}]", b"null", b" [\n] ",
+           b'[{"bn":"urn:dev:acme:zone-1:","bt":1,"agent":"a","seq":1,"n":"x","v":NaN}]',
+           b'[{"bn":"urn:dev:acme:zone-1:","bt":1,"agent":"a","seq":1,"n":"x","v":1e999}]',
+           b'[{"bn":"\\ud800","bt":1,"agent":"a","seq":1,"n":"x","v":1}]',
+           b'[{"bn":"x","bt":1,"agent":"a","seq":1,"n":"x","v":1,"v":2}]', b"\xff"]
+    for index, record in enumerate(base):
+        for field in ("bn", "bt", "bu", "agent", "seq", "n", "v", "t", "u", "extra"):
+            out.append(json.dumps([r if r is not record else
+                                   {k: v for k, v in r.items() if k != field}
+                                   for r in base]).encode())  # the field left out
+            for value in _ODD_VALUES:
+                changed = [dict(r) for r in base]
+                changed[index][field] = value
+                out.append(json.dumps(changed).encode())
+    return out
+
+
+def test_the_fast_parse_of_plain_packs_agrees_with_the_model_on_every_shape() -> None:
+    fast = 0
+    for payload in _variants():
+        model = _model(payload)
+        plain = _parse_plain(payload)
+        if plain is not None:
+            fast += 1
+            assert plain == model, payload
+            assert all(type(v) is float for v in (plain[0][1], *(r[1] for r in plain[1])))
+        try:
+            assert parse_pack(payload) == model, payload
+        except ValidationError as err:
+            assert model == ("rejected", str(err)), payload
+    assert fast > 50  # the fast path did take the plain ones
