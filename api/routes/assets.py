@@ -222,8 +222,9 @@ def read_forecast(
     lookback_days: Annotated[int, Query(ge=1, le=60, description="history to learn from")] = 7,
 ) -> ForecastPublic:
     """Slots in which the asset is expected to have free capacity, from the same seasonal
-    model that makes its offers, computed now and not stored."""
-    from analytics.pipeline import analyse
+    model that makes its offers, computed now and not stored; each with the P10 and median
+    free quantity of its hours in the past days (the forecast band)."""
+    from analytics.pipeline import analyse, slot_quantiles
     from analytics.policy import SharingPolicy, with_site_timezone
     from storage.catalog.sites import site_timezones
 
@@ -241,9 +242,13 @@ def read_forecast(
         now,
         lookback_s,
     )
+    band = slot_quantiles(readings, row.kind, row.capacity, analysis.offers, lookback_s)
     slots = [
-        ForecastSlot(start=utc(s), end=utc(e), quantity=q, confidence=c)
-        for s, e, q, c in analysis.offers.tolist()
+        ForecastSlot(start=utc(s), end=utc(e), quantity=q, confidence=c,
+                     p10=None if math.isnan(p10) else p10,
+                     median=None if math.isnan(median) else median)
+        for (s, e, q, c), (p10, median) in zip(analysis.offers.tolist(), band.tolist(),
+                                               strict=True)
     ]
     return ForecastPublic(asset=asset_id, unit=row.unit, lookback_s=lookback_s, slots=slots)
 

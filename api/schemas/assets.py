@@ -134,10 +134,18 @@ class AssetStatusPublic(BaseModel):
 
 
 class ForecastSlot(BaseModel):
+    """One offer the seasonal-naive analysis would make now, and the history behind it."""
+
     start: datetime
     end: datetime
-    quantity: float = Field(description="free quantity expected for the whole slot")
-    confidence: float
+    quantity: float = Field(description="free quantity offerable for the whole slot: the least "
+                            "free of the latest idle window less the owner's reserve")
+    confidence: float = Field(description="share of the same slot in past days that was idle "
+                              "(Laplace's rule of succession)")
+    p10: float | None = Field(description="free quantity the same hours had in the past days "
+                              "of the lookback, 10th percentile (time-weighted); null without "
+                              "data")
+    median: float | None = Field(description="the same past free quantity, median (P50)")
 
 
 class ForecastPublic(BaseModel):
@@ -152,6 +160,8 @@ class ForecastPublic(BaseModel):
                     "end": "2024-05-03T06:00:00Z",
                     "quantity": 180.0,
                     "confidence": 0.86,
+                    "p10": 176.0,
+                    "median": 204.0,
                 }
             ],
         },
