@@ -305,6 +305,8 @@ class LegPayloadForecaster(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     model_ : QuantileForecaster
+    n_iter_ : ndarray of int
+        Boosting rounds run per quantile (of the model fitted on all rows).
     shift_ : ndarray of shape (len(quantiles),)
     n_features_in_ : int
     """
@@ -336,6 +338,7 @@ class LegPayloadForecaster(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan",
                              y_numeric=True)
         self.model_ = self._quantile_model().fit(X, y)
+        self.n_iter_ = self.model_.n_iter_
         self.shift_ = np.zeros(len(self.quantiles))
         if len(y) >= 2 * self.folds:
             resid = np.empty((len(y), len(self.quantiles)))

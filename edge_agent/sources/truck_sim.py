@@ -154,8 +154,9 @@ class TruckPlan:
     rotations: tuple[Rotation, ...]
     seed: int = 0
     gps_noise_m: float = 10.0
-    #: Stops a one-off order may go to instead of a rotation's first stop.
+    #: Stops a one-off order may go to instead of a rotation's first stop (none: no one-offs).
     one_off_stops: tuple[Place, ...] = ()
+    skip_day_share: float = SKIP_DAY_SHARE
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class TruckDay:
         self.trips: list[TripTruth] = []
         rng = random.Random(f"{plan.seed}|{plan.truck_id}|day|{day.toordinal()}")
         rotation = next((r for r in plan.rotations if day.weekday() in r.weekdays), None)
-        if rotation is None or rng.random() < SKIP_DAY_SHARE:
+        if rotation is None or rng.random() < plan.skip_day_share:
             return
         legs = list(rotation.legs)
         one_off = rng.random() < ONE_OFF_SHARE and len(plan.one_off_stops) > 1
