@@ -169,8 +169,8 @@ def _combined(windows: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": sum(w["errors"] for w in windows),
         "seconds": round(seconds, 3),
         "rate": round(requests / seconds, 1) if seconds else 0.0,
-        "p50_ms": statistics.median(w["p50_ms"] for w in windows),
-        "p99_ms": statistics.median(w["p99_ms"] for w in windows),
+        "p50_ms": round(statistics.median(w["p50_ms"] for w in windows), 2),
+        "p99_ms": round(statistics.median(w["p99_ms"] for w in windows), 2),
         "max_ms": max(w["max_ms"] for w in windows),
         "rates": [w["rate"] for w in windows],
     }
