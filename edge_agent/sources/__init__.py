@@ -8,6 +8,7 @@ from edge_agent.sources.file import FileSource
 from edge_agent.sources.gpio import GpioSource
 from edge_agent.sources.replay import ReplaySource
 from edge_agent.sources.simulator import SimulatorSource
+from edge_agent.sources.truck_sim import TruckSimSource
 
 SOURCES: dict[str, type[Source]] = {
     "simulator": SimulatorSource,
@@ -15,7 +16,8 @@ SOURCES: dict[str, type[Source]] = {
     "command": CommandSource,
     "file": FileSource,
     "gpio": GpioSource,
+    "truck_sim": TruckSimSource,
 }
 
 __all__ = ["SOURCES", "CommandSource", "FileSource", "GpioSource", "ReplaySource",
-           "SimulatorSource", "Source"]
+           "SimulatorSource", "Source", "TruckSimSource"]
