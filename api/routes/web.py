@@ -35,6 +35,7 @@ ASSETS: dict[str, tuple[bytes, str]] = {
         "common.js": "text/javascript",
         "dashboard.js": "text/javascript",
         "dashboard.css": "text/css",
+        "charts.js": "text/javascript",
         "app.js": "text/javascript",
         "app.css": "text/css",
         "vendor/uPlot.iife.min.js": "text/javascript",

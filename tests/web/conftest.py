@@ -51,7 +51,10 @@ def _level(asset: str, t: float) -> float:
     weekday = int(t // 86400 + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
     busy = 7 <= hour < 19 and weekday < 5
     if asset == "zone-a":
-        return 85.0 + 5 * math.sin(t / 5000) if busy else 20.0
+        # Quiet at 20 %, on Thursdays and Sundays at 30 %: any week of nights has two busier
+        # ones, so the forecast band (P10 to median of past nights) has a width.
+        quiet = 30.0 if weekday in (3, 6) else 20.0
+        return 85.0 + 5 * math.sin(t / 5000) if busy else quiet
     if asset == "press-1":
         return 1.0 if busy and hour < 16 else 0.0
     return 1.0 if busy and 9 <= hour < 13 else 0.0

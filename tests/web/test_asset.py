@@ -23,6 +23,7 @@ from tests.web.test_fleet import pct
 SCREENSHOT = os.environ.get("IDLESHARE_SCREENSHOT", "")
 UTIL_BLUE = (0, 114, 178)  # the utilisation line, Okabe-Ito blue
 OFFER_ORANGE = (230, 159, 0)
+BAND = (242, 207, 178)  # the forecast band: vermilion at 30 % on white
 
 
 def get(site: Site, path: str, key: str | None = None, **params: object) -> httpx.Response:
@@ -77,6 +78,30 @@ def test_asset_page_draws_utilisation_offers_and_heatmap_with_the_apis_numbers(
     shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "asset-page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000  # a picture of a drawn page, not a blank one
+
+
+def shown(x: float | None) -> str:
+    """A quantity as the page's forecast table writes it (fmtNum with 3 digits)."""
+    return "–" if x is None else f"{x:,.3f}".rstrip("0").rstrip(".")
+
+
+def test_the_forecast_band_is_drawn_and_its_figures_are_the_apis(page: Page, site: Site) -> None:
+    sign_in(page, site.url, site.owner_key, "#/asset/zone-a")
+    slots = get(site, "v1/assets/zone-a/forecast").json()["slots"]
+    assert slots and all(s["median"] is not None for s in slots)
+    # Seeded nights: 2 of every 7 at 70 pallets free, the others at 80, so a night's slot
+    # has P10 70 and median 80 (a slot reaching into working hours has a lower P10).
+    assert all(s["p10"] <= s["median"] for s in slots)
+    assert any(s["p10"] < s["median"] for s in slots)
+    # A band at least 10 % of capacity high in a 300 px plot, slots of hours: not a strip.
+    assert pixels_of(page, "#usage-chart canvas", BAND) > 400
+    rows = page.locator("#forecast tr[data-slot]")
+    assert rows.count() == len(slots)
+    for i, slot in enumerate(slots):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[1:4] == [shown(slot["quantity"]), shown(slot["p10"]),
+                              shown(slot["median"])], (cells, slot)
+    assert page.inner_text("#forecast-unit") == "pallet"
 
 
 def test_an_offline_asset_says_so(page: Page, site: Site) -> None:

@@ -272,12 +272,14 @@ def test_the_app_page_runs_only_its_own_script_files(client: TestClient) -> None
     assert re.findall(r"<script>|<style>|\son\w+=", page) == []
     files = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert "static/vendor/uPlot.iife.min.js" in files and "static/app.js" in files
+    # The charts before the page's code, which calls them.
+    assert files.index("static/charts.js") < files.index("static/app.js")
     for f in files:
         if not f.startswith("data:"):
             served = client.get("/" + f)
             assert served.status_code == 200, f
             assert served.headers["x-content-type-options"] == "nosniff"
-    for name in ("common.js", "app.js"):
+    for name in ("common.js", "charts.js", "app.js"):
         js = client.get("/static/" + name).text
         assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "eval(" not in js
 
