@@ -87,7 +87,7 @@ class BatchReadClient(mqtt.Client):
             message = _publish(packet, command, at, v5) if command & 0xF6 in (0x30, 0x32) else None
             if message is not None:
                 message.timestamp = now
-                self._handle_on_message(message)
+                self._dispatch(message)
                 if message.qos and not self._manual_ack:
                     rc = self._send_puback(message.mid)  # as paho's handler, after on_message
             else:
@@ -97,6 +97,23 @@ class BatchReadClient(mqtt.Client):
             if self._sock is not sock:
                 break  # closed by a handler: the rest belongs to a finished connection
         return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _dispatch(self, message: MQTTMessage) -> None:
+        """paho's ``_handle_on_message`` without its per-message topic matching when no
+        filtered callback (``message_callback_add``) is registered: straight to on_message."""
+        if self._on_message_filtered._root._children:
+            self._handle_on_message(message)
+            return
+        on_message = self.on_message
+        if on_message is None:
+            return
+        with self._in_callback_mutex:
+            try:
+                on_message(self, self._userdata, message)
+            except Exception as err:
+                self._easy_log(MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                if not self.suppress_exceptions:
+                    raise
 
     def _handle_other(self, command: int, length: int, body: bytearray) -> MQTTErrorCode:
         """A packet for paho's own handler, set up as its reader leaves it."""
@@ -134,10 +151,22 @@ def _publish(packet: bytearray, command: int, at: int, v5: bool) -> MQTTMessage 
         body += 1
     elif topic_end == at + 2 or body > end:  # MQTT 3.1.1 forbids an empty topic
         return None
-    message = MQTTMessage(mid, bytes(packet[at + 2:topic_end]))
-    message.qos, message.retain, message.dup = qos, bool(command & 1), bool(command & 8)
-    message.payload = bytes(packet[body:])
-    return message
+    return _Received(mid, bytes(packet[at + 2:topic_end]), bytes(packet[body:]), qos,
+                     bool(command & 1), bool(command & 8))
+
+
+class _Received(MQTTMessage):
+    """An ``MQTTMessage`` as paho's reader makes it, less the ``MQTTMessageInfo`` (and its
+    ``threading.Condition``) that only outgoing messages use: every received one shares one."""
+
+    __slots__ = ()
+    _INFO = mqtt.MQTTMessageInfo(0)
+
+    def __init__(self, mid: int, topic: bytes, payload: bytes, qos: int, retain: bool,
+                 dup: bool) -> None:
+        self.mid, self._topic, self.payload, self.qos = mid, topic, payload, qos
+        self.retain, self.dup, self.timestamp = retain, dup, 0.0
+        self.state, self.properties, self.info = mqtt.mqtt_ms_invalid, None, self._INFO
 
 
 def paho_client(client_id: str, protocol: int = mqtt.MQTTv311) -> mqtt.Client:
@@ -196,7 +225,8 @@ def wait_settled(client: mqtt.Client, timeout_s: float = 2.0) -> bool:
     return True
 
 
-_PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet id
+#: A PUBACK as a big-endian 32-bit number: fixed header 0x40, remaining length 2, packet id.
+_PUBACK_HEADER = 0x4002_0000
 
 
 def ack_many(client: mqtt.Client, acks: Sequence[tuple[int, int]]) -> None:
@@ -211,10 +241,13 @@ def ack_many(client: mqtt.Client, acks: Sequence[tuple[int, int]]) -> None:
     (test fakes) and QoS 2 get the per-message call.
     """
     queue = getattr(client, "_packet_queue", None) if isinstance(client, mqtt.Client) else None
-    ones = [mid for mid, qos in acks if qos == 1]
-    if queue is not None and ones:
-        blob = b"".join([_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in ones])
-        queue(mqtt.PUBACK, blob, ones[-1], 1)
+    if queue is None:
+        for mid, qos in acks:
+            client.ack(mid, qos)
+        return
+    ones = [_PUBACK_HEADER | mid for mid, qos in acks if qos == 1]
+    if ones:
+        queue(mqtt.PUBACK, struct.pack(f"!{len(ones)}I", *ones), ones[-1] & 0xFFFF, 1)
     for mid, qos in acks:
-        if queue is None or qos == 2:
+        if qos == 2:
             client.ack(mid, qos)

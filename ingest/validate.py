@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -22,8 +22,7 @@ from storage.readings import Reading
 AssetLookup = Callable[[str, str], Asset | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):  # a tuple: made once per message, far cheaper than a frozen dataclass
     """An accepted message: who sent it, its sequence number, and its rows."""
 
     tenant: str
