@@ -130,3 +130,13 @@ def test_the_batch_reader_delivers_what_pahos_reader_delivers_however_the_bytes_
 def test_paho_client_reads_in_batches_and_leaves_acknowledging_to_the_caller() -> None:
     client = paho_client("c", mqtt.MQTTv5)
     assert isinstance(client, BatchReadClient) and client._manual_ack
+
+
+def test_the_batch_reader_keeps_pahos_filtered_callbacks() -> None:
+    client = BatchReadClient(CallbackAPIVersion.VERSION2, client_id="f", protocol=mqtt.MQTTv5)
+    filtered: list[bytes] = []
+    client.message_callback_add("a/#", lambda _c, _u, m: filtered.append(m._topic))
+    stream = b"".join(_publish(t, b"x", 1, mid, v5=True)
+                      for mid, t in enumerate((b"a/b", b"c", b"a/d"), start=1))
+    got, _ = _received(client, stream, [5])
+    assert filtered == [b"a/b", b"a/d"] and [m[0] for m in got] == [b"c"]
