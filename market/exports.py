@@ -22,6 +22,21 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Per export, the field naming the tenant whose asset a row is about (idle windows are only
+#: ever the caller's own; offers and bookings lists also hold other tenants' assets).
+OWNER_FIELD: dict[str, str | None] = {"idle-windows": None, "offers": "tenant",
+                                      "bookings": "owner"}
+
+
+def of_assets(what: str, items: Iterable[Mapping[str, Any]], tenant: str,
+              assets: set[str] | None) -> list[Mapping[str, Any]]:
+    """The rows of ``what`` about ``tenant``'s assets among ``assets`` (those at one of its
+    sites: :func:`market.sites.asset_ids`); every row when ``assets`` is None."""
+    field = OWNER_FIELD[what]
+    return [i for i in items if assets is None
+            or (i["asset"] in assets and (field is None or i[field] == tenant))]
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

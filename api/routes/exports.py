@@ -6,7 +6,7 @@ answers, so the CSV and the JSON agree item for item (tests/api/routes/test_expo
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -22,7 +22,9 @@ from api.routes import idle_windows as windows_route
 from api.routes import offers as offers_route
 from api.routes.assets import UtilisationParams, read_utilisation
 from idleshare.assets import ID_PATTERN
-from market.exports import to_csv
+from market import sites
+from market.exports import of_assets, to_csv
+from storage.catalog import Catalog
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
@@ -31,17 +33,24 @@ MAX_PAGES = 100
 PAGE = 1000
 #: An asset id as agents and the API make them (idleshare.assets.ID_PATTERN).
 AssetParam = Annotated[str, Query(pattern=ID_PATTERN.pattern, description="the asset")]
+#: One of the caller's tenant's sites (404 for another tenant's or none).
+SiteParam = Annotated[str | None, Query(max_length=64, description="only assets at this site")]
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV, a header row first"}
 }
 
 
-def _csv(what: str, items: list[dict[str, Any]]) -> Response:
+def _csv(what: str, items: Iterable[Mapping[str, Any]]) -> Response:
     return Response(
         to_csv(what, items),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{what}.csv"'},
     )
+
+
+def _site_assets(catalog: Catalog, tenant: str, site: str | None) -> set[str] | None:
+    """The assets at the tenant's site (NotFound, a 404, for another tenant's); None for all."""
+    return None if site is None else sites.asset_ids(catalog, tenant, site)
 
 
 def _walk(page: Callable[[str | None], Any]) -> list[dict[str, Any]]:
@@ -77,10 +86,13 @@ def export_idle_windows(
                                        description="only this asset")] = None,
     start: Annotated[Instant | None, Query(description="only windows ending after")] = None,
     end: Annotated[Instant | None, Query(description="only windows starting before")] = None,
+    site: SiteParam = None,
 ) -> Response:
-    """`GET /v1/idle-windows` as CSV, every page."""
-    return _csv("idle-windows", _walk(lambda c: windows_route.list_idle_windows(
-        tenant, catalog, asset, start, end, PAGE, c)))
+    """`GET /v1/idle-windows` as CSV, every page; ``site`` keeps the windows of its assets."""
+    at_site = _site_assets(catalog, tenant, site)
+    items = _walk(lambda c: windows_route.list_idle_windows(
+        tenant, catalog, asset, start, end, PAGE, c))
+    return _csv("idle-windows", of_assets("idle-windows", items, tenant, at_site))
 
 
 @router.get("/offers.csv", response_class=Response, responses=CSV)
@@ -93,8 +105,11 @@ async def export_offers(
     status: Annotated[str, Query(max_length=16, description="offer status, or 'any'")] = "live",
     start: Annotated[Instant | None, Query(description="offers ending after")] = None,
     end: Annotated[Instant | None, Query(description="offers starting before")] = None,
+    site: SiteParam = None,
 ) -> Response:
-    """`GET /v1/offers` as CSV (the filters of a facility manager's view), every page."""
+    """`GET /v1/offers` as CSV (the filters of a facility manager's view), every page;
+    ``site`` keeps the offers of the caller's assets at that site."""
+    at_site = _site_assets(catalog, caller.tenant_id, site)
     search = offers_route.search_offers
     items: list[dict[str, Any]] = []
     cursor = None
@@ -113,7 +128,7 @@ async def export_offers(
         cursor = body["next_cursor"]
         if cursor is None:
             break
-    return _csv("offers", items)
+    return _csv("offers", of_assets("offers", items, caller.tenant_id, at_site))
 
 
 @router.get("/bookings.csv", response_class=Response, responses=CSV)
@@ -123,7 +138,11 @@ def export_bookings(
     status: Annotated[str | None, Query(pattern="^(held|confirmed|cancelled|expired)$")] = None,
     asset: Annotated[str | None, Query(pattern=ID_PATTERN.pattern,
                                        description="only this asset")] = None,
+    site: SiteParam = None,
 ) -> Response:
-    """`GET /v1/bookings` as CSV, every page; ``asset`` keeps the bookings of that asset."""
+    """`GET /v1/bookings` as CSV, every page; ``asset`` keeps the bookings of that asset,
+    ``site`` those of the caller's assets at that site."""
+    at_site = _site_assets(catalog, caller.tenant_id, site)
     items = _walk(lambda c: bookings_route.list_bookings(caller, catalog, status, PAGE, c))
-    return _csv("bookings", [b for b in items if asset is None or b["asset"] == asset])
+    items = [b for b in items if asset is None or b["asset"] == asset]
+    return _csv("bookings", of_assets("bookings", items, caller.tenant_id, at_site))
