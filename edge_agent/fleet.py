@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_agent.cities import CITIES_BY_CODE, City
 from edge_agent.config import (
     AgentConfig,
     AgentSection,
@@ -37,24 +38,8 @@ INTERVAL_S = 300.0
 STEEL_RUNNING_KW = 40.0
 
 
-@dataclass(frozen=True)
-class City:
-    """A city of the demo; each tenant has one site in each of its cities, ``code`` its id."""
-
-    code: str
-    name: str
-    lat: float
-    lon: float
-    timezone: str
-
-
-BIRMINGHAM = City("bhm", "Birmingham", 52.4862, -1.8904, "Europe/London")
-MANCHESTER = City("man", "Manchester", 53.4808, -2.2426, "Europe/London")
-LEEDS = City("lds", "Leeds", 53.8008, -1.5491, "Europe/London")
-DUISBURG = City("dui", "Duisburg", 51.4344, 6.7623, "Europe/Berlin")
-SHEFFIELD = City("shf", "Sheffield", 53.3811, -1.4701, "Europe/London")
-ROTTERDAM = City("rtm", "Rotterdam", 51.9244, 4.4777, "Europe/Amsterdam")
-LYON = City("lyo", "Lyon", 45.7640, 4.8357, "Europe/Paris")
+BIRMINGHAM, MANCHESTER, LEEDS, DUISBURG, SHEFFIELD, ROTTERDAM, LYON = (
+    CITIES_BY_CODE[code] for code in ("bhm", "man", "lds", "dui", "shf", "rtm", "lyo"))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ A polled source is constructed once per asset as ``<Name>Source(settings, asset,
 from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from idleshare.assets import Asset, Metric
+from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
 
 
@@ -24,6 +26,14 @@ class Source(Protocol):
     def read(self, t: float) -> list[Measurement]:
         """Measurements for clock time ``t`` (a polled source's whole interface)."""
         ...
+
+
+def check_timezone(zone: str) -> None:
+    """ConfigError naming the ``timezone`` key unless ``zone`` is an IANA zone name."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone must be an IANA zone name: got {zone!r}") from None
 
 
 def metric_unit(asset: Asset, metric: Metric) -> str:

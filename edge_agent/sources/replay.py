@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from edge_agent.fields import PATH
-from edge_agent.sources.base import to_measurement
+from edge_agent.sources.base import check_timezone, to_measurement
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
@@ -96,11 +96,7 @@ class ReplaySettings:
         for metric in self.scale:
             if metric not in self.values:
                 raise ConfigError(f"scale.{metric} names no metric of values: got {metric!r}")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"timezone must be an IANA zone name: got {self.timezone!r}") from None
+        check_timezone(self.timezone)
 
 
 @dataclass(frozen=True)

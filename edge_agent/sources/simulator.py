@@ -29,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from edge_agent.sources.base import to_measurement
+from edge_agent.sources.base import check_timezone, to_measurement
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
@@ -54,11 +54,7 @@ class SimulatorSettings:
     empty_every_h: float = 72.0
 
     def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"timezone must be an IANA zone name: got {self.timezone!r}") from None
+        check_timezone(self.timezone)
         if not 0 <= self.noise <= 0.5:
             raise ConfigError(f"noise must be within 0..0.5: got {self.noise}")
         if not self.rated_kw > 0:

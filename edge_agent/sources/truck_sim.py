@@ -49,9 +49,10 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from edge_agent.sources.base import to_measurement
+from edge_agent.cities import CITIES, CITIES_BY_CODE, City
+from edge_agent.sources.base import check_timezone, to_measurement
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
 from idleshare.wire import Measurement
@@ -71,43 +72,6 @@ ONE_OFF_SHARE = 0.05
 MAX_STOP_KM = 240.0
 
 
-@dataclass(frozen=True)
-class City:
-    code: str
-    name: str
-    lat: float
-    lon: float
-    timezone: str
-
-
-#: Logistics cities with their real coordinates (city centre, WGS84): the Rhine-Ruhr and
-#: Benelux around the Duisburg hub, the English Midlands and North, the Lyon region.
-CITIES: tuple[City, ...] = (
-    City("dui", "Duisburg", 51.4344, 6.7623, "Europe/Berlin"),
-    City("rtm", "Rotterdam", 51.9244, 4.4777, "Europe/Amsterdam"),
-    City("anr", "Antwerp", 51.2194, 4.4025, "Europe/Brussels"),
-    City("bru", "Brussels", 50.8503, 4.3517, "Europe/Brussels"),
-    City("ein", "Eindhoven", 51.4416, 5.4697, "Europe/Amsterdam"),
-    City("ven", "Venlo", 51.3704, 6.1724, "Europe/Amsterdam"),
-    City("cgn", "Cologne", 50.9375, 6.9603, "Europe/Berlin"),
-    City("dtm", "Dortmund", 51.5136, 7.4653, "Europe/Berlin"),
-    City("lgg", "Liege", 50.6326, 5.5797, "Europe/Brussels"),
-    City("fra", "Frankfurt am Main", 50.1109, 8.6821, "Europe/Berlin"),
-    City("bre", "Bremen", 53.0793, 8.8017, "Europe/Berlin"),
-    City("bhm", "Birmingham", 52.4862, -1.8904, "Europe/London"),
-    City("man", "Manchester", 53.4808, -2.2426, "Europe/London"),
-    City("lds", "Leeds", 53.8008, -1.5491, "Europe/London"),
-    City("shf", "Sheffield", 53.3811, -1.4701, "Europe/London"),
-    City("lpl", "Liverpool", 53.4084, -2.9916, "Europe/London"),
-    City("brs", "Bristol", 51.4545, -2.5879, "Europe/London"),
-    City("lon", "London", 51.5072, -0.1276, "Europe/London"),
-    City("lyo", "Lyon", 45.7640, 4.8357, "Europe/Paris"),
-    City("gnb", "Grenoble", 45.1885, 5.7245, "Europe/Paris"),
-    City("ete", "Saint-Etienne", 45.4397, 4.3872, "Europe/Paris"),
-    City("dij", "Dijon", 47.3220, 5.0415, "Europe/Paris"),
-    City("cfe", "Clermont-Ferrand", 45.7772, 3.0870, "Europe/Paris"),
-)
-CITIES_BY_CODE = {c.code: c for c in CITIES}
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -410,11 +374,7 @@ class TruckSimSettings:
     gps_noise_m: float = 10.0
 
     def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"timezone must be an IANA zone name: got {self.timezone!r}") from None
+        check_timezone(self.timezone)
         unknown = sorted(set(self.stops) - set(CITIES_BY_CODE))
         if unknown:
             raise ConfigError(f"stops must be codes of {sorted(CITIES_BY_CODE)}: got {unknown}")
