@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import CatalogDep, StoreDep, TenantDep
-from api.params import Instant, KindName, query_error
+from api.params import Instant, KindName
+from api.periods import period
 from api.schemas.kpis import KpisPublic
 from market import kpis
 
@@ -30,13 +30,7 @@ def read_kpis(
 ) -> KpisPublic:
     """Availability, utilisation, load factor and idle share of each of the caller's assets
     over [start, end), and per kind (each asset weighted by its time with data)."""
-    end = time.time() if end is None else end
-    start = end - DEFAULT_PERIOD_S if start is None else start
-    if start >= end:
-        raise query_error("start", "start must be before end", start)
-    if end - start > kpis.MAX_PERIOD_S:
-        raise query_error("start", f"the period may span at most {kpis.MAX_PERIOD_S / 86400:.0f}"
-                          " days", start)
+    start, end = period(start, end, DEFAULT_PERIOD_S, kpis.MAX_PERIOD_S)
     from market import sites
 
     at_site = sites.asset_ids(catalog, tenant, site) if site is not None else None
