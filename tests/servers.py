@@ -7,7 +7,11 @@ in its own temporary directory and is stopped (and can be restarted) by the test
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bench.serverprocess import (
     InfluxServer,
@@ -43,3 +47,21 @@ def start_redis(workdir: Path) -> RedisServer:
     server = RedisServer("redis", argv, port, workdir)
     server.start()
     return server
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The ASGI ``app`` served by a real uvicorn on a free loopback port, in a thread: its
+    base URL, until the block ends."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

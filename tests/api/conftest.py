@@ -140,24 +140,10 @@ def add_live_offer(
 @pytest.fixture
 def live_server(catalog: Catalog, store: MemoryStore) -> Iterator[str]:
     """The API served by a real uvicorn on a free port in a thread; yields its base URL."""
-    import threading
+    from tests.servers import serving
 
-    import uvicorn
-
-    from tests.servers import free_port, wait_for_port
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(catalog, store, dispatch_interval_s=None), host="127.0.0.1", port=port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(catalog, store, dispatch_interval_s=None)) as url:
+        yield url
 
 
 def worker_pids(pid: int) -> list[int]:

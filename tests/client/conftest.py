@@ -4,19 +4,17 @@ machine, over a fresh catalog of each engine seeded with an owner's offers."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 
 from api.main import create_app
 from storage.catalog import Catalog
 from tests.api.conftest import add_asset, add_live_offer, store  # noqa: F401 - a fixture
 from tests.market.receiver import LOCAL
-from tests.servers import free_port, wait_for_port
+from tests.servers import serving
 from tests.stores import MemoryStore
 
 #: When the seeded offers start: a week ahead, so none is over during a test.
@@ -46,13 +44,6 @@ def api(catalog: Catalog, store: MemoryStore) -> Iterator[Api]:  # noqa: F811 - 
                  catalog.create_key("acme", role="owner"), [])
     for quantity in (10.0, 20.0, 30.0, 40.0, 50.0):
         seeded.add_offer(quantity)
-    port = free_port()
-    app = create_app(catalog, store, dispatch_interval_s=0.2, outbound=LOCAL)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    seeded.url = f"http://127.0.0.1:{port}"
-    yield seeded
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(catalog, store, dispatch_interval_s=0.2, outbound=LOCAL)) as url:
+        seeded.url = url
+        yield seeded

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from storage.catalog.models import AssetSiteRow, SiteRow
 from storage.readings import Reading
 from storage.sqlite import SqliteReadingStore
 from tests.market.receiver import LOCAL
-from tests.servers import free_port, wait_for_port
+from tests.servers import serving
 
 DAYS = 14
 STEP_S = 300.0
@@ -89,23 +88,14 @@ def seed(catalog: Catalog, store: SqliteReadingStore, now: float) -> None:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    import uvicorn
-
     root = tmp_path_factory.mktemp("web")
     catalog = Catalog(f"sqlite:///{root / 'catalog.db'}")
     store = SqliteReadingStore(root / "readings.db")
     seed(catalog, store, time.time())
-    port = free_port()
     # The dispatcher and alert threads run, at a test's pace; webhooks may call this machine.
-    app = create_app(catalog, store, dispatch_interval_s=0.3, outbound=LOCAL)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    yield Site(f"http://127.0.0.1:{port}", catalog, store,
-               catalog.create_key("acme", role="owner"), catalog.create_key("market", "platform"))
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(catalog, store, dispatch_interval_s=0.3, outbound=LOCAL)) as url:
+        yield Site(url, catalog, store, catalog.create_key("acme", role="owner"),
+                   catalog.create_key("market", "platform"))
     store.close()
     catalog.close()
 
