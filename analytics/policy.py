@@ -67,6 +67,9 @@ class SharingPolicy:
     #: The owner's planned use, never offered: iCalendar texts or https:// feed URLs
     #: (:mod:`analytics.calendars`).
     planned_use: tuple[str, ...] = ()
+    #: A vehicle's leg offers' price per tonne carried on the leg (>= 0), in ``currency``;
+    #: None: not priced per tonne (:mod:`analytics.leg_offers`).
+    price_per_tonne: float | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -117,6 +120,8 @@ class SharingPolicy:
             ("lead_time_s", self.lead_time_s >= 0, ">= 0"),
             ("currency", bool(self.currency.strip()), "non-empty"),
             ("visibility", self.visibility in VISIBILITIES, f"one of {list(VISIBILITIES)}"),
+            ("price_per_tonne", self.price_per_tonne is None
+             or _number("price_per_tonne", self.price_per_tonne) >= 0, ">= 0 or null"),
         )
         for key, ok, rule in checks:
             if not ok:

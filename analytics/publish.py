@@ -87,8 +87,10 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
     :mod:`analytics.churn`), the rest are withdrawn, and new windows are inserted.
     """
     lock_asset(session, asset.tenant_id, asset.id)
+    # Leg offers (a destination) are reconciled by analytics.leg_offers, not here.
     live = lock_offers(session, OfferRow.tenant_id == asset.tenant_id,
-                       OfferRow.asset_id == asset.id, OfferRow.status == LIVE)
+                       OfferRow.asset_id == asset.id, OfferRow.status == LIVE,
+                       OfferRow.dest_lat.is_(None))
     owner = (IdleWindowRow.tenant_id == asset.tenant_id, IdleWindowRow.asset_id == asset.id)
     session.execute(delete(IdleWindowRow).where(*owner))
     session.add_all(
@@ -151,7 +153,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
                            created_at=now, updated_at=now, **fields)
             session.add(row)
             changes.append((row, CREATED))
-        elif _worth_updating(row, fields):
+        elif worth_updating(row, fields):
             for name, value in fields.items():
                 setattr(row, name, value)
             row.updated_at = now
@@ -169,7 +171,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
                          updated=updated)
 
 
-def _worth_updating(row: OfferRow, fields: dict[str, object]) -> bool:
+def worth_updating(row: OfferRow, fields: dict[str, object]) -> bool:
     """Whether ``row`` should take ``fields``: a listing change always, a window or quantity
     change only when meaningful (:func:`analytics.churn.meaningful_change`)."""
     window = ("start", "end", "quantity")

@@ -13,6 +13,7 @@ import numpy as np
 from analytics.fleet import FORECAST_LOOKBACK_S, FleetAsset, fleet_offers, long_enough
 from analytics.fleet import METHOD as FORECAST_METHOD
 from analytics.kpis import KPI_SOURCES_BY_KIND, AssetKpis, KindKpis, aggregate, asset_kpis
+from analytics.leg_offers import publish_vehicle
 from analytics.metrics import AnalyticsMetrics
 from analytics.pipeline import Analysis, analyse
 from analytics.policy import SharingPolicy, with_site_timezone
@@ -101,8 +102,18 @@ def run_once(
             except Exception:
                 log.exception("analytics failed for asset %s/%s", row.tenant_id, row.id)
                 errors += 1
-    for counts in done:
-        analysed += 1
+    legs = []
+    for row in rows:
+        if row.kind == "vehicle":  # leg offers: capacity on its recurring trips
+            try:
+                policy = SharingPolicy.from_dict(
+                    with_site_timezone(row.policy, zones.get((row.tenant_id, row.id))))
+                legs.append(publish_vehicle(catalog, store, row, policy, now))
+            except Exception:
+                log.exception("leg offers failed for asset %s/%s", row.tenant_id, row.id)
+                errors += 1
+    analysed = len(done)  # leg offers are more offers of assets already counted
+    for counts in done + legs:
         windows += counts.windows
         created += counts.created
         updated += counts.updated

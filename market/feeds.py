@@ -63,14 +63,19 @@ def _changes(
             visible_filter(s, caller, _earlier),
         )
         wanted = or_(visible, and_(e.type != "created", e.visibility != "public", shown))
-    q = select(e, visible.label("visible")).where(e.id > after, wanted)
+    # The leg as the offer row holds it now (the snapshot does not hold it).
+    q = (
+        select(e, visible.label("visible"), OfferRow.leg)
+        .join(OfferRow, OfferRow.id == e.offer_id)
+        .where(e.id > after, wanted)
+    )
     if types is not None:
         q = q.where(e.type.in_(types))
     return [
-        Change(row.id, row.type, row.at, row.offer_id, snapshot_json(row.snapshot))
+        Change(row.id, row.type, row.at, row.offer_id, snapshot_json(row.snapshot, leg))
         if is_visible
         else Change(row.id, "withdrawn", row.at, row.offer_id, None)
-        for row, is_visible in s.execute(q.order_by(e.id).limit(limit))
+        for row, is_visible, leg in s.execute(q.order_by(e.id).limit(limit))
     ]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from market.caller import Caller
@@ -19,6 +20,20 @@ from storage.catalog import Catalog, OfferRow, booked_quantity, record_offer_eve
 def iso(epoch: float) -> str:
     """ISO 8601 UTC with a ``Z``, as pydantic writes a UTC datetime."""
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def leg_json(leg: Mapping[str, Any] | str | bytes | None) -> dict[str, Any] | None:
+    """A leg offer's stored ``leg`` (epoch seconds; text from a raw SQLite row) as the API
+    answers it, ISO times; None for other offers. The one rendering of a leg: search, one
+    offer, the snapshot and the change feed (so webhooks) all answer through it."""
+    if leg is None:
+        return None
+    if isinstance(leg, str | bytes):
+        leg = orjson.loads(leg)
+        if leg is None:
+            return None
+    assert isinstance(leg, Mapping)
+    return {**leg, "arrival_estimate": iso(leg["arrival_estimate"])}
 
 
 def offer_json(row: Any, booked: float) -> dict[str, Any]:
@@ -42,11 +57,14 @@ def offer_json(row: Any, booked: float) -> dict[str, Any]:
         "status": row.status,
         "available": max(row.quantity - booked, 0.0),
         "capabilities": list(row.capabilities or ()),
+        "leg": leg_json(row.leg),
     }
 
 
-def snapshot_json(snap: Mapping[str, Any]) -> dict[str, Any]:
-    """The same shape from an offer event's snapshot (:func:`storage.catalog.offer_snapshot`)."""
+def snapshot_json(snap: Mapping[str, Any], leg: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The same shape from an offer event's snapshot (:func:`storage.catalog.offer_snapshot`);
+    ``leg``: the offer's leg, which the snapshot does not hold (a leg offer's leg is set when
+    it is created and never changes, so the offer row's is the event's)."""
     return {
         "id": snap["id"],
         "tenant": snap["tenant"],
@@ -65,6 +83,7 @@ def snapshot_json(snap: Mapping[str, Any]) -> dict[str, Any]:
         "status": snap["status"],
         "available": snap.get("available", snap["quantity"]),
         "capabilities": list(snap.get("capabilities", ())),
+        "leg": leg_json(snap.get("leg", leg)),
     }
 
 

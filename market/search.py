@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import SQLColumnExpression
 
 from idleshare.errors import StoreError
 from market.caller import Caller
-from market.offers import iso
+from market.offers import iso, leg_json
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
 from storage.catalog.spatial import PLACES
@@ -388,7 +388,7 @@ _CONF, _METHOD, _LAT, _LON = _AT["confidence"], _AT["method"], _AT["lat"], _AT["
 _PRICE, _CUR, _VIS, _STATUS = (
     _AT["price_per_unit_hour"], _AT["currency"], _AT["visibility"], _AT["status"]
 )
-_CAPS, _BOOKED, _K = _AT["capabilities"], _AT["booked"], _AT["k"]
+_CAPS, _BOOKED, _K, _LEG = _AT["capabilities"], _AT["booked"], _AT["k"], _AT["leg"]
 
 
 #: Epoch -> ISO text: offers start and end on few distinct instants (forecast steps), and
@@ -429,4 +429,5 @@ def _offer_json(r: Any) -> dict[str, Any]:
         "status": r[_STATUS],
         "available": max(quantity - float(r[_BOOKED]), 0.0),
         "capabilities": list(caps or ()),
+        "leg": leg_json(r[_LEG]),
     }

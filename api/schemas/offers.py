@@ -28,7 +28,42 @@ OFFER_EXAMPLE: dict[str, object] = {
     "status": "live",
     "available": 140.0,
     "capabilities": ["forklift"],
+    "leg": None,
 }
+
+#: A leg offer's ``leg``, as in /docs' example of a leg offer.
+LEG_EXAMPLE: dict[str, object] = {
+    "leg_id": "truck-7:Duisburg>Rotterdam@0630",
+    "origin": {"lat": 51.43, "lon": 6.76, "radius_km": 10.0, "name": "Duisburg"},
+    "destination": {"lat": 51.92, "lon": 4.48, "radius_km": 10.0, "name": "Rotterdam"},
+    "arrival_estimate": "2024-05-02T09:10:00Z",
+    "distance_km": 205.4,
+    "price_per_tonne": 12.5,
+    "run_share": 0.92,
+}
+
+
+class Area(BaseModel):
+    lat: float
+    lon: float
+    radius_km: float = Field(description="the area's radius around the point")
+    name: str | None = Field(None, description="the nearest named place, if one is near")
+
+
+class LegPublic(BaseModel):
+    """The kind-specific part of a leg offer: capacity on a recurring trip of a vehicle. The
+    offer's `start`/`end` are the departure window, `location` the origin, `quantity` the
+    free payload (t) after the owner's reserve."""
+
+    model_config = examples(LEG_EXAMPLE)
+
+    leg_id: str
+    origin: Area
+    destination: Area
+    arrival_estimate: datetime
+    distance_km: float
+    price_per_tonne: float | None = Field(description="the owner's price per tonne on the leg")
+    run_share: float = Field(description="share of its scheduled dates on which the leg ran")
 
 
 class OfferPublic(BaseModel):
@@ -51,3 +86,4 @@ class OfferPublic(BaseModel):
     status: str
     available: float = Field(description="quantity not held or booked yet")
     capabilities: list[str]
+    leg: LegPublic | None = Field(None, description="a leg offer's leg; null for other offers")

@@ -152,6 +152,15 @@ class OfferRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="live", index=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+    #: A leg offer's leg (None for other offers): origin and destination areas, arrival
+    #: estimate, distance, price per tonne (:func:`market.offers.leg_json` answers it). Its
+    #: window is the departure window and ``lat``/``lon`` its origin; the destination is in
+    #: columns too, for corridor search.
+    leg: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
+    dest_lat: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    dest_lon: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
 
 
 # SQLite's R*Tree of offers is DDL the ORM cannot declare (a virtual table and triggers).

@@ -95,6 +95,7 @@ def test_offer_json_shape(client: TestClient, catalog: Catalog) -> None:
         "status": "live",
         "available": 40.0,
         "capabilities": [],
+        "leg": None,
     }
 
 
