@@ -63,8 +63,7 @@ def offer_json(row: Any, booked: float) -> dict[str, Any]:
 
 def snapshot_json(snap: Mapping[str, Any], leg: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The same shape from an offer event's snapshot (:func:`storage.catalog.offer_snapshot`);
-    ``leg``: the offer's leg, which the snapshot does not hold (a leg offer's leg is set when
-    it is created and never changes, so the offer row's is the event's)."""
+    ``leg``: the offer's leg as its row holds it now, which the snapshot does not hold."""
     return {
         "id": snap["id"],
         "tenant": snap["tenant"],

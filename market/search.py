@@ -70,13 +70,22 @@ class Near:
     lon: float
     km: float
 
-    def squared_km(self, p: Bind = _as_value) -> ColumnElement[float]:
+    def squared_km(self, p: Bind = _as_value, prefix: str = "near") -> ColumnElement[float]:
         """Equirectangular distance squared: within 0.5 % of great-circle distance below a few
-        hundred km, and plain arithmetic, so any SQL database computes it."""
+        hundred km, and plain arithmetic, so any SQL database computes it. From the offer's
+        location (``near``) or a leg offer's destination (``dest``), named by ``prefix``."""
+        lat, lon = (OfferRow.dest_lat, OfferRow.dest_lon) if prefix == "dest" else (
+            OfferRow.lat, OfferRow.lon)
         scale = KM_PER_DEGREE * math.cos(math.radians(self.lat))
-        dx = (OfferRow.lon - p("near_lon", self.lon)) * p("near_lon_km", scale)
-        dy = (OfferRow.lat - p("near_lat", self.lat)) * KM_PER_DEGREE
+        dx = (lon - p(f"{prefix}_lon", self.lon)) * p(f"{prefix}_lon_km", scale)
+        dy = (lat - p(f"{prefix}_lat", self.lat)) * KM_PER_DEGREE
         return dx * dx + dy * dy
+
+    def values(self, prefix: str) -> dict[str, float]:
+        """The parameters :meth:`squared_km` names, and the radius squared."""
+        return {f"{prefix}_lat": self.lat, f"{prefix}_lon": self.lon,
+                f"{prefix}_lon_km": KM_PER_DEGREE * math.cos(math.radians(self.lat)),
+                f"{prefix}_km2": self.km**2}
 
     def bounds(self) -> dict[str, float]:
         """The bounding box of the circle, as the statements' parameters name it."""
@@ -130,6 +139,9 @@ class OfferQuery:
     near: Near | None = None
     max_price: float | None = None
     sort: str = "start"
+    #: Corridor search: leg offers whose destination is within the circle (their origin is
+    #: ``near``'s, their window the departure window).
+    dest: Near | None = None
 
 
 #: Sort name -> SQL key (before the id tie-breaker); descending sorts negate the key.
@@ -217,6 +229,8 @@ def build(
             q.near.box((q.sort == "distance" and not places) or not hide, p),
             q.near.squared_km(p) <= p("near_km2", q.near.km**2),
         )
+    if q.dest is not None:
+        stmt = stmt.where(q.dest.squared_km(p, "dest") <= p("dest_km2", q.dest.km**2))
     if q.max_price is not None:
         plain = q.sort == "price" or not hide
         price = o.price_per_unit_hour if plain else o.price_per_unit_hour + 0
@@ -266,7 +280,7 @@ def _shape(
         url, caller.tenant_id, caller.is_platform, scope, q.kind is not None, q.asset is not None,
         q.status is not None, q.status == "live", len(q.capabilities), q.min_quantity is not None,
         q.start is not None, q.end is not None, q.near is not None, q.max_price is not None,
-        q.sort, cursor,
+        q.sort, cursor, q.dest is not None,
     )
 
 
@@ -292,12 +306,9 @@ def _values(
     if q.end is not None:
         v["end"] = q.end
     if q.near is not None:
-        n = q.near
-        v.update(
-            near_lat=n.lat, near_lon=n.lon,
-            near_lon_km=KM_PER_DEGREE * math.cos(math.radians(n.lat)), near_km2=n.km**2,
-            **n.bounds(),
-        )
+        v.update(q.near.values("near"), **q.near.bounds())
+    if q.dest is not None:
+        v.update(q.dest.values("dest"))
     if q.max_price is not None:
         v["max_price"] = q.max_price
     if after is not None:

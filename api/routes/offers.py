@@ -59,6 +59,13 @@ class SearchQuery(BaseModel):
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None
     km: Annotated[float | None, Query(gt=0, le=20000, description="distance from lat, lon")] = None
     max_price: Annotated[float | None, Query(ge=0, le=1e12, description="per unit hour")] = None
+    dest_lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="corridor: leg offers to within dest_km")
+    ] = None
+    dest_lon: Annotated[float | None, Query(ge=-180, le=180)] = None
+    dest_km: Annotated[
+        float | None, Query(gt=0, le=20000, description="distance of a leg's destination")
+    ] = None
     sort: Literal["start", "price", "-quantity", "distance"] = "start"
     limit: Limit = 100
     cursor: CursorParam = None
@@ -75,6 +82,15 @@ class SearchQuery(BaseModel):
             if self.lat is not None and self.lon is not None and self.km
             else None
         )
+        dest_given = [v is not None for v in (self.dest_lat, self.dest_lon, self.dest_km)]
+        if any(dest_given) and not all(dest_given):
+            raise query_error("dest_km", "dest_lat, dest_lon and dest_km go together",
+                              self.dest_km)
+        dest = (
+            Near(self.dest_lat, self.dest_lon, self.dest_km)
+            if self.dest_lat is not None and self.dest_lon is not None and self.dest_km
+            else None
+        )
         if self.sort == "distance" and near is None:
             raise query_error("sort", "sort=distance needs lat, lon and km", self.sort)
         return OfferQuery(
@@ -88,6 +104,7 @@ class SearchQuery(BaseModel):
             near=near,
             max_price=self.max_price,
             sort=self.sort,
+            dest=dest,
         )
 
 
@@ -105,7 +122,9 @@ async def search_offers_route(
     """Offers visible to the caller. An owner or viewer key sees its own tenant's offers; a
     platform key sees public offers, and group or partner offers as their owners' policies
     allow. `start`/`end` keep offers overlapping that window; `lat`, `lon` and `km` keep
-    offers within `km` of the point (equirectangular distance); `sort=distance` needs them."""
+    offers within `km` of the point (equirectangular distance); `sort=distance` needs them.
+    Corridor search: `dest_lat`, `dest_lon` and `dest_km` keep leg offers whose destination is
+    that near (their `location` is the origin, their window the departure window)."""
     q = params.offer_query()
     limit = params.limit
     after = decode_cursor(params.cursor, (float, int))
