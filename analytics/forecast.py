@@ -46,6 +46,10 @@ LAG_WEEKS = (1, 2, 3, 4)
 FEATURES = ("hour", "weekday", "ahead", *(f"lag_{k}w" for k in LAG_WEEKS), "lag_mean", "level",
             "current", "anchor")
 AHEAD, CURRENT = FEATURES.index("ahead"), FEATURES.index("current")
+#: Margins tried when learning the drift from a calibration week to the next.
+MARGINS = tuple(np.round(np.arange(0.1, 2.51, 0.05), 2))
+#: The margin when the history holds no second week to learn it from.
+FALLBACK_MARGIN = 0.4
 #: The current level is the latest deviation from the anchor in this many hours before the
 #: origin (a day back: an origin before today's first reading still sees yesterday's level).
 CURRENT_WINDOW_H = 24
@@ -285,9 +289,13 @@ class FleetForecaster(BaseEstimator):
     quantiles : tuple of float, default=(0.1, 0.5)
         Increasing levels; 0.5 is the anchor, the others are learned.
     calibration_h : int, default=168
-    margin : float, default=0.4
+    margin : float or None, default=None
         Lower quantiles are calibrated to ``level * margin`` on the calibration week, a margin
-        for the drift between that week and the next.
+        for the drift between that week and the next (above 1 where the next weeks run
+        steadier or higher than the calibration week). None learns it: the residual model is
+        trained a week earlier, and the margin is the largest in :data:`MARGINS` whose shifts
+        on the week before the calibration week held at the level in the calibration week
+        (:data:`FALLBACK_MARGIN` when the history is too short for that).
     per_asset : bool, default=True
         Each asset's own split-conformal shift on its calibration week (the fleet's where it
         has fewer than :data:`analytics.calibration.MIN_ASSET_RESIDUALS` hours), computed in
@@ -306,6 +314,8 @@ class FleetForecaster(BaseEstimator):
         The residual model of the quantiles other than 0.5.
     shift_ : ndarray of shape (len(quantiles),)
         The fleet's calibration shift of each quantile (0 for the median and above).
+    margin_ : ndarray of shape (len(quantiles),)
+        The margin used per quantile (learned, or ``margin``).
     persistence_ : ndarray of shape (horizon_h,)
         Share of the current deviation kept in the median, per hour ahead.
     n_features_in_ : int
@@ -316,7 +326,7 @@ class FleetForecaster(BaseEstimator):
     horizon_h: int = WEEK_H
     quantiles: tuple[float, ...] = (0.1, 0.5)
     calibration_h: int = WEEK_H
-    margin: float = 0.4
+    margin: float | None = None
     per_asset: bool = True
     max_series: int = 500
     max_rows: int = 200_000
@@ -344,8 +354,8 @@ class FleetForecaster(BaseEstimator):
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1: got {value}")
-        if not 0 < self.margin <= 1:
-            raise ValueError(f"margin must be in (0, 1]: got {self.margin}")
+        if self.margin is not None and not 0 < self.margin <= max(MARGINS):
+            raise ValueError(f"margin must be in (0, {max(MARGINS)}]: got {self.margin}")
         if not np.isfinite(self.t0):
             raise ValueError(f"t0 must be finite: got {self.t0}")
 
@@ -375,13 +385,12 @@ class FleetForecaster(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         series = X[rng.choice(len(X), self.max_series, replace=False)] \
             if len(X) > self.max_series else X
-        rows = [training_rows(y, t0, cut, self.horizon_h) for y in series]
-        F = np.concatenate([r[0] for r in rows])
-        target = np.concatenate([r[1] for r in rows])
-        has_anchor = np.isfinite(F[:, -1])
-        F, target = F[has_anchor], target[has_anchor]
-        self.persistence_ = persistence(F, target - F[:, -1], self.horizon_h)
-        target = target - level_median(F, self.persistence_)
+        # A learned margin needs a second out-of-sample week before the calibration week.
+        earlier = cut - self.calibration_h
+        F, target = self._training_set(series, t0, earlier if self.margin is None else cut)
+        if target.size < 50 and self.margin is None:
+            earlier = None
+            F, target = self._training_set(series, t0, cut)
         if target.size < 50:
             raise ValueError(f"too little history to train a forecaster: {target.size} hours")
         if target.size > self.max_rows:
@@ -390,11 +399,48 @@ class FleetForecaster(BaseEstimator):
         self.model_ = QuantileForecaster(self._learned() or (0.1,), random_state=self.random_state,
                                          bounds=(-1.0, 1.0)).fit(F, target)
         resid = self._calibration_residuals(series, t0, cut)
+        if self.margin is not None:
+            self.margin_ = np.full(len(self.quantiles), float(self.margin))
+        elif earlier is None:
+            self.margin_ = np.full(len(self.quantiles), FALLBACK_MARGIN)
+        else:
+            self.margin_ = self._drift_margins(
+                self._calibration_residuals(series[:, :cut], t0, earlier), resid)
         pooled = np.concatenate(resid)
-        # Only the lower quantiles are promises; the median stays the anchor.
-        self.shift_ = np.array([conformal_shift(pooled[:, i], q * self.margin) if q < 0.5
-                                else 0.0 for i, q in enumerate(self.quantiles)])
+        # Only the lower quantiles are promises; the median stays as it is.
+        self.shift_ = np.array([conformal_shift(pooled[:, i], q * m) if q < 0.5 else 0.0
+                                for i, (q, m) in enumerate(zip(self.quantiles, self.margin_,
+                                                               strict=True))])
         return self
+
+    def _training_set(self, series: np.ndarray, t0: float, end: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Features and residual targets (over the level median, whose persistence is learned
+        here) of the past problems with targets before ``end``."""
+        rows = [training_rows(y, t0, end, self.horizon_h) for y in series]
+        F = np.concatenate([r[0] for r in rows])
+        target = np.concatenate([r[1] for r in rows])
+        has_anchor = np.isfinite(F[:, -1])
+        F, target = F[has_anchor], target[has_anchor]
+        self.persistence_ = persistence(F, target - F[:, -1], self.horizon_h)
+        return F, target - level_median(F, self.persistence_)
+
+    def _drift_margins(self, earlier: list[np.ndarray], later: list[np.ndarray]) -> np.ndarray:
+        """Per quantile, the largest margin in :data:`MARGINS` whose per-asset shifts on the
+        earlier week still hold at the level in the later one: the drift from a calibration
+        week to the next, measured a week back."""
+        out = np.ones(len(self.quantiles))
+        for i, q in enumerate(self.quantiles):
+            if q >= 0.5:
+                continue
+            out[i] = MARGINS[0]
+            pooled = np.concatenate(earlier)[:, i]
+            for m in MARGINS:
+                s = asset_shifts([r[:, i] for r in earlier], q * m, conformal_shift(pooled, q * m))
+                hit = np.concatenate([r[:, i] >= si for r, si in zip(later, s, strict=True)])
+                if hit.size and hit.mean() >= 1.0 - q:
+                    out[i] = m
+        return out
 
     def _calibration_residuals(self, series: np.ndarray, t0: float, cut: int
                                ) -> list[np.ndarray]:
@@ -427,7 +473,7 @@ class FleetForecaster(BaseEstimator):
         resid = self._calibration_residuals(X, t0, X.shape[1] - self.calibration_h)
         for i, q in enumerate(self.quantiles):
             if q < 0.5:
-                shifts[:, i] = asset_shifts([r[:, i] for r in resid], q * self.margin,
+                shifts[:, i] = asset_shifts([r[:, i] for r in resid], q * self.margin_[i],
                                             float(self.shift_[i]))
         return shifts
 

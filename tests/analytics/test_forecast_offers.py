@@ -43,9 +43,9 @@ def test_windows_shorter_than_the_minimum_and_small_quantities_are_not_offered()
 
 
 def test_a_new_offer_starts_where_the_quantity_leaves_the_tolerance_band() -> None:
-    free = np.array([50, 48, 52, 80, 80, 20], dtype=float)
+    free = np.array([50, 49, 51, 80, 80, 20], dtype=float)  # a band of 2 % of capacity
     offers = offers_from_forecast(free, T0, 100.0, policy(), now=T0)
-    assert offers[:, 2].tolist() == [48.0, 80.0, 20.0]
+    assert offers[:, 2].tolist() == [49.0, 80.0, 20.0]
     assert np.all(hourly_offered(offers, T0, 6) <= free)  # never more than the forecast
 
 
