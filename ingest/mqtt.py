@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
+from paho.mqtt import _packet
 from paho.mqtt.client import MQTT_LOG_ERR, MQTTErrorCode, MQTTMessage, time_func
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -17,6 +18,10 @@ from idleshare.urls import MqttUrl
 
 #: ``client_factory(client_id, protocol)`` -> an unconnected paho client.
 ClientFactory = Callable[[str, int], mqtt.Client]
+
+
+#: In-flight window of our own publishes with MQTT 3.1.1, which lets the broker announce none.
+V311_WINDOW = 1000
 
 
 class BatchReadClient(mqtt.Client):
@@ -114,6 +119,21 @@ class BatchReadClient(mqtt.Client):
                 self._easy_log(MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
                 if not self.suppress_exceptions:
                     raise
+
+    def _handle_connack(self) -> MQTTErrorCode:
+        """paho's, with the window of our own QoS 1 publishes (receipts, dead letters) widened
+        from paho's fixed 20 to what the broker accepts: the MQTT 5 Receive Maximum of its
+        CONNACK (65,535 when absent, as the standard says), ``V311_WINDOW`` for 3.1.1. With 20,
+        and the network thread busy reading, receipts queue up faster than their PUBACKs come
+        back, and paho scans its whole queue on each PUBACK: seen to stall the thread past the
+        keepalive with a million messages queued at the broker."""
+        window = V311_WINDOW
+        if self._protocol == mqtt.MQTTv5:
+            connack = _packet.decode_connack(self._in_packet["command"],
+                                             self._in_packet["packet"], self._protocol)
+            window = getattr(connack.properties, "ReceiveMaximum", 65535)
+        self._max_inflight_messages = window  # paho's own setter refuses while connected
+        return super()._handle_connack()
 
     def _handle_other(self, command: int, length: int, body: bytearray) -> MQTTErrorCode:
         """A packet for paho's own handler, set up as its reader leaves it."""

@@ -286,8 +286,10 @@ class Ingest:
 
     def _after_pending(self, entry: Entry) -> None:
         """Settle a message that needs no write now if nothing before it is pending, else
-        queue it behind them: PUBACKs keep the order the messages came in."""
-        if self._writer.pending == 0:
+        queue it behind them: PUBACKs keep the order the messages came in. One due a receipt
+        always waits for the writer's next batch: one receipt per agent per batch, not one per
+        message when a reconnect redelivers thousands of repeats."""
+        if self._writer.pending == 0 and entry.key not in self._receipt_agents:
             self._settle([entry])
         else:
             self._writer.add(entry)

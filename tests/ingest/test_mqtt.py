@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.mqtt import BatchReadClient, ack_many, paho_client
+from ingest.mqtt import V311_WINDOW, BatchReadClient, ack_many, paho_client
 from tests.ingest.fakes import FakeClient
 
 
@@ -140,3 +140,17 @@ def test_the_batch_reader_keeps_pahos_filtered_callbacks() -> None:
                       for mid, t in enumerate((b"a/b", b"c", b"a/d"), start=1))
     got, _ = _received(client, stream, [5])
     assert filtered == [b"a/b", b"a/d"] and [m[0] for m in got] == [b"c"]
+
+
+@pytest.mark.parametrize(("protocol", "connack", "window"), [
+    (mqtt.MQTTv5, b"\x20\x06\x00\x00\x03\x21\x04\xd2", 1234),  # Receive Maximum 1234
+    (mqtt.MQTTv5, b"\x20\x03\x00\x00\x00", 65535),  # none announced: the standard's default
+    (mqtt.MQTTv311, b"\x20\x02\x00\x00", V311_WINDOW),
+], ids=["mqtt5", "mqtt5-default", "mqtt3"])
+def test_our_publish_window_is_what_the_broker_accepts_not_pahos_20(
+        protocol: int, connack: bytes, window: int) -> None:
+    client = BatchReadClient(CallbackAPIVersion.VERSION2, client_id="w", protocol=protocol)
+    connected: list[Any] = []
+    client.on_connect = lambda *args: connected.append(args)
+    _received(client, connack, [])
+    assert connected and client._max_inflight_messages == window
