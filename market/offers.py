@@ -86,6 +86,24 @@ def snapshot_json(snap: Mapping[str, Any], leg: Mapping[str, Any] | None = None)
     }
 
 
+def loadboard_json(offer: Mapping[str, Any]) -> dict[str, Any]:
+    """A leg offer (:func:`offer_json`'s shape) as a freight load board lists capacity: origin,
+    destination, pick-up window, equipment, weight still free (t); :class:`NotFound` for an
+    offer without a leg."""
+    leg = offer.get("leg")
+    if leg is None:
+        raise NotFound(f"offer {offer['id']} is not a leg offer")
+    return {
+        "id": offer["id"], "carrier": offer["tenant"], "vehicle": offer["asset"],
+        "origin": leg["origin"], "destination": leg["destination"],
+        "pickup_window": {"earliest": offer["start"], "latest": offer["end"]},
+        "delivery_estimate": leg["arrival_estimate"], "distance_km": leg["distance_km"],
+        "equipment": offer["capabilities"], "weight_t": offer["available"],
+        "rate_per_tonne": leg["price_per_tonne"], "currency": offer["currency"],
+        "status": offer["status"],
+    }
+
+
 def _visible(s: Session, caller: Caller, offer_id: int) -> OfferRow:
     row = s.get(OfferRow, offer_id)
     if row is None or not can_see(s, caller, row.tenant_id, row.visibility):

@@ -95,3 +95,17 @@ def test_a_booking_on_a_leg_reduces_that_runs_offer_on_the_next_pass(catalog: Ca
     assert after[first.id].quantity == first.quantity
     seen = offers.read(catalog, platform, first.id)
     assert seen["available"] == first.quantity - 1.0 and seen["leg"] is not None
+
+
+def test_a_leg_offer_in_load_board_shape(catalog: Catalog) -> None:
+    store, asset = truck_store(), add_truck(catalog)
+    publish_vehicle(catalog, store, asset, SharingPolicy.from_dict(POLICY), NOW)
+    first = live_legs(catalog)[0]
+    platform = Caller("freightco", "platform")
+    seen = offers.read(catalog, platform, first.id)
+    board = offers.loadboard_json(seen)
+    assert board["pickup_window"] == {"earliest": seen["start"], "latest": seen["end"]}
+    assert board["origin"] == seen["leg"]["origin"]
+    assert board["destination"]["lat"] == first.dest_lat
+    assert (board["equipment"], board["weight_t"], board["rate_per_tonne"]) == (
+        ["tail_lift"], first.quantity, 12.5)
