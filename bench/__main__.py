@@ -33,6 +33,14 @@ def ingest(scale: Annotated[float, typer.Option(help="fraction of the full messa
 
 
 @app.command()
+def web(rounds: Annotated[int, typer.Option(help="switches of the range timed")] = 5) -> None:
+    """Asset page in chromium: 30 days of 5-minute data next to the 7-day view."""
+    from bench.web import run
+
+    run(rounds)
+
+
+@app.command()
 def analytics(
     assets: Annotated[int, typer.Option(help="assets in the fleet")] = 10_000,
     days: Annotated[int, typer.Option(help="days of history")] = 30,

@@ -61,6 +61,13 @@ const td = (text, cls) => el("td", cls ? { class: cls } : {}, text);
 // The key form of the page's header: a key pasted is kept in localStorage (both pages share
 // it); onChange runs after the key is set, onForget after it is removed.
 function keyForm(onChange, onForget) {
+  const parts = [
+    el("label", { for: "key", class: "muted" }, "API key"),
+    el("input", { id: "key", type: "password", placeholder: "idl_…", spellcheck: "false" }),
+    el("button", { type: "submit" }, "Show"),
+    el("button", { type: "button", class: "plain", id: "forget" }, "Forget key"),
+  ];
+  $("keyform").replaceChildren(...parts.flatMap((p) => [p, " "]));  // spaced as in markup
   $("keyform").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const key = $("key").value.trim();

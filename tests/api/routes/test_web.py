@@ -158,7 +158,7 @@ def test_root_serves_the_page_from_this_server_alone_without_a_key(client: TestC
     assert sorted(loads) == [
         "/static/common.js", "/static/dashboard.css", "/static/dashboard.js", "data:,"], loads
     page = dashboard(client)
-    assert 'id="key"' in page and "localStorage" in page
+    assert 'id="keyform"' in page and "localStorage" in page
     assert "v1/assets" in page and "v1/idle-windows" in page and "v1/offers" in page
     # Text from the API goes in as text: the page never parses strings as HTML.
     assert "innerHTML" not in page and "insertAdjacentHTML" not in page
