@@ -165,11 +165,18 @@ def anchor(y: np.ndarray, origin: int, idx: np.ndarray) -> np.ndarray:
     NaN where no week has data."""
     idx = np.asarray(idx, dtype=int)
     week = seasonal_naive(y, origin, idx)
-    lags = np.column_stack([_lag(y, idx, k * WEEK_H, origin) for k in (1, 2, 3)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: median of nothing
-        med = np.nanmedian(lags, axis=1)
+    lags = np.sort(np.column_stack([_lag(y, idx, k * WEEK_H, origin) for k in (1, 2, 3)]),
+                   axis=1)  # NaN sorts last
+    med = _median_of_sorted_three(lags)
     return np.where(np.isfinite(med), np.clip(week, med - ANCHOR_BAND, med + ANCHOR_BAND), week)
+
+
+def _median_of_sorted_three(s: np.ndarray) -> np.ndarray:
+    """Row medians of the finite values of rows sorted with NaN last (np.nanmedian, without
+    its per-call cost, which dominated forecasting big fleets)."""
+    n = np.isfinite(s).sum(axis=1)
+    return np.select([n == 3, n == 2, n == 1], [s[:, 1], (s[:, 0] + s[:, 1]) / 2, s[:, 0]],
+                     np.nan)
 
 
 # The parameters are dataclass fields: the generated ``__init__`` only stores them, as
