@@ -1,0 +1,92 @@
+"""Intraday origins: forecasts made during the day, which know the current level.
+
+Definitions (also in docs/analytics.md)
+    A data set's *active hours* are the UTC hours of day with data on at least half of the
+    days from its first origin on (the car parks report 08:00-16:00; the plant and the bike
+    fleet every hour). *Intraday origins* are every ``step_h`` hours of those, each day from
+    the first origin while the 7-day horizon ends by the data's end. At each origin the
+    forecaster's median (:func:`analytics.forecast.level_median`: anchor plus the persisting
+    share of the current deviation, the share learned on the fleet's past problems exactly as
+    :class:`~analytics.forecast.FleetForecaster` learns it) is compared with weekly seasonal
+    naive over the hours with data in the next ``short_h`` hours and in the next 7 days.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.forecast import (
+    WEEK_H,
+    features,
+    level_median,
+    persistence,
+    seasonal_naive,
+    training_rows,
+)
+from bench.evaluate import ForecastData
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class IntradayFigures:
+    origins: int
+    short_h: int
+    mae_short: float
+    mae_short_weekly_naive: float
+    mae_week: float
+    mae_week_weekly_naive: float
+    seconds: float
+
+    @property
+    def improvement_short(self) -> float:
+        return 1.0 - self.mae_short / self.mae_short_weekly_naive
+
+    @property
+    def improvement_week(self) -> float:
+        return 1.0 - self.mae_week / self.mae_week_weekly_naive
+
+
+def active_hours(data: ForecastData) -> list[int]:
+    """UTC hours of day with data on at least half of the days from the first origin."""
+    series = np.stack(data.series)[:, data.first:data.n]
+    days = series.shape[1] // 24
+    seen = np.isfinite(series[:, :days * 24]).any(axis=0).reshape(days, 24)
+    first_hour = int(data.t0 // HOUR % 24)
+    return sorted((first_hour + h) % 24 for h in np.flatnonzero(seen.mean(axis=0) >= 0.5))
+
+
+def intraday_backtest(data: ForecastData, step_h: int = 2, short_h: int = 8,
+                      day_step: int = 1) -> IntradayFigures:
+    """MAE of the median against weekly naive from intraday origins (module docstring)."""
+    began = time.perf_counter()
+    hours = active_hours(data)
+    first_hour = int(data.t0 // HOUR % 24)
+    offsets = [(h - first_hour) % 24 for h in hours[::step_h]]
+    origins = [d + o for d in range(data.first, data.n - WEEK_H - 23, 24 * day_step)
+               for o in offsets]
+    err = {"short": [], "short_naive": [], "week": [], "week_naive": []}
+    for o in origins:
+        # As the forecaster: the persisting share is learned before its calibration week.
+        rows = [training_rows(y, data.t0, o - WEEK_H) for y in data.series]
+        F = np.concatenate([r[0] for r in rows])
+        target = np.concatenate([r[1] for r in rows])
+        phi = persistence(F, target - F[:, -1], WEEK_H)
+        idx = np.arange(o, o + WEEK_H)
+        for y in data.series:
+            actual, naive = y[idx], seasonal_naive(y, o, idx)
+            median = level_median(features(y, data.t0, o, idx), phi)
+            ok = np.isfinite(actual) & np.isfinite(naive) & np.isfinite(median)
+            near = ok & (idx < o + short_h)
+            err["short"].append(np.abs(median - actual)[near])
+            err["short_naive"].append(np.abs(naive - actual)[near])
+            err["week"].append(np.abs(median - actual)[ok])
+            err["week_naive"].append(np.abs(naive - actual)[ok])
+    mean = {k: float(np.concatenate(v).mean()) for k, v in err.items()}
+    return IntradayFigures(origins=len(origins), short_h=short_h, mae_short=mean["short"],
+                           mae_short_weekly_naive=mean["short_naive"], mae_week=mean["week"],
+                           mae_week_weekly_naive=mean["week_naive"],
+                           seconds=time.perf_counter() - began)
