@@ -174,6 +174,10 @@ class ForecastPublic(BaseModel):
     slots: list[ForecastSlot]
 
 
+#: One planned-use calendar: an iCalendar text or an https:// feed URL.
+CalendarSource = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+
 class PolicyBody(BaseModel):
     """An owner's sharing rules for one asset; keys left out take the defaults."""
 
@@ -211,6 +215,11 @@ class PolicyBody(BaseModel):
         None, ge=0, le=30 * 86400, description="offers start at least this long after now"
     )
     capabilities: list[Capability] | None = Field(None, max_length=32)
+    planned_use: list[CalendarSource] | None = Field(
+        None, max_length=16, description="the owner's planned use, never offered: iCalendar "
+        "texts or https:// feed URLs (recurrences in the event's zone)")
+    price_per_tonne: float | None = Field(
+        None, ge=0, le=1e6, description="a vehicle's leg offers: price per tonne carried")
 
 
 class PolicyPublic(BaseModel):

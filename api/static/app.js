@@ -214,12 +214,15 @@ const POLICY = [
   { key: "blackout_hours", label: "Blackout hours (0–23, comma-separated)", type: "list", item: (s) => /^\d{1,2}$/.test(s) && Number(s) <= 23, max: 24, rule: "hours 0 to 23", parse: Number },
   { key: "lead_time_s", label: "Lead time, s", type: "number", check: (v) => v >= 0 && v <= 30 * 86400, rule: "0 to 30 days" },
   { key: "capabilities", label: "Capabilities (comma-separated)", type: "list", item: (s) => /^[a-z0-9_-]{1,32}$/.test(s), max: 32, rule: "lower-case words: a-z, 0-9, _ and -", parse: String },
+  { key: "planned_use", label: "Planned use: iCalendar feed URLs (comma-separated)", type: "list", item: (s) => /^https:\/\/\S+$/.test(s), max: 16, rule: "https:// URLs", parse: String },
+  { key: "price_per_tonne", label: "Leg offers: price per tonne (empty: none)", type: "number", optional: true, check: (v) => v >= 0 && v <= 1e6, rule: "0 to 1e6" },
 ];
 let policyState = null;  // { overrides, effective }
 
 function fieldValue(spec, raw) {
   const text = raw.trim();
   if (spec.type === "number") {
+    if (spec.optional && text === "") return { value: null };  // unset: the default (none)
     const v = Number(text);
     return text !== "" && Number.isFinite(v) && spec.check(v) ? { value: v } : { error: "must be a number " + spec.rule };
   }

@@ -47,8 +47,11 @@ def test_policy_is_validated_stored_and_merged_over_defaults(
 ) -> None:
     add_asset(catalog, "acme", "z1")
     h = auth(catalog, "acme")
+    maintenance = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+                   "UID:m1\r\nDTSTART:20240506T060000Z\r\nDTEND:20240506T080000Z\r\n"
+                   "RRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
     body = {"visibility": "partners", "blackout_hours": [7, 8], "timezone": "Europe/Berlin",
-            "capabilities": ["forklift"]}
+            "capabilities": ["forklift"], "planned_use": [maintenance], "price_per_tonne": 12.5}
     r = client.put("/v1/assets/z1/policy", headers=h, json=body)
     assert r.status_code == 200, r.text
     assert r.json()["overrides"] == body
@@ -60,6 +63,9 @@ def test_policy_is_validated_stored_and_merged_over_defaults(
         {"price": 3},
         {"currency": "euro"},
         {"timezone": "Mars/Olympus_Mons"},
+        {"planned_use": ["http://plain-http.example/cal.ics"]},
+        {"planned_use": ["BEGIN:VCALENDAR\r\nnot a calendar"]},
+        {"price_per_tonne": -1},
     ):
         assert client.put("/v1/assets/z1/policy", headers=h, json=bad).status_code == 422, bad
     assert (
