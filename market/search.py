@@ -32,6 +32,7 @@ from market.caller import Caller
 from market.offers import iso, leg_json
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
+from storage.catalog.models import AssetSiteRow
 from storage.catalog.spatial import PLACES
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
@@ -142,6 +143,8 @@ class OfferQuery:
     #: Corridor search: leg offers whose destination is within the circle (their origin is
     #: ``near``'s, their window the departure window).
     dest: Near | None = None
+    #: Offers of the caller's own assets at this site of its tenant.
+    site: str | None = None
 
 
 #: Sort name -> SQL key (before the id tie-breaker); descending sorts negate the key.
@@ -200,6 +203,11 @@ def build(
         stmt = stmt.where(o.kind == p("kind", q.kind))
     if q.asset is not None:
         stmt = stmt.where(o.asset_id == p("asset", q.asset))
+    if q.site is not None:
+        at_site = select(AssetSiteRow.asset_id).where(
+            AssetSiteRow.tenant_id == caller.tenant_id,
+            AssetSiteRow.site_id == p("site", q.site))
+        stmt = stmt.where(o.tenant_id == caller.tenant_id, o.asset_id.in_(at_site))
     if q.status is not None:
         stmt = stmt.where(o.status == p("status", q.status))
     for i, cap in enumerate(q.capabilities):
@@ -280,7 +288,7 @@ def _shape(
         url, caller.tenant_id, caller.is_platform, scope, q.kind is not None, q.asset is not None,
         q.status is not None, q.status == "live", len(q.capabilities), q.min_quantity is not None,
         q.start is not None, q.end is not None, q.near is not None, q.max_price is not None,
-        q.sort, cursor, q.dest is not None,
+        q.sort, cursor, q.dest is not None, q.site is not None,
     )
 
 
@@ -295,6 +303,8 @@ def _values(
         v["kind"] = q.kind
     if q.asset is not None:
         v["asset"] = q.asset
+    if q.site is not None:
+        v["site"] = q.site
     if q.status is not None:
         v["status"] = q.status
     for i, cap in enumerate(q.capabilities):

@@ -44,6 +44,9 @@ class SearchQuery(BaseModel):
 
     kind: KindName | None = None
     asset: Annotated[str | None, Query(max_length=64, description="only this asset id")] = None
+    site: Annotated[str | None, Query(
+        max_length=64, description="only the caller's own offers of assets at this site of its "
+        "tenant (404 if it has no such site)")] = None
     status: Annotated[
         str, Query(max_length=16, description=f"offer status, or {ANY_STATUS!r} for every one")
     ] = "live"
@@ -105,6 +108,7 @@ class SearchQuery(BaseModel):
             max_price=self.max_price,
             sort=self.sort,
             dest=dest,
+            site=self.site,
         )
 
 
@@ -126,6 +130,10 @@ async def search_offers_route(
     Corridor search: `dest_lat`, `dest_lon` and `dest_km` keep leg offers whose destination is
     that near (their `location` is the origin, their window the departure window)."""
     q = params.offer_query()
+    if q.site is not None:
+        from market import sites
+
+        sites.one(catalog, caller.tenant_id, q.site)  # 404 for no such site of the tenant
     limit = params.limit
     after = decode_cursor(params.cursor, (float, int))
     now = time.time()
