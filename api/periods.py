@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from api.params import query_error
+from fastapi import Query
+
+from api.params import Instant, query_error
+
+#: The period's query parameters; each route says its default length in its description.
+PeriodStart = Annotated[Instant | None, Query(description="default: the route's default "
+                                              "period before end")]
+PeriodEnd = Annotated[Instant | None, Query(description="default: now")]
 
 
 def period(start: float | None, end: float | None, default_s: float,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import CallerDep, CatalogDep
-from api.params import Instant
-from api.periods import period
+from api.periods import PeriodEnd, PeriodStart, period
 from api.schemas.impact import ImpactPublic
 from market import impact
 
@@ -21,12 +18,13 @@ DEFAULT_PERIOD_S = 30 * 86400.0
 def read_impact(
     caller: CallerDep,
     catalog: CatalogDep,
-    start: Annotated[Instant | None, Query(description="default: 30 days before end")] = None,
-    end: Annotated[Instant | None, Query(description="default: now")] = None,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
 ) -> ImpactPublic:
-    """Confirmed bookings whose time starts in [start, end): an owner or viewer key's are the
-    bookings on its tenant's assets, a platform key's its tenant's own bookings. Per kind and
-    unit: quantity, capacity-hours shared, tonne-km moved, tonnes diverted, and the CO2e
-    avoided where a sourced emission factor applies (listed with its source)."""
+    """Confirmed bookings whose time starts in [start, end) (by default the last 30 days): an
+    owner or viewer key's are the bookings on its tenant's assets, a platform key's its
+    tenant's own bookings. Per kind and unit: quantity, capacity-hours shared, tonne-km moved,
+    tonnes diverted, and the CO2e avoided where a sourced emission factor applies (listed with
+    its source)."""
     start, end = period(start, end, DEFAULT_PERIOD_S, impact.MAX_PERIOD_S)
     return ImpactPublic.of(start, end, impact.of_caller(catalog, caller, start, end))

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CatalogDep, StoreDep, TenantDep
-from api.params import Instant, KindName
-from api.periods import period
+from api.params import KindName
+from api.periods import PeriodEnd, PeriodStart, period
 from api.schemas.kpis import KpisPublic
 from market import kpis
 
@@ -22,14 +22,15 @@ def read_kpis(
     tenant: TenantDep,
     catalog: CatalogDep,
     store: StoreDep,
-    start: Annotated[Instant | None, Query(description="default: 7 days before end")] = None,
-    end: Annotated[Instant | None, Query(description="default: now")] = None,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
     kind: KindName | None = None,
     asset: Annotated[str | None, Query(description="only this asset")] = None,
     site: Annotated[str | None, Query(max_length=64, description="at this site")] = None,
 ) -> KpisPublic:
     """Availability, utilisation, load factor and idle share of each of the caller's assets
-    over [start, end), and per kind (each asset weighted by its time with data)."""
+    over [start, end) (by default the last 7 days), and per kind (each asset weighted by its
+    time with data)."""
     start, end = period(start, end, DEFAULT_PERIOD_S, kpis.MAX_PERIOD_S)
     from market import sites
 
