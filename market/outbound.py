@@ -103,12 +103,11 @@ class OutboundPolicy:
                 raise Refused(REFUSED_PRIVATE)
         return scheme, host, port, addresses[0].split("%", 1)[0]
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        """POST ``body`` to ``url`` under this policy: (HTTP status or 0, error text)."""
-        try:
-            scheme, host, port, address = self.check(url)
-        except Refused as err:
-            return 0, str(err)
+    def _pinned(self, url: str, headers: dict[str, str]
+                ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The request for ``url`` sent to the address :meth:`check` allowed (a resolver asked
+        again could answer another): (target URL, headers with Host, TLS extensions)."""
+        scheme, host, port, address = self.check(url)
         parts = urlsplit(url)
         literal = f"[{address}]" if ":" in address else address
         target = f"{scheme}://{literal}:{port}{parts.path or '/'}"
@@ -116,7 +115,41 @@ class OutboundPolicy:
             target += "?" + parts.query
         default_port = port == (443 if scheme == "https" else 80)
         headers = {**headers, "Host": host if default_port else f"{host}:{port}"}
-        extensions = {"sni_hostname": host} if scheme == "https" else {}
+        return target, headers, ({"sni_hostname": host} if scheme == "https" else {})
+
+    def fetch(self, url: str, timeout_s: float, max_bytes: int) -> bytes:
+        """GET ``url`` under this policy (an owner's calendar feed): its body, or an error
+        (:class:`Refused`, or RuntimeError for a failed, non-2xx, redirected or too large
+        answer)."""
+        target, headers, extensions = self._pinned(url, {"User-Agent": "idleshare-calendars"})
+        try:
+            with httpx.Client(timeout=timeout_s, follow_redirects=False,
+                              trust_env=False) as client:
+                request = client.build_request("GET", target, headers=headers,
+                                               extensions=extensions)
+                response = client.send(request, stream=True)
+                try:
+                    if not 200 <= response.status_code < 300:
+                        raise RuntimeError(f"HTTP {response.status_code}")
+                    body = bytearray()
+                    for chunk in response.iter_bytes():  # decoded: the limit is on the text
+                        body += chunk
+                        if len(body) > max_bytes:
+                            raise RuntimeError(f"larger than {max_bytes} bytes")
+                    return bytes(body)
+                finally:
+                    response.close()
+        except httpx.TimeoutException:
+            raise RuntimeError("timed out") from None
+        except (httpx.HTTPError, OSError) as err:
+            raise RuntimeError(f"connection failed: {err}") from None
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """POST ``body`` to ``url`` under this policy: (HTTP status or 0, error text)."""
+        try:
+            target, headers, extensions = self._pinned(url, headers)
+        except Refused as err:
+            return 0, str(err)
         deadline = time.monotonic() + self.timeout_s
         try:
             # trust_env=False: no proxy from the environment may reroute the checked address.

@@ -59,13 +59,18 @@ class Demo:
     def start(self) -> None:
         import uvicorn
 
+        from analytics import calendars
         from analytics.runner import run_forever
         from api.main import create_app
         from edge_agent.agent import Agent
         from edge_agent.fleet import demo_fleet
         from ingest.service import Ingest
+        from market.outbound import OutboundPolicy
         from shell.stores import open_reading_store
         from storage.catalog import Catalog
+
+        # Owners' calendar feeds, fetched under the webhooks' outbound policy.
+        calendars.set_feed_fetcher(OutboundPolicy.from_env().fetch)
 
         if self._fresh:
             tmp = Path(tempfile.mkdtemp(prefix="idleshare-demo-"))

@@ -35,9 +35,11 @@ def register(app: typer.Typer) -> None:
         metrics_host: MetricsHost = "127.0.0.1",
     ) -> None:
         """Compute idle windows and offers, once or on a schedule."""
+        from analytics import calendars
         from analytics.metrics import AnalyticsMetrics
         from analytics.runner import run_forever, run_once
         from analytics.workers import run_pass, run_worker
+        from market.outbound import OutboundPolicy
         from shell import logs
         from shell.stores import make_data_dir, open_stores
 
@@ -47,6 +49,9 @@ def register(app: typer.Typer) -> None:
             logs.setup()
         except IdleshareError as err:
             fail(str(err), 2)
+        # Owners' calendar feeds are fetched under the webhooks' outbound policy (no private
+        # addresses unless the operator allows them): analytics itself makes no requests.
+        calendars.set_feed_fetcher(OutboundPolicy.from_env().fetch)
         metrics = AnalyticsMetrics()
         if metrics_port:
             metrics.serve(metrics_port, metrics_host)
