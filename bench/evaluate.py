@@ -334,6 +334,8 @@ def report(step_h: int = 48, intraday_day_step: int = 1, churn_interval_s: float
 
 
 def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str:
+    from bench.evaluate_legs import evaluate_legs
+    from bench.evaluate_legs import report_lines as leg_lines
     from bench.intraday import intraday_backtest  # it builds on this module
     from bench.replay import replay_day
 
@@ -367,6 +369,7 @@ def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str
         f"  updated events        {churn.updated_per_offer_day:.2f} per offer per day "
         f"({churn.updated} for {churn.offers} offers; {churn.created} created, "
         f"{churn.withdrawn} withdrawn)   (target <= 4)",
+        *leg_lines(evaluate_legs()),  # the simulated truck fleet: says so in its first line
     ]
     return "\n".join(lines)
 
