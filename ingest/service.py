@@ -173,6 +173,10 @@ class Ingest:
             self._connection += 1
         log.info("connected to %s:%d (session present: %s)", self.url.host, self.url.port,
                  flags.session_present)
+        self._subscribe(client)
+
+    def _subscribe(self, client: mqtt.Client) -> None:
+        """Subscribe on each connection; ready once the broker granted ``_readings_sub``."""
         # Status first: on a new subscription, retained births then come before readings.
         client.subscribe(self.filters[0], qos=1)
         _, self._readings_sub = client.subscribe(self.filters[1], qos=1)

@@ -83,16 +83,7 @@ class SparkplugIngest(Ingest):
 
     # paho's network thread
 
-    def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
-                    _props: Any) -> None:
-        if reason.is_failure:
-            log.error("MQTT broker %s:%d refused the connection: %s", self.url.host,
-                      self.url.port, reason)
-            return
-        with self._lock:
-            self._connection += 1
-        log.info("connected to %s:%d (session present: %s)", self.url.host, self.url.port,
-                 flags.session_present)
+    def _subscribe(self, client: mqtt.Client) -> None:
         _, self._readings_sub = client.subscribe(spb.FILTER, qos=1)
 
     def _handle(self, msg: mqtt.MQTTMessage, connection: int, attempt: int) -> None:
