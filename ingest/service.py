@@ -202,13 +202,18 @@ class Ingest:
         self.metrics.received()
         self._handle(msg, self._connection, 0)
 
-    def _handle(self, msg: mqtt.MQTTMessage, connection: int, attempt: int) -> None:
-        now = time.time()
+    def _topic_of(self, msg: mqtt.MQTTMessage, now: float, connection: int) -> str | None:
+        """The message's topic, or None once a topic that is not UTF-8 was rejected."""
         try:
-            topic = msg.topic
+            return msg.topic
         except UnicodeDecodeError:
             self._reject(msg, repr(msg._topic), WireError("bad_topic", "not UTF-8"), now,
                          connection)
+            return None
+
+    def _handle(self, msg: mqtt.MQTTMessage, connection: int, attempt: int) -> None:
+        now = time.time()
+        if (topic := self._topic_of(msg, now, connection)) is None:
             return
         try:
             where = wire.parse_topic(topic)

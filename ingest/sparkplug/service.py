@@ -88,11 +88,7 @@ class SparkplugIngest(Ingest):
 
     def _handle(self, msg: mqtt.MQTTMessage, connection: int, attempt: int) -> None:
         now = time.time()
-        try:
-            topic = msg.topic
-        except UnicodeDecodeError:
-            self._reject(msg, repr(msg._topic), WireError("bad_topic", "not UTF-8"), now,
-                         connection)
+        if (topic := self._topic_of(msg, now, connection)) is None:
             return
         try:
             self._on_sparkplug(msg, topic, now, connection)
