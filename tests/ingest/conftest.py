@@ -4,6 +4,8 @@ and Ingest instances whose persistent sessions are removed afterwards."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -184,3 +186,30 @@ def fake_ingest(sqlite_store: SqliteReadingStore) -> Iterator[FakeStart]:
 @pytest.fixture
 def gated_store(tmp_path: Path) -> GatedStore:
     return GatedStore(tmp_path / "gated.db")
+
+
+class Process:
+    """A drill's child process (ingest or an agent), started by ``spawn``: killed outright
+    and started again as a crash and a restart would, and asked to stop at the end."""
+
+    def __init__(self, spawn: Callable[[], subprocess.Popen[bytes]]) -> None:
+        self.spawn, self.proc = spawn, spawn()
+
+    def crash_and_restart(self, between: Callable[[], Any] = lambda: None) -> Any:
+        """SIGKILL (nothing flushed, nothing said goodbye), ``between()``, a new process; what
+        ``between`` returned."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        seen = between()
+        self.proc = self.spawn()
+        return seen
+
+    def stop_cleanly(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(20) == 0, "the process did not stop cleanly on SIGTERM"
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.proc.kill()

@@ -27,7 +27,7 @@ from idleshare import wire
 from idleshare.assets import Asset
 from storage.catalog import Catalog
 from storage.influx import InfluxV1Store
-from tests.ingest.conftest import DRILL_INGEST, DeadLetters, connected, ingests
+from tests.ingest.conftest import DRILL_INGEST, DeadLetters, Process, connected, ingests
 from tests.ingest.conftest import wait_for as _wait_for
 from tests.ingest.drill import ASSETS, Load, assert_exactly_once, counts
 from tests.servers import InfluxServer, MosquittoServer, free_port, start_influxdb
@@ -125,30 +125,26 @@ def test_ingest_killed_with_sigkill_under_load_loses_and_doubles_nothing(
 
     load = Load(own_mosquitto.port, tenant, count=3000, rate=500, per_pack=2)
     load.birth()
-    proc = spawn()
     try:
-        load.start()
-        wait_for(lambda: sum(counts(influxdb.url, db, tenant).values()) > 500, timeout_s=30)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        killed_at = sum(counts(influxdb.url, db, tenant).values())
-        assert killed_at < load.readings, "the load ended before the kill"
-        proc = spawn()
-        load.wait()
-        wait_for(lambda: all_stored(influxdb.url, db, load),
-                 lambda: (counts(influxdb.url, db, tenant), (tmp_path / "log").read_text()),
-                 timeout_s=60)
-        assert_exactly_once(influxdb.url, db, load)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-            metrics = resp.read().decode()
-        # The second process stored what the first had not (at least), from its own metrics.
-        written = float(next(line.split()[-1] for line in metrics.splitlines()
-                             if line.startswith("idleshare_ingest_readings_stored_total")))
-        assert load.readings - killed_at <= written <= load.readings
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
+        with Process(spawn) as ingest:
+            load.start()
+            wait_for(lambda: sum(counts(influxdb.url, db, tenant).values()) > 500, timeout_s=30)
+            killed_at = ingest.crash_and_restart(
+                lambda: sum(counts(influxdb.url, db, tenant).values()))
+            assert killed_at < load.readings, "the load ended before the kill"
+            load.wait()
+            wait_for(lambda: all_stored(influxdb.url, db, load),
+                     lambda: (counts(influxdb.url, db, tenant), (tmp_path / "log").read_text()),
+                     timeout_s=60)
+            assert_exactly_once(influxdb.url, db, load)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                metrics = resp.read().decode()
+            # The second process stored what the first had not (at least), by its metrics.
+            written = float(next(line.split()[-1] for line in metrics.splitlines()
+                                 if line.startswith("idleshare_ingest_readings_stored_total")))
+            assert load.readings - killed_at <= written <= load.readings
+            ingest.stop_cleanly()
     finally:
-        proc.kill()
         load.close()
 
 

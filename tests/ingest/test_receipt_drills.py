@@ -24,7 +24,7 @@ from edge_agent.agent import Agent
 from storage.catalog import Catalog
 from storage.influx import InfluxV1Store
 from tests.catalogs import fresh_url
-from tests.ingest.conftest import DRILL_INGEST, wait_for
+from tests.ingest.conftest import DRILL_INGEST, Process, wait_for
 from tests.ingest.conftest import ingests as started_ingests
 from tests.ingest.drill import Load, assert_exactly_once
 from tests.ingest.receipt_drill import (
@@ -172,25 +172,18 @@ def test_ingest_killed_with_sigkill_under_load_loses_nothing_with_receipts(
                                 stderr=open(tmp_path / "ingest.log", "ab"))
 
     readings = Readings(tmp_path / "csv", backlog_s=600, live_s=8)  # 36,000 to drain
-    proc = spawn()
-    try:
+    with Process(spawn) as ingest:
         time.sleep(1.5)  # subscribed before the agent's first messages
         agent = start_agent(agents, readings, tenant, broker.url, tmp_path / "outbox.db")
         wait_for(lambda: total(influxdb.url, db, tenant) > 2000, timeout_s=30)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        killed_at = total(influxdb.url, db, tenant)
+        killed_at = ingest.crash_and_restart(lambda: total(influxdb.url, db, tenant))
         assert killed_at < readings.count, "the drain ended before the kill"
-        proc = spawn()
         wait_for(lambda: time.time() > readings.end + 1 and agent.stats.queued == 0,
                  lambda: (agent.stats, (tmp_path / "ingest.log").read_text()[-2000:]),
                  timeout_s=90)
         wait_for(lambda: total(influxdb.url, db, tenant) >= readings.count, timeout_s=30)
         assert_stored_exactly_once(influxdb.url, db, tenant, readings)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        proc.kill()
+        ingest.stop_cleanly()
 
 
 def test_an_agent_killed_with_sent_unreceipted_messages_resends_them_after_restart(
@@ -208,24 +201,21 @@ def test_an_agent_killed_with_sent_unreceipted_messages_resends_them_after_resta
                                  str(config)], stdout=subprocess.DEVNULL,
                                 stderr=open(tmp_path / "agent.log", "ab"))
 
-    proc = spawn()  # no ingest yet: the broker PUBACKs, nobody receipts
-    try:
+    with Process(spawn) as agent:  # no ingest yet: the broker PUBACKs, nobody receipts
         wait_for(lambda: outbox.exists() and _sent_unreceipted(outbox) >= 20, timeout_s=30)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        broker.stop(signal.SIGKILL)  # and the copies the broker held are gone too
-        broker.start()
-        ingest = ingests(InfluxV1Store(influxdb.url, db))
-        proc = spawn()
+
+        def broker_loses_its_copies_and_ingest_starts() -> Any:
+            broker.stop(signal.SIGKILL)  # and the copies the broker held are gone too
+            broker.start()
+            return ingests(InfluxV1Store(influxdb.url, db))
+
+        ingest = agent.crash_and_restart(broker_loses_its_copies_and_ingest_starts)
         wait_for(lambda: total(influxdb.url, db, tenant) >= readings.count,
                  lambda: (ingest.stats, (tmp_path / "agent.log").read_text()[-2000:]),
                  timeout_s=60)
         assert_stored_exactly_once(influxdb.url, db, tenant, readings)
         wait_for(lambda: _sent_unreceipted(outbox) == 0, timeout_s=20)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        proc.kill()
+        agent.stop_cleanly()
 
 
 def test_a_third_party_publisher_without_receipts_is_stored_and_sent_no_receipts(
