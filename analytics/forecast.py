@@ -57,6 +57,11 @@ CURRENT_WINDOW_H = 24
 ANCHOR_BAND = 0.15
 
 
+class TooLittleHistory(ValueError):
+    """The readings do not reach back far enough to train a forecaster (lags, training
+    hours and the calibration week): callers fall back to seasonal-naive offers."""
+
+
 def hourly_free(times: np.ndarray, free: np.ndarray, start: float, n_hours: int,
                 max_gap_s: float = MAX_GAP_S) -> np.ndarray:
     """Time-weighted mean free quantity per hour ``[start + i h, start + (i+1) h)``.
@@ -399,7 +404,8 @@ class FleetForecaster(BaseEstimator):
             earlier = None
             F, target = self._training_set(series, t0, cut)
         if target.size < 50:
-            raise ValueError(f"too little history to train a forecaster: {target.size} hours")
+            raise TooLittleHistory(
+                f"too little history to train a forecaster: {target.size} hours")
         if target.size > self.max_rows:
             keep = rng.choice(target.size, self.max_rows, replace=False)
             F, target = F[keep], target[keep]

@@ -12,6 +12,7 @@ import numpy as np
 
 from analytics.fleet import FORECAST_LOOKBACK_S, FleetAsset, fleet_offers, long_enough
 from analytics.fleet import METHOD as FORECAST_METHOD
+from analytics.forecast import TooLittleHistory
 from analytics.kpis import KPI_SOURCES_BY_KIND, AssetKpis, KindKpis, aggregate, asset_kpis
 from analytics.leg_offers import publish_vehicle
 from analytics.metrics import AnalyticsMetrics
@@ -89,8 +90,11 @@ def run_once(
     for group in waiting.values():
         try:
             offers = fleet_offers([h for *_, h in group], now)
-        except Exception:
-            log.exception("forecaster failed; seasonal-naive offers instead")
+        except Exception as err:
+            if isinstance(err, TooLittleHistory):  # young assets: expected, not a fault
+                log.info("%s; seasonal-naive offers instead", err)
+            else:
+                log.exception("forecaster failed; seasonal-naive offers instead")
             offers = [a.offers for _, _, a, _ in group]
             methods = [a.method for _, _, a, _ in group]
         else:

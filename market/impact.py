@@ -23,7 +23,8 @@ adjacent periods never count one booking twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import select
 
@@ -59,6 +60,19 @@ class BookingImpact:
     tonnes_diverted: float | None = None
     kg_co2e_avoided: float | None = None
     factors: tuple[str, ...] = ()
+    #: What the booking is worth at its offer's price, in ``currency``.
+    revenue: float = 0.0
+    currency: str = ""
+
+
+def revenue(quantity: float, start: float, end: float, price_per_unit_hour: float,
+            leg: dict[str, Any] | None) -> float:
+    """What a booking is worth at its offer's price: a leg's tonnes times its price per tonne
+    when the leg is priced so, else quantity x hours x the price per unit-hour."""
+    per_tonne = (leg or {}).get("price_per_tonne")
+    if per_tonne is not None:
+        return quantity * float(per_tonne)
+    return quantity * max(end - start, 0.0) / 3600.0 * price_per_unit_hour
 
 
 def booking_impact(kind: str, unit: str, quantity: float, start: float, end: float,
@@ -93,10 +107,13 @@ class Tally:
     #: Bookings whose kind or data gave no CO2e figure (see the module's method).
     bookings_without_co2e: int = 0
     factors: set[str] = field(default_factory=set)
+    #: currency -> the bookings' worth (offers may be priced in several).
+    revenue: dict[str, float] = field(default_factory=dict)
 
     def add(self, b: BookingImpact) -> None:
         self.bookings += 1
         self.quantity += b.quantity
+        self.revenue[b.currency] = self.revenue.get(b.currency, 0.0) + b.revenue
         for name in ("capacity_hours", "tonne_km", "tonnes_diverted", "kg_co2e_avoided"):
             value = getattr(b, name)
             if value is not None:
@@ -119,7 +136,8 @@ def of_caller(catalog: Catalog, caller: Caller, start: float, end: float) -> Imp
     b, o = BookingRow, OfferRow
     party = b.tenant_id if caller.is_platform else b.owner_tenant_id
     q = (
-        select(o.kind, o.unit, b.quantity, b.start, b.end)
+        select(o.kind, o.unit, b.quantity, b.start, b.end, o.price_per_unit_hour, o.currency,
+               o.leg)
         .join(o, o.id == b.offer_id)
         .where(party == caller.tenant_id, b.status == CONFIRMED, b.start >= start,
                b.start < end)
@@ -127,9 +145,13 @@ def of_caller(catalog: Catalog, caller: Caller, start: float, end: float) -> Imp
     )
     total, kinds = Tally(), dict[tuple[str, str], Tally]()
     with catalog.session() as s:
-        for kind, unit, quantity, b_start, b_end in s.execute(q):
-            # No booking carries a leg yet: leg_km stays None (see the module's method).
-            impact = booking_impact(kind, unit, quantity, b_start, b_end)
+        for kind, unit, quantity, b_start, b_end, price, currency, leg in s.execute(q):
+            # A leg offer's distance makes its booking freight moved on an existing trip.
+            leg_km = (leg or {}).get("distance_km")
+            impact = replace(
+                booking_impact(kind, unit, quantity, b_start, b_end,
+                               None if leg_km is None else float(leg_km)),
+                revenue=revenue(quantity, b_start, b_end, price, leg), currency=currency)
             total.add(impact)
             kinds.setdefault((kind, unit), Tally()).add(impact)
     return ImpactReport(total=total, kinds=kinds)

@@ -22,12 +22,17 @@ class Measures(BaseModel):
         description="estimated, with the factors listed; null where no sourced factor applies")
     bookings_without_co2e: int = Field(description="bookings with no CO2e figure")
     factors: list[str] = Field(description="ids of the emission factors used")
+    revenue: dict[str, float] = Field(
+        description="what the bookings are worth at their offers' prices, per currency (a "
+        "leg priced per tonne: tonnes x that price; else quantity x hours x the unit-hour "
+        "price)")
 
     @staticmethod
     def values(t: Tally) -> dict[str, Any]:
         return {"bookings": t.bookings, "tonne_km": t.tonne_km,
                 "tonnes_diverted": t.tonnes_diverted, "kg_co2e_avoided": t.kg_co2e_avoided,
-                "bookings_without_co2e": t.bookings_without_co2e, "factors": sorted(t.factors)}
+                "bookings_without_co2e": t.bookings_without_co2e, "factors": sorted(t.factors),
+                "revenue": {c: round(v, 2) for c, v in sorted(t.revenue.items())}}
 
 
 class KindImpact(Measures):
@@ -44,14 +49,17 @@ class ImpactPublic(BaseModel):
             "start": "2024-05-01T00:00:00Z",
             "end": "2024-06-01T00:00:00Z",
             "total": {"bookings": 3, "tonne_km": None, "tonnes_diverted": 4.5,
-                      "kg_co2e_avoided": None, "bookings_without_co2e": 3, "factors": []},
+                      "kg_co2e_avoided": None, "bookings_without_co2e": 3, "factors": [],
+                      "revenue": {"EUR": 64.8}},
             "kinds": [
                 {"kind": "warehouse_zone", "unit": "pallet", "bookings": 2, "quantity": 60.0,
                  "capacity_hours": 720.0, "tonne_km": None, "tonnes_diverted": None,
-                 "kg_co2e_avoided": None, "bookings_without_co2e": 2, "factors": []},
+                 "kg_co2e_avoided": None, "bookings_without_co2e": 2, "factors": [],
+                 "revenue": {"EUR": 57.6}},
                 {"kind": "container", "unit": "t", "bookings": 1, "quantity": 4.5,
                  "capacity_hours": None, "tonne_km": None, "tonnes_diverted": 4.5,
-                 "kg_co2e_avoided": None, "bookings_without_co2e": 1, "factors": []},
+                 "kg_co2e_avoided": None, "bookings_without_co2e": 1, "factors": [],
+                 "revenue": {"EUR": 7.2}},
             ],
             "factors": [],
         }

@@ -29,11 +29,12 @@ function statusCell(online) {
 
 async function loadFleet() {
   const end = Date.now() / 1000;
-  const [thisWeek, lastWeek, assets, offers] = await Promise.all([
+  const [thisWeek, lastWeek, assets, offers, impact] = await Promise.all([
     api("GET", `v1/kpis?start=${isoAt(end - WEEK_S)}&end=${isoAt(end)}`),
     api("GET", `v1/kpis?start=${isoAt(end - 2 * WEEK_S)}&end=${isoAt(end - WEEK_S)}`),
     allItems("v1/assets"),
     allItems("v1/offers?status=any"),
+    api("GET", `v1/impact?start=${isoAt(end - WEEK_S)}&end=${isoAt(end + WEEK_S)}`),
   ]);
   const before = new Map(lastWeek.kinds.map((k) => [k.kind, k]));
   fill($("kinds"), thisWeek.kinds.map((k) => {
@@ -46,6 +47,10 @@ async function loadFleet() {
   kindsChart(thisWeek.kinds, before);
   $("offers-live").textContent = offers.filter((o) => o.status === "live").length;
   $("offers-booked").textContent = offers.filter((o) => o.available < o.quantity).length;
+  // Confirmed bookings starting in the last or the next 7 days, at their offers' prices.
+  const revenue = Object.entries(impact.total.revenue);
+  $("revenue").textContent = revenue.length
+    ? revenue.map(([currency, amount]) => fmtNum(amount, 2) + " " + currency).join(" · ") : "–";
   $("assets-offline").textContent = assets.filter((a) => !a.online).length;
   $("alerts-active").textContent = (await allItems("v1/alerts")).filter((a) => a.active).length;
   await loadSites(end);

@@ -135,3 +135,24 @@ def test_a_booking_belongs_to_the_period_its_time_starts_in(catalog: Catalog) ->
     first, second = (of_caller(catalog, owner, T0 + d, T0 + d + 86400) for d in (0, 86400))
     assert (first.total.quantity, second.total.quantity) == (1.0, 2.0)
     assert of_caller(catalog, owner, T0, T0 + 2 * 86400).total.quantity == 3.0
+
+
+def test_revenue_is_each_bookings_worth_at_its_offers_price(catalog: Catalog) -> None:
+    zone = offer(catalog, "acme", "zone", "warehouse_zone", "pallet")
+    truck = offer(catalog, "acme", "truck", "vehicle", "t")
+    with catalog.session() as s:
+        z, t = s.get(OfferRow, zone), s.get(OfferRow, truck)
+        assert z is not None and t is not None
+        z.price_per_unit_hour, z.currency = 0.25, "EUR"
+        t.price_per_unit_hour, t.currency = 9.0, "GBP"  # a leg priced per tonne ignores it
+        t.leg = {"price_per_tonne": 30.0, "distance_km": 120.0}
+    booking(catalog, zone, "market", 10.0, hours=4.0)   # 40 pallet-h x 0.25 = 10 EUR
+    booking(catalog, zone, "market", 2.0, hours=1.0)    # 2 pallet-h x 0.25 = 0.5 EUR
+    booking(catalog, truck, "market", 5.0)              # 5 t x 30 = 150 GBP
+    booking(catalog, zone, "market", 50.0, status="cancelled")  # worth nothing
+    report = of_caller(catalog, Caller("acme", "owner"), T0, T0 + 86400)
+    assert report.total.revenue == {"EUR": 10.5, "GBP": 150.0}
+    assert report.kinds[("warehouse_zone", "pallet")].revenue == {"EUR": 10.5}
+    # The leg's distance makes the truck booking freight moved: 5 t x 120 km.
+    assert report.kinds[("vehicle", "t")].tonne_km == 600.0
+    assert of_caller(catalog, Caller("globex", "owner"), T0, T0 + 86400).total.revenue == {}

@@ -83,3 +83,30 @@ def test_fleet_page_shows_each_sites_kinds_as_the_api_computes_them(
         for kind, k in got.items():
             row = page.locator(f'#sites tr[data-site="{site_id}"][data-kind="{kind}"]')
             assert row.locator(".util-now").inner_text() == pct(k["utilisation"])
+
+
+def test_fleet_page_shows_the_weeks_revenue_as_the_api_computes_it(page: Page, site: Site) -> None:
+    platform = {"Authorization": f"Bearer {site.platform_key}"}
+    offers = httpx.get(f"{site.url}/v1/offers", params={"limit": 1000}, headers=platform)
+    offer = next(o for o in offers.json()["items"] if o["tenant"] == "acme" and o["available"])
+    held = httpx.post(f"{site.url}/v1/bookings", headers=platform,
+                      json={"offer_id": offer["id"], "quantity": min(1.0, offer["available"])})
+    assert held.status_code == 201, held.text
+    confirmed = httpx.post(f"{site.url}/v1/bookings/{held.json()['id']}/confirm",
+                           headers=platform)
+    assert confirmed.status_code == 200, confirmed.text
+    sign_in(page, site.url, site.owner_key)
+    now = time.time()
+    iso = lambda t: datetime.fromtimestamp(t, UTC).isoformat()  # noqa: E731
+    week = 7 * 86400
+    r = httpx.get(f"{site.url}/v1/impact",
+                  params={"start": iso(now - week), "end": iso(now + week)},
+                  headers={"Authorization": f"Bearer {site.owner_key}"})
+    revenue = r.json()["total"]["revenue"]
+    assert revenue, "no confirmed booking counted"
+
+    def shown(x: float) -> str:  # the page's fmtNum(x, 2): en grouping, at most 2 decimals
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+    assert page.inner_text("#revenue") == " · ".join(
+        f"{shown(v)} {c}" for c, v in revenue.items())
