@@ -5,9 +5,9 @@ Method (docs/impact.md): each booking is accounted one way, by its kind.
 
 - **Freight** (a vehicle booking that carries a leg): tonne-km moved on a trip that happens
   anyway instead of by a dedicated lorry, ``tonnes x leg km``, times the dedicated lorry's
-  factor (:data:`market.impact_factors.HGV_AVERAGE_LADEN_TKM`). Vehicle bookings carry no leg
-  yet (a vehicle is offered while it stands parked): they are accounted as shared
-  capacity-hours, like space, with no CO2e, since no distance was moved.
+  factor (:data:`market.impact_factors.HGV_AVERAGE_LADEN_TKM`), the distance being the leg
+  offer's ``distance_km``. A parked vehicle's booking (an offer without a leg) is accounted as
+  shared capacity-hours, like space, with no CO2e, since no distance was moved.
 - **By-products** (containers): tonnes of material collected for use instead of disposal. No
   disposal-versus-reuse factor was found in a named source (docs/impact.md), so no CO2e; a
   quantity in a volume unit (m3) has no tonnes either (no density is known).
