@@ -48,15 +48,17 @@ def open_reading_store(settings: Settings) -> ReadingStore:
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteReadingStore(settings.readings_path)
-    from storage.influx import InfluxV1Store, InfluxV2Store
-
     if settings.influx_token:
+        from storage.influx_v2 import InfluxV2Store
+
         return InfluxV2Store(
             url=settings.influx_url,
             token=settings.influx_token,
             org=settings.influx_org,
             bucket=settings.influx_bucket,
         )
+    from storage.influx import InfluxV1Store
+
     return InfluxV1Store(
         url=settings.influx_url,
         database=settings.influx_db,

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from idleshare.errors import StoreError
-from storage.influx import InfluxV1Store, InfluxV2Store
+from storage.influx import InfluxV1Store
+from storage.influx_v2 import InfluxV2Store
 from storage.readings import Reading
 from tests.servers import InfluxServer, free_port, wait_for_port
 from tests.storage.conftest import unique
