@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, select
 
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
+from idleshare.materials import MATERIAL_KINDS, Material
 from market import audit
 from market.errors import Conflict, Invalid, NotFound
 from market.rows import ascending, change_owned, owned
@@ -90,4 +91,18 @@ def set_policy(
         row = owned(s, AssetRow, tenant, asset_id, "asset")
         audit.record(s, tenant, by, "policy.changed", asset_id, {"policy": overrides})
         row.policy = overrides
+        return row
+
+
+def declare_material(catalog: Catalog, tenant: str, asset_id: str, material: Material | None
+                     ) -> AssetRow:
+    """Declare (or with None, withdraw the declaration of) the material the tenant's
+    container holds; :class:`Invalid` for an asset of another kind. Its by-product offers
+    follow at the next analysis (an undeclared container is not offered)."""
+    with catalog.session() as s:
+        row = owned(s, AssetRow, tenant, asset_id, "asset")
+        if row.kind not in MATERIAL_KINDS:
+            raise Invalid(f"asset {asset_id!r} is a {row.kind}: only a "
+                          f"{' or '.join(sorted(MATERIAL_KINDS))} holds a material")
+        row.material = None if material is None else material.to_dict()
         return row

@@ -1,5 +1,5 @@
 """The caller's own assets: the assets themselves, their utilisation over time, live status,
-forecast of free capacity and sharing policy."""
+forecast of free capacity, sharing policy and (containers) declared material."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from api.schemas.assets import (
     AssetUpdate,
     ForecastPublic,
     ForecastSlot,
+    MaterialBody,
+    MaterialPublic,
     PolicyBody,
     PolicyPublic,
     UtilisationPoint,
@@ -34,7 +36,9 @@ from api.schemas.assets import (
 from api.schemas.common import Page, utc
 from idleshare.assets import Asset
 from idleshare.assets import kind as asset_kind
+from idleshare.materials import Material, MaterialError
 from market import assets
+from market.errors import Invalid
 from storage.catalog import AssetRow
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -267,3 +271,36 @@ def replace_policy(
     overrides = body.model_dump(exclude_none=True)
     row = assets.set_policy(catalog, caller.tenant_id, asset_id, overrides, caller.key_id)
     return PolicyPublic.from_row(row)
+
+
+MATERIAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND, 422: {"description": "not an EWC code, or the asset is not a container"}}
+
+
+@router.get("/{asset_id}/material", response_model=MaterialPublic | None, responses=NOT_FOUND)
+def read_material(asset: OwnAsset) -> MaterialPublic | None:
+    """The container's declared material; null when none is declared."""
+    return None if asset.material is None else MaterialPublic(**asset.material)
+
+
+@router.put("/{asset_id}/material", response_model=MaterialPublic, responses=MATERIAL_RESPONSES)
+def declare_material(
+    asset_id: AssetId, body: MaterialBody, caller: OwnerDep, catalog: CatalogDep
+) -> MaterialPublic:
+    """Declare what the container holds (owner keys only). Its by-product offers carry it
+    from the next analysis; a container without a declared material is not offered."""
+    try:
+        material = Material.from_dict(body.model_dump())
+    except MaterialError as err:
+        raise Invalid(str(err), field=err.field) from err
+    row = assets.declare_material(catalog, caller.tenant_id, asset_id, material)
+    assert row.material is not None
+    return MaterialPublic(**row.material)
+
+
+@router.delete("/{asset_id}/material", status_code=status.HTTP_204_NO_CONTENT,
+               responses=MATERIAL_RESPONSES)
+def withdraw_material(asset_id: AssetId, caller: OwnerDep, catalog: CatalogDep) -> None:
+    """Withdraw the declaration: the container's by-product offers are withdrawn at the next
+    analysis."""
+    assets.declare_material(catalog, caller.tenant_id, asset_id, None)

@@ -11,6 +11,37 @@ from api.params import KindName
 from api.schemas.common import Capability, Id, RowPublic, UtcTimeOrNever, examples
 from storage.catalog import AssetRow
 
+#: A declared material, as in /docs' examples.
+MATERIAL_EXAMPLE: dict[str, object] = {
+    "code": "03 01 05",
+    "description": "sawdust and wood shavings from untreated timber",
+    "hazardous": False,
+    "density_t_per_m3": 0.21,
+}
+
+
+class MaterialBody(BaseModel):
+    """What a by-product container holds: its European Waste Catalogue (EURAL) code, in
+    pairs (`03 01 05`) or six digits; an asterisk (`10 02 07*`) marks it hazardous."""
+
+    model_config = examples(MATERIAL_EXAMPLE, forbid=True)
+
+    code: Annotated[str, StringConstraints(min_length=6, max_length=12)]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    hazardous: bool | None = Field(
+        None, description="a hazardous entry of the EWC (starred); default: the code's star")
+    density_t_per_m3: float | None = Field(
+        None, gt=0, le=25, description="bulk density, to turn m³ into tonnes for impact")
+
+
+class MaterialPublic(BaseModel):
+    model_config = examples(MATERIAL_EXAMPLE)
+
+    code: str = Field(description="EWC code in pairs, e.g. `03 01 05`")
+    description: str
+    hazardous: bool
+    density_t_per_m3: float | None = Field(description="bulk density (t/m³); null: unknown")
+
 
 class AssetPublic(RowPublic):
     model_config = examples(
@@ -40,6 +71,8 @@ class AssetPublic(RowPublic):
     metrics: list[str]
     online: bool
     status_at: UtcTimeOrNever = Field(description="when online last changed; null if never")
+    material: MaterialPublic | None = Field(
+        None, description="a container's declared material; null: none declared")
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -78,6 +78,11 @@ class AssetRow(Base):
     agent: Mapped[str] = mapped_column(String(64), default="")
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     status_at: Mapped[float] = mapped_column(Float, default=0.0)
+    #: A container's declared material (:meth:`idleshare.materials.Material.to_dict`), set by
+    #: its owner or named in its agent's birth; None: not declared, so not offered.
+    material: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
 
     def to_asset(self) -> Asset:
         return Asset(
@@ -161,6 +166,14 @@ class OfferRow(Base):
     )
     dest_lat: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
     dest_lon: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    #: A by-product offer's material and collection estimate (None for other offers):
+    #: the asset's declared material and the fill forecast's full time
+    #: (:func:`market.offers.material_json` answers it); ``eural`` is its code's six digits,
+    #: a column for search by code prefix.
+    material: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
+    eural: Mapped[str | None] = mapped_column(String(6), nullable=True, default=None)
 
 
 # SQLite's R*Tree of offers is DDL the ORM cannot declare (a virtual table and triggers).

@@ -26,7 +26,7 @@ BASELINE = "0001_baseline"
 #: The newest revision, which this idleshare's models describe. Written here, not read from
 #: the scripts, so that the usual start (database already there) never imports Alembic (a
 #: fifth of a second per process); a test checks it against the scripts' head.
-HEAD = "0011_offer_legs"
+HEAD = "0012_byproduct_materials"
 
 SCRIPT_LOCATION = str(Path(__file__).resolve().parent)
 
