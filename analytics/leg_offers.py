@@ -16,6 +16,11 @@ Definitions (also in docs/freight.md)
     what is booked; an unbooked one takes the new figures when the change is meaningful
     (:mod:`analytics.churn`); the rest are withdrawn, and new runs created. Parked offers of the
     same vehicle (:mod:`analytics.publish`) are reconciled apart from these.
+
+    Bookings that count (:func:`analytics.publish.counting_bookings`) and are not on the run's
+    stored offer are *committed*: a run's quantity is its offered quantity less the most they
+    hold at any moment of its window, as for parked offers. A booking on a leg offer the owner
+    withdrew thus still takes its share of the run's next offer.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from analytics.publish import (
     UPDATED,
     WITHDRAWN,
     PublishCounts,
+    _peak,
     counting_bookings,
     worth_updating,
 )
@@ -122,8 +128,9 @@ def publish_legs(session: Session, asset: AssetRow, policy: SharingPolicy,
     live = lock_offers(session, OfferRow.tenant_id == asset.tenant_id,
                        OfferRow.asset_id == asset.id, OfferRow.status == LIVE,
                        OfferRow.dest_lat.is_not(None))
+    bookings = counting_bookings(session, asset, now)
     booked: dict[int, float] = {}
-    for b in counting_bookings(session, asset, now):
+    for b in bookings:
         booked[b.offer_id] = booked.get(b.offer_id, 0.0) + b.quantity
     listing = dict(kind=asset.kind, price_per_unit_hour=policy.price_per_unit_hour,
                    currency=policy.currency, visibility=policy.visibility,
@@ -133,6 +140,15 @@ def publish_legs(session: Session, asset: AssetRow, policy: SharingPolicy,
     for fields in offered(forecasts, policy, now):
         fields = dict(listing, **fields)
         row = _same_run(pending, fields)
+        others = [(b.start, b.end, b.quantity) for b in bookings
+                  if row is None or b.offer_id != row.id]
+        free = fields["quantity"] - _peak(others, fields["start"], fields["end"])
+        fields["quantity"] = float(floor_quantity(np.asarray(free)))
+        taken = 0.0 if row is None else booked.get(row.id, 0.0)
+        if row is not None and taken > 0:  # kept: never below its bookings, never grown
+            fields["quantity"] = max(taken, min(row.quantity, fields["quantity"]))
+        elif fields["quantity"] < policy.min_quantity:
+            continue  # a stored offer of the run stays pending: withdrawn below
         if row is None:
             row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, status=LIVE,
                            created_at=now, updated_at=now, **fields)
@@ -142,9 +158,6 @@ def publish_legs(session: Session, asset: AssetRow, policy: SharingPolicy,
             created += 1
             continue
         pending.remove(row)
-        taken = booked.get(row.id, 0.0)
-        if taken > 0:  # kept: never below its bookings, never grown
-            fields["quantity"] = max(taken, min(row.quantity, fields["quantity"]))
         if worth_updating(row, fields):
             for name, value in fields.items():
                 setattr(row, name, value)

@@ -109,3 +109,28 @@ def test_a_leg_offer_in_load_board_shape(catalog: Catalog) -> None:
     assert board["destination"]["lat"] == first.dest_lat
     assert (board["equipment"], board["weight_t"], board["rate_per_tonne"]) == (
         ["tail_lift"], first.quantity, 12.5)
+
+
+def test_a_booking_on_a_withdrawn_leg_offer_still_reduces_that_runs_next_offer(
+        catalog: Catalog) -> None:
+    store, asset = truck_store(), add_truck(catalog)
+    policy = SharingPolicy.from_dict(POLICY)
+    publish_vehicle(catalog, store, asset, policy, NOW)
+    live = live_legs(catalog)
+    first = max(live, key=lambda o: o.quantity)  # more than min_quantity is left after 1.5 t
+    rest = [o for o in live if o.id != first.id]
+    assert first.quantity - 1.5 >= POLICY["min_quantity"]
+    platform = Caller("freightco", "platform")
+    catalog.ensure_tenant("freightco")
+    booked = bookings.hold(catalog, platform, first.id, 1.5, 3600.0, NOW)
+    bookings.confirm(catalog, platform, booked.id, NOW)
+    offers.withdraw(catalog, Caller(TENANT, "owner"), first.id, NOW)
+    # The next pass offers the run again, less what the booking on the withdrawn offer holds.
+    publish_vehicle(catalog, store, asset, policy, NOW + 3600)
+    again = [o for o in live_legs(catalog) if (o.leg or {})["leg_id"] == first.leg["leg_id"]
+             and o.start == first.start]
+    assert [o.quantity for o in again] == [round(first.quantity - 1.5, 3)]
+    assert again[0].id != first.id
+    # The other runs carry no booking and keep their offers as they were.
+    assert [(o.id, o.quantity) for o in live_legs(catalog) if o.id != again[0].id] == [
+        (o.id, o.quantity) for o in rest]
