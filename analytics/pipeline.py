@@ -12,6 +12,7 @@ from analytics.calendars import cut_out, planned_intervals
 from analytics.idle_windows import IdleWindow
 from analytics.policy import SharingPolicy
 from analytics.series import MAX_GAP_S, Steps, as_series, free_quantity
+from idleshare.materials import MATERIAL_KINDS
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ def analyse(
         # Planned downtime is not idle: windows are cut around it before they are projected.
         windows = _cut_windows(windows, planned, policy.min_duration_s)
         table = np.array([[w.start, w.end, w.min_free] for w in windows]).reshape(-1, 3)
+    if kind in MATERIAL_KINDS:  # material to collect: by-product offers, not idle windows
+        return Analysis(windows=windows, offers=np.empty((0, 4)))
     offers = policy.seasonal_naive_offers(table, coverage, now, lookback_s)
     offers = cut_offers(offers, policy.blackout_hours, policy.timezone, policy.min_window_s)
     offers = cut_out(offers, planned, policy.min_window_s)

@@ -87,10 +87,11 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
     :mod:`analytics.churn`), the rest are withdrawn, and new windows are inserted.
     """
     lock_asset(session, asset.tenant_id, asset.id)
-    # Leg offers (a destination) are reconciled by analytics.leg_offers, not here.
+    # Leg offers (a destination) are reconciled by analytics.leg_offers, by-product offers
+    # (a material) by analytics.byproduct_offers, not here.
     live = lock_offers(session, OfferRow.tenant_id == asset.tenant_id,
                        OfferRow.asset_id == asset.id, OfferRow.status == LIVE,
-                       OfferRow.dest_lat.is_(None))
+                       OfferRow.dest_lat.is_(None), OfferRow.material.is_(None))
     owner = (IdleWindowRow.tenant_id == asset.tenant_id, IdleWindowRow.asset_id == asset.id)
     session.execute(delete(IdleWindowRow).where(*owner))
     session.add_all(

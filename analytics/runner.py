@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from analytics.byproduct_offers import publish_container
 from analytics.fleet import FORECAST_LOOKBACK_S, FleetAsset, fleet_offers, long_enough
 from analytics.fleet import METHOD as FORECAST_METHOD
 from analytics.forecast import TooLittleHistory
@@ -22,6 +23,7 @@ from analytics.publish import PublishCounts, publish
 from analytics.series import free_quantity
 from idleshare.assets import kind as asset_kind
 from idleshare.errors import ConfigError
+from idleshare.materials import MATERIAL_KINDS
 from storage.catalog import AssetRow, Catalog
 from storage.catalog.sites import site_timezones
 from storage.readings import ReadingStore
@@ -29,6 +31,14 @@ from storage.readings import ReadingStore
 log = logging.getLogger(__name__)
 
 DEFAULT_LOOKBACK_S = 7 * 86400.0
+
+#: Kinds with offers of their own, made after the pass's idle-window offers: a vehicle's
+#: capacity on its recurring legs, a container's material to collect.
+KIND_OFFERS: dict[str, Callable[[Catalog, ReadingStore, AssetRow, SharingPolicy, float],
+                                PublishCounts]] = {
+    "vehicle": publish_vehicle,
+    "container": publish_container,
+}
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ def run_once(
         try:
             zone = zones.get((row.tenant_id, row.id))
             policy, analysis, history = _analyse_asset(store, row, zone, now, lookback_s, kpis)
-            if history is None:
+            if history is None or row.kind in MATERIAL_KINDS:
                 done.append(_publish(catalog, row, policy, analysis, now))
             else:
                 waiting.setdefault(row.kind, []).append((row, policy, analysis, history))
@@ -106,18 +116,20 @@ def run_once(
             except Exception:
                 log.exception("analytics failed for asset %s/%s", row.tenant_id, row.id)
                 errors += 1
-    legs = []
+    kind_offers = []
     for row in rows:
-        if row.kind == "vehicle":  # leg offers: capacity on its recurring trips
+        publish_kind = KIND_OFFERS.get(row.kind)
+        if publish_kind is not None:
             try:
                 policy = SharingPolicy.from_dict(
                     with_site_timezone(row.policy, zones.get((row.tenant_id, row.id))))
-                legs.append(publish_vehicle(catalog, store, row, policy, now))
+                kind_offers.append(publish_kind(catalog, store, row, policy, now))
             except Exception:
-                log.exception("leg offers failed for asset %s/%s", row.tenant_id, row.id)
+                log.exception("%s offers failed for asset %s/%s", row.kind, row.tenant_id,
+                              row.id)
                 errors += 1
-    analysed = len(done)  # leg offers are more offers of assets already counted
-    for counts in done + legs:
+    analysed = len(done)  # leg and by-product offers are more offers of assets counted
+    for counts in done + kind_offers:
         windows += counts.windows
         created += counts.created
         updated += counts.updated
