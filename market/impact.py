@@ -8,9 +8,10 @@ Method (docs/impact.md): each booking is accounted one way, by its kind.
   factor (:data:`market.impact_factors.HGV_AVERAGE_LADEN_TKM`), the distance being the leg
   offer's ``distance_km``. A parked vehicle's booking (an offer without a leg) is accounted as
   shared capacity-hours, like space, with no CO2e, since no distance was moved.
-- **By-products** (containers): tonnes of material collected for use instead of disposal. No
-  disposal-versus-reuse factor was found in a named source (docs/impact.md), so no CO2e; a
-  quantity in a volume unit (m3) has no tonnes either (no density is known).
+- **By-products** (containers): tonnes of material collected for use instead of disposal: a
+  mass as booked, a volume (m3) times the bulk density the owner declared with the material
+  (none declared: the m3 only, no tonnes). No disposal-versus-reuse factor was found in a
+  named source (docs/impact.md), so no CO2e.
 - **Space, machines, equipment, parked vehicles**: capacity-hours shared, ``quantity x hours``,
   and no CO2e: what sharing avoids (a warehouse not built, a machine not bought) has no
   defensible per-hour factor.
@@ -75,10 +76,21 @@ def revenue(quantity: float, start: float, end: float, price_per_unit_hour: floa
     return quantity * max(end - start, 0.0) / 3600.0 * price_per_unit_hour
 
 
+def diverted_tonnes(quantity: float, unit: str, density_t_per_m3: float | None) -> float | None:
+    """A by-product's booked quantity in tonnes: a mass as it is, a volume (m3) times the
+    material's declared bulk density; None without one."""
+    mass = tonnes(quantity, unit)
+    if mass is None and unit == "m3" and density_t_per_m3 is not None:
+        return quantity * density_t_per_m3
+    return mass
+
+
 def booking_impact(kind: str, unit: str, quantity: float, start: float, end: float,
-                   leg_km: float | None = None) -> BookingImpact:
+                   leg_km: float | None = None, density_t_per_m3: float | None = None
+                   ) -> BookingImpact:
     """The impact of a booking of ``quantity`` ``unit`` of a ``kind`` over ``[start, end)``;
-    ``leg_km``: the distance of the leg a vehicle booking rides on, if it has one."""
+    ``leg_km``: the distance of the leg a vehicle booking rides on, if it has one;
+    ``density_t_per_m3``: a by-product's declared bulk density, if given."""
     if kind == "vehicle" and leg_km is not None:
         moved = tonnes(quantity, unit)
         tkm = None if moved is None else moved * leg_km
@@ -89,7 +101,7 @@ def booking_impact(kind: str, unit: str, quantity: float, start: float, end: flo
         )
     if kind == "container":
         return BookingImpact(kind, unit, quantity, DIVERTED,
-                             tonnes_diverted=tonnes(quantity, unit))
+                             tonnes_diverted=diverted_tonnes(quantity, unit, density_t_per_m3))
     hours = max(end - start, 0.0) / 3600.0
     return BookingImpact(kind, unit, quantity, CAPACITY_HOURS, capacity_hours=quantity * hours)
 
@@ -137,7 +149,7 @@ def of_caller(catalog: Catalog, caller: Caller, start: float, end: float) -> Imp
     party = b.tenant_id if caller.is_platform else b.owner_tenant_id
     q = (
         select(o.kind, o.unit, b.quantity, b.start, b.end, o.price_per_unit_hour, o.currency,
-               o.leg)
+               o.leg, o.material)
         .join(o, o.id == b.offer_id)
         .where(party == caller.tenant_id, b.status == CONFIRMED, b.start >= start,
                b.start < end)
@@ -145,12 +157,14 @@ def of_caller(catalog: Catalog, caller: Caller, start: float, end: float) -> Imp
     )
     total, kinds = Tally(), dict[tuple[str, str], Tally]()
     with catalog.session() as s:
-        for kind, unit, quantity, b_start, b_end, price, currency, leg in s.execute(q):
-            # A leg offer's distance makes its booking freight moved on an existing trip.
+        for kind, unit, quantity, b_start, b_end, price, currency, leg, material in s.execute(q):
+            # A leg offer's distance makes its booking freight moved on an existing trip; a
+            # by-product's density turns its m3 into tonnes.
             leg_km = (leg or {}).get("distance_km")
             impact = replace(
                 booking_impact(kind, unit, quantity, b_start, b_end,
-                               None if leg_km is None else float(leg_km)),
+                               None if leg_km is None else float(leg_km),
+                               (material or {}).get("density_t_per_m3")),
                 revenue=revenue(quantity, b_start, b_end, price, leg), currency=currency)
             total.add(impact)
             kinds.setdefault((kind, unit), Tally()).add(impact)

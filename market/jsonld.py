@@ -1,27 +1,32 @@
 """An offer as a schema.org ``Offer`` in JSON-LD, so marketplaces and search engines can index
 it: capacity leased out (GoodRelations ``LeaseOut``) for a window, at a place, priced per unit
-and hour. The offer is read through :func:`market.offers.read`, so the caller sees exactly the
-offers it may read (visibility rules there, not here)."""
+and hour. A by-product offer is material handed over for good, so GoodRelations ``Sell``
+(ownership passes to the collector and nothing comes back, which ``LeaseOut`` would say), its
+item the material: a ``Product`` named by its description, with its EWC code and hazardous
+flag as properties, available for collection in the offer's window. The offer is read
+through :func:`market.offers.read`, so the caller sees exactly the offers it may read
+(visibility rules there, not here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from idleshare.assets import KINDS_BY_NAME
+from idleshare.materials import MATERIAL_KINDS
 from market.caller import Caller
 from market.offers import read
 from storage.catalog import Catalog
 
 MEDIA_TYPE = "application/ld+json"
 LEASE_OUT = "http://purl.org/goodrelations/v1#LeaseOut"
+SELL = "http://purl.org/goodrelations/v1#Sell"
+#: The European Waste Catalogue, as the ``propertyID`` of a material's code.
+EWC = "EWC"
 
 #: Offer units with a UN/CEFACT Recommendation 20 common code; any other unit (pallet,
 #: machine, ...) is given as ``unitText`` only.
 UN_CEFACT_CODES = {"t": "TNE", "kg": "KGM", "m3": "MTQ", "m2": "MTK", "l": "LTR", "h": "HUR"}
 HOUR = "HUR"
-
-#: Kinds whose offer is material to take away (a by-product), not capacity to use for a while.
-MATERIAL_KINDS = frozenset({"container"})
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -44,16 +49,27 @@ def offer_jsonld(offer: dict[str, Any]) -> dict[str, Any]:
         "description": kind.description if kind else offer["kind"],
         "identifier": offer["asset"],
     }
-    if offer["capabilities"]:
-        item["additionalProperty"] = [
-            {"@type": "PropertyValue", "name": "capability", "value": c}
-            for c in offer["capabilities"]
+    properties = [{"@type": "PropertyValue", "name": "capability", "value": c}
+                  for c in offer["capabilities"]]
+    material = offer.get("material")
+    if material is not None:
+        item.update(name=material["description"], identifier=material["code"])
+        properties += [
+            {"@type": "PropertyValue", "propertyID": EWC, "name": "waste code",
+             "value": material["code"]},
+            {"@type": "PropertyValue", "name": "hazardous", "value": material["hazardous"]},
         ]
+        if material["density_t_per_m3"] is not None:
+            properties.append({"@type": "PropertyValue", "name": "bulk density",
+                               "value": material["density_t_per_m3"], "unitCode": "D41",
+                               "unitText": "t/m3"})
+    if properties:
+        item["additionalProperty"] = properties
     return {
         "@context": "https://schema.org",
         "@type": "Offer",
         "identifier": str(offer["id"]),
-        "businessFunction": LEASE_OUT,
+        "businessFunction": SELL if material is not None else LEASE_OUT,
         "availability": _availability(offer),
         "availabilityStarts": offer["start"],
         "availabilityEnds": offer["end"],

@@ -36,6 +36,19 @@ def leg_json(leg: Mapping[str, Any] | str | bytes | None) -> dict[str, Any] | No
     return {**leg, "arrival_estimate": iso(leg["arrival_estimate"])}
 
 
+def material_json(material: Mapping[str, Any] | str | bytes | None) -> dict[str, Any] | None:
+    """A by-product offer's stored ``material`` (text from a raw SQLite row) as the API
+    answers it: the declared material and the emptying its cycle began with (ISO time, null
+    if none seen); None for other offers. The one rendering, as :func:`leg_json` is of legs."""
+    if isinstance(material, str | bytes):
+        material = orjson.loads(material)
+    if material is None:
+        return None
+    assert isinstance(material, Mapping)
+    emptied = material.get("emptied_at")
+    return {**material, "emptied_at": None if emptied is None else iso(emptied)}
+
+
 def offer_json(row: Any, booked: float) -> dict[str, Any]:
     """An offer straight from an ``offers`` row (ORM object or plain table row): the search hot
     path, where building and re-validating models took most of the time."""
@@ -58,6 +71,7 @@ def offer_json(row: Any, booked: float) -> dict[str, Any]:
         "available": max(row.quantity - booked, 0.0),
         "capabilities": list(row.capabilities or ()),
         "leg": leg_json(row.leg),
+        "material": material_json(row.material),
     }
 
 
@@ -83,6 +97,7 @@ def snapshot_json(snap: Mapping[str, Any], leg: Mapping[str, Any] | None = None)
         "available": snap.get("available", snap["quantity"]),
         "capabilities": list(snap.get("capabilities", ())),
         "leg": leg_json(snap.get("leg", leg)),
+        "material": material_json(snap.get("material")),
     }
 
 

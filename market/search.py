@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import SQLColumnExpression
 
 from idleshare.errors import StoreError
 from market.caller import Caller
-from market.offers import iso, leg_json
+from market.offers import iso, leg_json, material_json
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
 from storage.catalog.models import AssetSiteRow
@@ -145,6 +145,9 @@ class OfferQuery:
     dest: Near | None = None
     #: Offers of the caller's own assets at this site of its tenant.
     site: str | None = None
+    #: By-product offers whose material's EWC code starts with these digits (2, 4 or 6:
+    #: :func:`idleshare.materials.code_prefix` makes them).
+    eural: str | None = None
 
 
 #: Sort name -> SQL key (before the id tie-breaker); descending sorts negate the key.
@@ -170,6 +173,11 @@ def _like(cap: str) -> str:
     # names, ``%`` is not, but the market does not trust its caller) match literally.
     literal = cap.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f'%"{literal}"%'
+
+
+def _eural_like(prefix: str) -> str:
+    # Digits only (code_prefix checked them): no LIKE wildcard to escape.
+    return f"{prefix}%"
 
 
 def build(
@@ -239,6 +247,8 @@ def build(
         )
     if q.dest is not None:
         stmt = stmt.where(q.dest.squared_km(p, "dest") <= p("dest_km2", q.dest.km**2))
+    if q.eural is not None:
+        stmt = stmt.where(o.eural.like(p("eural", _eural_like(q.eural))))
     if q.max_price is not None:
         plain = q.sort == "price" or not hide
         price = o.price_per_unit_hour if plain else o.price_per_unit_hour + 0
@@ -288,7 +298,7 @@ def _shape(
         url, caller.tenant_id, caller.is_platform, scope, q.kind is not None, q.asset is not None,
         q.status is not None, q.status == "live", len(q.capabilities), q.min_quantity is not None,
         q.start is not None, q.end is not None, q.near is not None, q.max_price is not None,
-        q.sort, cursor, q.dest is not None, q.site is not None,
+        q.sort, cursor, q.dest is not None, q.site is not None, q.eural is not None,
     )
 
 
@@ -321,6 +331,8 @@ def _values(
         v.update(q.dest.values("dest"))
     if q.max_price is not None:
         v["max_price"] = q.max_price
+    if q.eural is not None:
+        v["eural"] = _eural_like(q.eural)
     if after is not None:
         v["after_k"], v["after_id"] = after[0], after[1]
     return v
@@ -410,6 +422,7 @@ _PRICE, _CUR, _VIS, _STATUS = (
     _AT["price_per_unit_hour"], _AT["currency"], _AT["visibility"], _AT["status"]
 )
 _CAPS, _BOOKED, _K, _LEG = _AT["capabilities"], _AT["booked"], _AT["k"], _AT["leg"]
+_MATERIAL = _AT["material"]
 
 
 #: Epoch -> ISO text: offers start and end on few distinct instants (forecast steps), and
@@ -451,4 +464,5 @@ def _offer_json(r: Any) -> dict[str, Any]:
         "available": max(quantity - float(r[_BOOKED]), 0.0),
         "capabilities": list(caps or ()),
         "leg": leg_json(r[_LEG]),
+        "material": material_json(r[_MATERIAL]),
     }

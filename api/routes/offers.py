@@ -25,6 +25,7 @@ from api.params import (
 )
 from api.schemas.common import Page
 from api.schemas.offers import OfferPublic
+from idleshare.materials import MaterialError, code_prefix
 from market import offers
 from market.caller import Caller
 from market.search import Near, OfferQuery, search
@@ -69,6 +70,10 @@ class SearchQuery(BaseModel):
     dest_km: Annotated[
         float | None, Query(gt=0, le=20000, description="distance of a leg's destination")
     ] = None
+    eural: Annotated[str | None, Query(
+        min_length=2, max_length=12, description="by-product offers whose material's European "
+        "Waste Catalogue (EURAL) code starts so: a chapter, sub-chapter or code, in pairs "
+        "(`03 01`) or digits (`0301`)")] = None
     sort: Literal["start", "price", "-quantity", "distance"] = "start"
     limit: Limit = 100
     cursor: CursorParam = None
@@ -94,6 +99,10 @@ class SearchQuery(BaseModel):
             if self.dest_lat is not None and self.dest_lon is not None and self.dest_km
             else None
         )
+        try:
+            eural = None if self.eural is None else code_prefix(self.eural)
+        except MaterialError as err:
+            raise query_error("eural", str(err), self.eural) from err
         if self.sort == "distance" and near is None:
             raise query_error("sort", "sort=distance needs lat, lon and km", self.sort)
         return OfferQuery(
@@ -109,6 +118,7 @@ class SearchQuery(BaseModel):
             sort=self.sort,
             dest=dest,
             site=self.site,
+            eural=eural,
         )
 
 
@@ -128,7 +138,9 @@ async def search_offers_route(
     allow. `start`/`end` keep offers overlapping that window; `lat`, `lon` and `km` keep
     offers within `km` of the point (equirectangular distance); `sort=distance` needs them.
     Corridor search: `dest_lat`, `dest_lon` and `dest_km` keep leg offers whose destination is
-    that near (their `location` is the origin, their window the departure window)."""
+    that near (their `location` is the origin, their window the departure window).
+    `eural` keeps by-product offers whose material's EWC code starts with that chapter,
+    sub-chapter or code (`03`, `03 01`, `03 01 05` or `030105`)."""
     q = params.offer_query()
     if q.site is not None:
         from market import sites

@@ -29,6 +29,7 @@ OFFER_EXAMPLE: dict[str, object] = {
     "available": 140.0,
     "capabilities": ["forklift"],
     "leg": None,
+    "material": None,
 }
 
 #: A leg offer's ``leg``, as in /docs' example of a leg offer.
@@ -66,6 +67,32 @@ class LegPublic(BaseModel):
     run_share: float = Field(description="share of its scheduled dates on which the leg ran")
 
 
+#: A by-product offer's ``material``, as in /docs' example.
+MATERIAL_OFFERED_EXAMPLE: dict[str, object] = {
+    "code": "03 01 05",
+    "description": "sawdust and wood shavings from untreated timber",
+    "hazardous": False,
+    "density_t_per_m3": 0.21,
+    "emptied_at": "2024-05-01T07:40:00Z",
+}
+
+
+class MaterialOffered(BaseModel):
+    """The kind-specific part of a by-product offer: the material a container holds, for
+    collection. The offer's `start`/`end` are the collection window (from when the fill is
+    expected worth collecting until it is expected full), `location` the container's,
+    `quantity` the fill's lower estimate at the window's opening after the owner's reserve."""
+
+    model_config = examples(MATERIAL_OFFERED_EXAMPLE)
+
+    code: str = Field(description="European Waste Catalogue (EURAL) code in pairs")
+    description: str
+    hazardous: bool = Field(description="a hazardous (starred) entry of the EWC")
+    density_t_per_m3: float | None = Field(description="bulk density; null: not declared")
+    emptied_at: datetime | None = Field(
+        description="the emptying this fill began after; null: none seen")
+
+
 class OfferPublic(BaseModel):
     model_config = examples(OFFER_EXAMPLE)
 
@@ -87,3 +114,5 @@ class OfferPublic(BaseModel):
     available: float = Field(description="quantity not held or booked yet")
     capabilities: list[str]
     leg: LegPublic | None = Field(None, description="a leg offer's leg; null for other offers")
+    material: MaterialOffered | None = Field(
+        None, description="a by-product offer's material; null for other offers")

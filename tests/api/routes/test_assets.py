@@ -38,6 +38,7 @@ def test_list_shows_only_the_callers_assets(client: TestClient, catalog: Catalog
         "metrics": ["occupied"],
         "online": True,
         "status_at": None,
+        "material": None,
     }
     assert body["items"][0]["status_at"] == "2024-05-01T00:00:00Z"
 

@@ -96,6 +96,7 @@ def test_offer_json_shape(client: TestClient, catalog: Catalog) -> None:
         "available": 40.0,
         "capabilities": [],
         "leg": None,
+        "material": None,
     }
 
 
