@@ -42,14 +42,17 @@ def web(rounds: Annotated[int, typer.Option(help="switches of the range timed")]
 
 @app.command()
 def analytics(
-    assets: Annotated[int, typer.Option(help="assets in the fleet")] = 10_000,
+    assets: Annotated[list[int] | None, typer.Option(
+        help="assets in the fleet, once per run (default: 10,000 and 100,000)")] = None,
     days: Annotated[int, typer.Option(help="days of history")] = 30,
     step_s: Annotated[float, typer.Option(help="seconds between readings")] = 300.0,
+    chunk: Annotated[int, typer.Option(min=1, help="assets generated and analysed at a time")
+                     ] = 10_000,
 ) -> None:
-    """Forecasts and offers for a synthetic fleet; prints the time taken."""
-    from bench.analytics import report, run
+    """Forecasts and offers for synthetic fleets streamed in chunks; prints time and memory."""
+    from bench.analytics import report_sizes, run_sizes
 
-    typer.echo(report(run(assets=assets, days=days, step_s=step_s)))
+    typer.echo(report_sizes(run_sizes(assets or [10_000, 100_000], days, step_s, chunk)))
 
 
 @app.command("analytics-workers")
@@ -87,6 +90,19 @@ def evaluate(
     from bench.evaluate import report
 
     typer.echo(report(step_h=step_h))
+
+
+@app.command("evaluate-peers")
+def evaluate_peers(
+    step_h: Annotated[int, typer.Option(help="hours between backtest origins")] = 48,
+    intraday_day_step: Annotated[int, typer.Option(
+        min=1, help="intraday origins on one day in this many")] = 5,
+) -> None:
+    """An off-the-shelf forecaster (statsforecast MSTL) through the evaluation's backtests,
+    side by side with idleshare's."""
+    from bench.evaluate_peers import report
+
+    typer.echo(report(step_h=step_h, intraday_day_step=intraday_day_step))
 
 
 if __name__ == "__main__":
