@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from datetime import UTC
 from typing import Annotated
 
@@ -23,8 +24,10 @@ PartnerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="
 
 @router.get("/v1/tenant", response_model=TenantPublic)
 def read_tenant(caller: CallerDep, catalog: CatalogDep) -> TenantPublic:
-    """The caller's tenant with its groups (set by the operator) and partner relations."""
-    return TenantPublic.model_validate(tenants.view(catalog, caller.tenant_id))
+    """The caller's tenant with its groups (set by the operator) and partner relations, and
+    the role of the calling key (so a client, the web page among them, need not probe)."""
+    view = tenants.view(catalog, caller.tenant_id)
+    return TenantPublic.model_validate({**asdict(view), "role": caller.role})
 
 
 @router.put("/v1/tenant/partners/{partner_id}", response_model=TenantPublic)

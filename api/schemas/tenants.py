@@ -20,6 +20,7 @@ class TenantPublic(RowPublic):
             "groups": ["acme-group"],
             "partners": ["globex"],
             "partner_of": ["initech"],
+            "role": "owner",
         },
         forbid=True,
     )
@@ -29,6 +30,7 @@ class TenantPublic(RowPublic):
     groups: list[str] = Field(description="groups the tenant belongs to")
     partners: list[str] = Field(description="tenants this one shares `partners` offers with")
     partner_of: list[str] = Field(description="tenants that share `partners` offers with this one")
+    role: Role = Field(description="the role of the key that asked (what it may see and do)")
 
 
 def _iso_only(value: object) -> object:

@@ -61,25 +61,11 @@ function sparkline(points) {
   return svg;
 }
 
-// No route tells a key its role, so ask two read-only routes that answer by role alone:
-// /v1/keys is for owner keys, /v1/webhooks for owner and platform keys (api/deps.py).
-async function detectRole() {
-  try {
-    await api("GET", "v1/keys");
-    return "owner";
-  } catch (err) { if (err.status !== 403) throw err; }
-  try {
-    await api("GET", "v1/webhooks");
-    return "platform";
-  } catch (err) { if (err.status !== 403) throw err; }
-  return "viewer";
-}
-
 async function loadWho() {
-  const [tenant, role] = await Promise.all([api("GET", "v1/tenant"), detectRole()]);
+  const tenant = await api("GET", "v1/tenant");
   who.tenant = tenant.id;
-  who.role = role;
-  $("who").textContent = "tenant " + (tenant.name || tenant.id) + " · " + role + " key";
+  who.role = tenant.role;
+  $("who").textContent = "tenant " + (tenant.name || tenant.id) + " · " + tenant.role + " key";
 }
 
 async function loadUtilisation(assets, cells) {

@@ -43,3 +43,12 @@ def test_partners_see_partner_offers_and_groups_come_from_the_operator(
         s.add(GroupMemberRow(group_id="conglo", tenant_id="acme"))
     assert client.get("/v1/tenant", headers=h).json()["groups"] == ["conglo"]
     assert client.delete("/v1/tenant/partners/globex", headers=h).json()["partners"] == []
+
+
+def test_the_tenant_route_tells_each_key_its_own_role(client: TestClient, catalog: Catalog) -> None:
+    for role in ("owner", "viewer", "platform"):
+        body = client.get("/v1/tenant", headers=auth(catalog, "acme", role)).json()
+        assert (body["id"], body["role"]) == ("acme", role)
+    # The owner's partner changes answer with the tenant too, and the owner's role.
+    assert client.put("/v1/tenant/partners/globex",
+                      headers=auth(catalog, "acme")).json()["role"] == "owner"
