@@ -7,6 +7,12 @@ day back at ``speed``, so a day of history builds up quickly. When the shared da
 present, a few assets replay real recordings: Birmingham car parks (as warehouse zones counting
 spaces) and a steel plant (as a machine), shifted by whole weeks to the clock's start so
 weekdays and times of day stay true.
+
+:func:`demo_trucks` adds a few trucks of ``acme-logistics`` (``truck_sim``: rotations from its
+cities to others in range) on an agent of their own whose clock starts
+:data:`TRUCK_HISTORY_D` days back and runs fast enough to sample that history in about half a
+minute: recurring legs need each weekday seen twice, so leg offers appear in the demo's first
+minutes. Ingest must then take readings that old (the demo tells it).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from edge_agent.config import (
 )
 from edge_agent.sources.replay import ReplaySettings
 from edge_agent.sources.simulator import SimulatorSettings
+from edge_agent.sources.truck_sim import PAYLOAD_T, TruckSimSettings
 
 PARKING_CSV = "uci_parking_birmingham/dataset_until_2016-12-05.csv"
 STEEL_CSV = "uci_steel_industry_energy/Steel_industry_data.csv"
@@ -36,6 +43,12 @@ WEEK_S = 7 * 86400.0
 INTERVAL_S = 300.0
 #: Steel plant: power (kW) above which the line counts as running (light load is ~13 kW).
 STEEL_RUNNING_KW = 40.0
+#: Days of truck history sampled at start (legs need 14: each weekday twice).
+TRUCK_HISTORY_D = 16
+#: The trucks' clock while it catches up: 16 days in about 28 s, so a late first sample
+#: (the agent samples from where the clock is then) costs minutes, not days.
+TRUCK_CATCH_UP_SPEED = 50_000.0
+TRUCK_TENANT = "acme-logistics"
 
 
 BIRMINGHAM, MANCHESTER, LEEDS, DUISBURG, SHEFFIELD, ROTTERDAM, LYON = (
@@ -109,6 +122,35 @@ def demo_fleet(
             assets=tuple(assets),
         ))
     return configs
+
+
+def demo_trucks(
+    n_trucks: int = 3,
+    mqtt_url: str = "mqtt://127.0.0.1:1883",
+    outbox_dir: str | Path = ".",
+    seed: int = 1,
+) -> AgentConfig:
+    """An agent of ``n_trucks`` simulated trucks of :data:`TRUCK_TENANT`, based in turn at
+    its cities, with :data:`TRUCK_HISTORY_D` days of history sampled at start."""
+    tenant = next(t for t in TENANTS if t.name == TRUCK_TENANT)
+    rng = random.Random(f"{seed}|trucks")
+    trucks = []
+    for n in range(1, n_trucks + 1):
+        city = tenant.cities[(n - 1) % len(tenant.cities)]
+        trucks.append(AssetConfig(
+            id=f"{city.code}-hgv-{n:02d}", kind="vehicle", capacity=PAYLOAD_T, unit="t",
+            lat=round(city.lat + rng.uniform(-0.03, 0.03), 5),
+            lon=round(city.lon + rng.uniform(-0.045, 0.045), 5), name=f"Articulated truck {n}",
+            site=city.code, source="truck_sim", interval_s=INTERVAL_S,
+            settings=TruckSimSettings(seed=seed, timezone=city.timezone)))
+    agent_id = f"gw-{TRUCK_TENANT}-trucks"
+    return AgentConfig(
+        agent=AgentSection(id=agent_id, tenant=TRUCK_TENANT),
+        mqtt=MqttSection(url=mqtt_url, reconnect_max_s=10),
+        buffer=BufferSection(path=str(Path(outbox_dir) / f"{agent_id}.db")),
+        clock=ClockSection(speed=TRUCK_CATCH_UP_SPEED, start=f"-{TRUCK_HISTORY_D}d"),
+        assets=tuple(trucks),
+    )
 
 
 def _simulated(kind: str, city: City, n: int, seed: int, rng: random.Random) -> AssetConfig:

@@ -1,8 +1,11 @@
 """``idleshare demo``: the whole platform on one machine, on embedded defaults.
 
 Broker (in-process amqtt unless ``mqtt_url`` is set), readings store (SQLite unless
-``influx_url`` is set), a simulated fleet of agents (one per tenant), ingest, analytics on a
-schedule and the API, started in dependency order and stopped in reverse.
+``influx_url`` is set), a simulated fleet of agents (one per tenant, and one for a few trucks
+with two weeks of history: :func:`edge_agent.fleet.demo_trucks`), ingest, analytics on a
+schedule and the API, started in dependency order and stopped in reverse. Once the analytics
+has found them, the console shows leg offers, a booking of the demo platform on one and the
+impact total (:mod:`shell.demo_showcase`).
 """
 
 from __future__ import annotations
@@ -63,9 +66,11 @@ class Demo:
         from analytics.runner import run_forever
         from api.main import create_app
         from edge_agent.agent import Agent
-        from edge_agent.fleet import demo_fleet
+        from edge_agent.fleet import TRUCK_HISTORY_D, demo_fleet, demo_trucks
         from ingest.service import Ingest
+        from market.caller import Caller
         from market.outbound import OutboundPolicy
+        from shell import demo_showcase
         from shell.stores import open_reading_store
         from storage.catalog import Catalog
 
@@ -97,12 +102,15 @@ class Demo:
 
         fleet = demo_fleet(n_assets=self.n_assets, speed=self.speed, mqtt_url=mqtt_url,
                            outbox_dir=data_dir / "outbox")
+        fleet.append(demo_trucks(max(1, self.n_assets // 20), mqtt_url, data_dir / "outbox"))
         keys = {cfg.agent.tenant: catalog.create_key(cfg.agent.tenant, "owner", "demo")
                 for cfg in fleet}
         platform_key = catalog.create_key("demo-platform", "platform", "demo platform")
         create_demo_sites(catalog)
 
-        ingest = Ingest(store, catalog, mqtt_url, client_id=f"idleshare-demo-{time.time_ns()}")
+        # The trucks' history is older than the 7 days ingest takes by default.
+        ingest = Ingest(store, catalog, mqtt_url, client_id=f"idleshare-demo-{time.time_ns()}",
+                        max_age_s=(TRUCK_HISTORY_D + 1) * 86400.0)
         ingest.start()
         self._stops.append(ingest.stop)
 
@@ -140,6 +148,18 @@ class Demo:
             web.join(timeout=15)
 
         self._stops.append(stop_web)
+
+        stop_showing = threading.Event()
+        showing = threading.Thread(target=demo_showcase.run,
+                                   args=(catalog, Caller("demo-platform", "platform"),
+                                         stop_showing), name="showcase", daemon=True)
+        showing.start()
+
+        def stop_showcase() -> None:
+            stop_showing.set()
+            showing.join(timeout=30)
+
+        self._stops.append(stop_showcase)
 
         first_tenant = fleet[0].agent.tenant
         print(f"idleshare demo: {len(agents)} agents, broker {mqtt_url}, "

@@ -1,4 +1,5 @@
-"""`idleshare demo` as a user runs it: starts, prints a key, serves offers, stops cleanly."""
+"""`idleshare demo` as a user runs it: starts, prints a key, serves offers, shows leg offers
+of its trucks, a booking on one and the impact total, stops cleanly."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from market.impact_factors import HGV_AVERAGE_LADEN_TKM
+from shell.demo_showcase import DEMO_BOOKING_T
 from tests.servers import free_port
 
 
@@ -22,7 +25,23 @@ def get(url: str, key: str = "") -> tuple[int, dict]:
         return r.status, json.loads(r.read())
 
 
-def test_demo_starts_serves_offers_and_stops_cleanly(tmp_path: Path) -> None:
+def next_line(lines: queue.Queue[str], output: list[str], proc: subprocess.Popen[str],
+              starts: str, timeout_s: float) -> str:
+    """The next line of the demo's output that starts with ``starts``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            assert proc.poll() is None, "".join(output)
+            continue
+        output.append(line)
+        if line.startswith(starts):
+            return line
+    raise AssertionError(f"no line starting {starts!r}:\n" + "".join(output))
+
+
+def test_demo_starts_serves_offers_shows_leg_offers_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "shell.cli", "demo", "--port", str(port),
@@ -35,18 +54,8 @@ def test_demo_starts_serves_offers_and_stops_cleanly(tmp_path: Path) -> None:
                      daemon=True).start()
     output: list[str] = []
     try:
-        key = ""
-        deadline = time.monotonic() + 60
-        while not key and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                assert proc.poll() is None, "".join(output)
-                continue
-            output.append(line)
-            if line.startswith("API key: "):
-                key = line.split()[-1]
-        assert key, "no API key printed:\n" + "".join(output)
+        key = next_line(lines, output, proc, "API key: ", 60).split()[-1]
+        platform = next_line(lines, output, proc, "  platform key", 10).split()[-1]
 
         base = f"http://127.0.0.1:{port}"
         assert get(f"{base}/healthz")[0] == 200
@@ -59,6 +68,24 @@ def test_demo_starts_serves_offers_and_stops_cleanly(tmp_path: Path) -> None:
         assert all(o["quantity"] > 0 and o["start"] < o["end"] for o in offers)
         assets = get(f"{base}/v1/assets", key)[1]["items"]
         assert {o["asset"] for o in offers} <= {a["id"] for a in assets}
+
+        # The trucks' two weeks of history give leg offers; the demo platform books one.
+        next_line(lines, output, proc, "leg offers: ", 240)
+        booked = next_line(lines, output, proc, "demo platform booked", 30)
+        offer = get(f"{base}/v1/offers/{booked.split('#')[-1].strip()}", platform)[1]
+        leg = offer["leg"]
+        corridor = get(f"{base}/v1/offers?kind=vehicle&lat={leg['origin']['lat']}"
+                       f"&lon={leg['origin']['lon']}&km=25&dest_lat={leg['destination']['lat']}"
+                       f"&dest_lon={leg['destination']['lon']}&dest_km=25", platform)[1]
+        assert offer["id"] in {o["id"] for o in corridor["items"]}
+        next_line(lines, output, proc, "impact of the demo platform", 30)
+        # The booking's time is the leg's departure, ahead: the period runs two weeks ahead.
+        now = time.time()
+        total = get(f"{base}/v1/impact?start={now - 86400:.0f}&end={now + 14 * 86400:.0f}",
+                    platform)[1]["total"]
+        tkm = DEMO_BOOKING_T * leg["distance_km"]
+        assert total["bookings"] == 1 and total["tonne_km"] == tkm
+        assert abs(total["kg_co2e_avoided"] - tkm * HGV_AVERAGE_LADEN_TKM.value) < 1e-6
     finally:
         proc.send_signal(signal.SIGINT)
         try:
