@@ -39,12 +39,12 @@ from analytics.fill import CONFIDENCE, FillForecast, forecast_fill
 from analytics.offers import floor_quantity
 from analytics.policy import SharingPolicy
 from analytics.publish import (
-    CREATED,
     LIVE,
     UPDATED,
     WITHDRAWN,
     PublishCounts,
-    counting_bookings,
+    booked_by_offer,
+    create_offer,
     worth_updating,
 )
 from analytics.series import MAX_GAP_S
@@ -110,9 +110,7 @@ def publish_byproduct(session: Session, asset: AssetRow, fields: dict[str, Any] 
     live = lock_offers(session, OfferRow.tenant_id == asset.tenant_id,
                        OfferRow.asset_id == asset.id, OfferRow.status == LIVE,
                        OfferRow.material.is_not(None))
-    booked: dict[int, float] = {}
-    for b in counting_bookings(session, asset, now):
-        booked[b.offer_id] = booked.get(b.offer_id, 0.0) + b.quantity
+    booked = booked_by_offer(session, asset, now)
     cycle = None if fields is None else fields["material"]["emptied_at"]
     same = sorted((o for o in live if fields is not None
                    and (o.material or {}).get("emptied_at") == cycle), key=lambda o: -o.id)
@@ -126,11 +124,7 @@ def publish_byproduct(session: Session, asset: AssetRow, fields: dict[str, Any] 
     if fields is None:
         return PublishCounts(windows=0, created=0, withdrawn=withdrawn)
     if row is None:
-        row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, status=LIVE,
-                       created_at=now, updated_at=now, **fields)
-        session.add(row)
-        session.flush()
-        record_offer_event(session, row, CREATED, now, 0.0)
+        create_offer(session, asset, fields, now)
         return PublishCounts(windows=0, created=1, withdrawn=withdrawn)
     fields = dict(fields)
     if row.start <= now:  # open already: collectors may be on their way

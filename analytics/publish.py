@@ -61,6 +61,25 @@ def counting_bookings(session: Session, asset: AssetRow, now: float) -> list[Boo
     )).all())
 
 
+def booked_by_offer(session: Session, asset: AssetRow, now: float) -> dict[int, float]:
+    """Offer id -> the quantity of ``asset``'s counting bookings on it."""
+    booked: dict[int, float] = {}
+    for b in counting_bookings(session, asset, now):
+        booked[b.offer_id] = booked.get(b.offer_id, 0.0) + b.quantity
+    return booked
+
+
+def create_offer(session: Session, asset: AssetRow, fields: dict[str, object], now: float
+                 ) -> OfferRow:
+    """A new live offer of ``asset`` with ``fields``, and its ``created`` event."""
+    row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, status=LIVE,
+                   created_at=now, updated_at=now, **fields)
+    session.add(row)
+    session.flush()
+    record_offer_event(session, row, CREATED, now, 0.0)
+    return row
+
+
 def _peak(blocks: list[tuple[float, float, float]], start: float, end: float) -> float:
     """Most quantity committed at any moment of ``[start, end)`` by ``(s, e, q)`` blocks."""
     edges = sorted({start, *(s for s, _, _ in blocks if start < s < end)})
