@@ -150,11 +150,26 @@ def _backtest(trips: list[Trip], n_trucks: int, weeks: int, first_week: int, ste
         seconds=time.perf_counter() - began)
 
 
+#: The simulated fleet's assumptions and their sources, printed with its figures (the full
+#: list: edge_agent/sources/truck_sim.py and docs/freight.md).
+ASSUMPTIONS = (
+    "  assumptions           trucks at Duisburg on weekday rotations to real cities; returns "
+    "empty 40 % of the time, else part loads",
+    "                        (Eurostat road_go_ta_tott 2024: 21.6 % of EU truck-km empty); "
+    "24 t payload of a 40 t artic (Directive 96/53/EC);",
+    "                        road = 1.2 x great-circle km (Newell 1980); 65 km/h mean under "
+    "the 90 km/h HGV limiter (Directive 92/6/EEC);",
+    "                        driving and breaks per Regulation (EC) 561/2006; days off 3 %, "
+    "one-off orders 5 % of days, loads sd 12 % (assumed)",
+)
+
+
 def report_lines(f: LegFigures, step_days: int = 7) -> list[str]:
     """The block ``python -m bench evaluate`` prints."""
     return [
         f"simulated truck fleet, leg free payload (SIMULATED: edge_agent/sources/truck_sim.py, "
         f"{f.trucks} trucks, {f.weeks} weeks, {f.trips} trips inferred from 5-min readings)",
+        *ASSUMPTIONS,
         f"  empty running         {f.empty_km_share:.1%} of truck-km   (Eurostat EU 2024: 21.6 %)",
         f"  laden load factor     {f.laden_load_factor:.1%}",
         f"  rolling origin        {f.origins} origins every {step_days} days, "
@@ -164,7 +179,9 @@ def report_lines(f: LegFigures, step_days: int = 7) -> list[str]:
         f"  P10 coverage          {f.p10_coverage:.2%}   (target >= 90 %)",
         f"  offer precision       {f.offer_precision:.2%}   (target >= 95 %; a leg that did not "
         "run counts as nothing free)",
-        f"    on legs that ran    {f.precision_ran:.2%}",
+        f"    on legs that ran    {f.precision_ran:.2%}   (the rest is lost on the "
+        f"{1 - f.ran_share:.1%} of legs that did not run: days off and one-off orders, drawn "
+        "at random, which nothing in the readings foretells)",
         f"  capture               {f.capture:.2%}   (of the free tonnes of every trip)",
     ]
 

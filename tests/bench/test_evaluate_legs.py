@@ -18,3 +18,5 @@ def test_leg_forecasts_on_the_simulated_fleet_cover_and_offer_what_was_free() ->
     assert f.mae < f.mae_naive
     text = "\n".join(report_lines(f))
     assert "SIMULATED" in text and "P10 coverage" in text and "capture" in text
+    for source in ("Eurostat", "96/53/EC", "Newell 1980", "92/6/EEC", "561/2006"):
+        assert source in text
