@@ -26,6 +26,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLColumnExpression
+from sqlalchemy.sql.expression import TableClause
 
 from idleshare.errors import StoreError
 from market.caller import Caller
@@ -33,7 +34,7 @@ from market.offers import iso, leg_json, material_json
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
 from storage.catalog.models import AssetSiteRow
-from storage.catalog.spatial import PLACES
+from storage.catalog.spatial import PLACES, PLACES_BY_KIND
 
 KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
 
@@ -108,11 +109,11 @@ class Near:
             lat.between(b["box_lat0"], b["box_lat1"]), lon.between(b["box_lon0"], b["box_lon1"])
         )
 
-    def in_places(self, p: Bind = _as_value) -> ColumnElement[bool]:
-        """The box in SQLite's R*Tree of live offers (:mod:`storage.catalog.spatial`):
+    def in_places(self, places: TableClause, p: Bind = _as_value) -> ColumnElement[bool]:
+        """The box in one of SQLite's R*Trees of live offers (:mod:`storage.catalog.spatial`):
         candidates, which the exact tests then check."""
         b = {name: p(name, value) for name, value in self.bounds().items()}
-        c = PLACES.c
+        c = places.c
         return and_(
             c.lat_min <= b["box_lat1"], c.lat_max >= b["box_lat0"],
             c.lon_min <= b["box_lon1"], c.lon_max >= b["box_lon0"],
@@ -236,8 +237,9 @@ def build(
         # the candidates up by id (the exact box then hidden from it too).
         places = q.sort == "distance" and hide and q.status == "live"
         if places:
-            stmt = stmt.select_from(PLACES.join(o, o.id == PLACES.c.id + 0)).where(
-                q.near.in_places(p)
+            tree = PLACES_BY_KIND.get(q.kind, PLACES) if q.kind is not None else PLACES
+            stmt = stmt.select_from(tree.join(o, o.id == tree.c.id + 0)).where(
+                q.near.in_places(tree, p)
             )
         elif q.sort == "distance" and not hide:
             stmt = stmt.where(q.near.in_gist_box(p))

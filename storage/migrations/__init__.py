@@ -26,7 +26,7 @@ BASELINE = "0001_baseline"
 #: The newest revision, which this idleshare's models describe. Written here, not read from
 #: the scripts, so that the usual start (database already there) never imports Alembic (a
 #: fifth of a second per process); a test checks it against the scripts' head.
-HEAD = "0012_byproduct_materials"
+HEAD = "0013_offer_places_by_kind"
 
 SCRIPT_LOCATION = str(Path(__file__).resolve().parent)
 

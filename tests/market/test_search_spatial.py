@@ -17,20 +17,28 @@ from storage.catalog import Catalog, OfferRow, spatial
 from storage.migrations import alembic_config
 
 
+def _boxes(catalog: Catalog, tree: str) -> dict[int, tuple[float, ...]]:
+    with catalog.engine.connect() as conn:
+        return {r[0]: r[1:] for r in conn.execute(text(
+            f"SELECT id, lat_min, lat_max, lon_min, lon_max FROM {tree}"))}
+
+
 def assert_places_are_the_live_offers(catalog: Catalog) -> int:
     """The R*Tree holds one box per live offer, around its point (32-bit floats, rounded
-    outwards); returns how many."""
-    with catalog.engine.connect() as conn:
-        boxes = {r[0]: r[1:] for r in conn.execute(text(
-            "SELECT id, lat_min, lat_max, lon_min, lon_max FROM offer_places"))}
+    outwards), and each kind's R*Tree exactly that kind's; returns how many."""
+    boxes = _boxes(catalog, "offer_places")
     with catalog.session() as s:
-        live = s.execute(select(OfferRow.id, OfferRow.lat, OfferRow.lon).where(
+        live = s.execute(select(OfferRow.id, OfferRow.lat, OfferRow.lon, OfferRow.kind).where(
             OfferRow.status == "live")).all()
     assert set(boxes) == {o.id for o in live}
     for o in live:
         lat0, lat1, lon0, lon1 = boxes[o.id]
         assert lat0 <= o.lat <= lat1 and lat1 - lat0 < 1e-5
         assert lon0 <= o.lon <= lon1 and lon1 - lon0 < 1e-5
+    for kind in spatial.PLACES_BY_KIND:
+        of_kind = _boxes(catalog, f"offer_places_{kind}")
+        assert set(of_kind) == {o.id for o in live if o.kind == kind}
+        assert all(of_kind[i] == boxes[i] for i in of_kind)
     return len(boxes)
 
 
@@ -99,8 +107,12 @@ def plan(catalog: Catalog, q: OfferQuery) -> str:
 def test_distance_search_reads_the_spatial_index(catalog: Catalog) -> None:
     populate(catalog, assets=50, offers=300, tenants=5, seed=3)
     by_distance = OfferQuery(kind="machine", near=Near(51.0, 10.0, 100.0), sort="distance")
-    used = "offer_places" if catalog.engine.dialect.name == "sqlite" else spatial.GIST_INDEX
+    sqlite = catalog.engine.dialect.name == "sqlite"
+    used = "offer_places_machine" if sqlite else spatial.GIST_INDEX
     assert used in plan(catalog, by_distance)
+    if sqlite:  # every kind's candidates when no kind is asked
+        every_kind = OfferQuery(near=Near(51.0, 10.0, 100.0), sort="distance")
+        assert "offer_places VIRTUAL TABLE" in plan(catalog, every_kind)
     # Offers of every status are not in the R*Tree: such a search reads the offers' indexes.
     if catalog.engine.dialect.name == "sqlite":
         any_status = OfferQuery(status=None, near=Near(51.0, 10.0, 100.0), sort="distance")
