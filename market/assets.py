@@ -94,15 +94,17 @@ def set_policy(
         return row
 
 
-def declare_material(catalog: Catalog, tenant: str, asset_id: str, material: Material | None
-                     ) -> AssetRow:
+def declare_material(catalog: Catalog, tenant: str, asset_id: str, material: Material | None,
+                     by: int | None = None) -> AssetRow:
     """Declare (or with None, withdraw the declaration of) the material the tenant's
-    container holds; :class:`Invalid` for an asset of another kind. Its by-product offers
-    follow at the next analysis (an undeclared container is not offered)."""
+    container holds, in the audit log as by the key ``by``; :class:`Invalid` for an asset of
+    another kind. Its by-product offers follow at the next analysis (an undeclared container
+    is not offered)."""
     with catalog.session() as s:
         row = owned(s, AssetRow, tenant, asset_id, "asset")
         if row.kind not in MATERIAL_KINDS:
             raise Invalid(f"asset {asset_id!r} is a {row.kind}: only a "
                           f"{' or '.join(sorted(MATERIAL_KINDS))} holds a material")
         row.material = None if material is None else material.to_dict()
+        audit.record(s, tenant, by, "material.declared", asset_id, {"material": row.material})
         return row

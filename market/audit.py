@@ -22,6 +22,7 @@ from storage.catalog.models import AuditRow
 ACTIONS = (
     "key.created", "key.revoked", "key.rotated", "policy.changed", "device.added",
     "partner.added", "partner.removed", "booking.cancelled", "group.joined",
+    "material.declared",
 )
 
 

@@ -293,7 +293,7 @@ def declare_material(
         material = Material.from_dict(body.model_dump())
     except MaterialError as err:
         raise Invalid(str(err), field=err.field) from err
-    row = assets.declare_material(catalog, caller.tenant_id, asset_id, material)
+    row = assets.declare_material(catalog, caller.tenant_id, asset_id, material, caller.key_id)
     assert row.material is not None
     return MaterialPublic(**row.material)
 
@@ -303,4 +303,4 @@ def declare_material(
 def withdraw_material(asset_id: AssetId, caller: OwnerDep, catalog: CatalogDep) -> None:
     """Withdraw the declaration: the container's by-product offers are withdrawn at the next
     analysis."""
-    assets.declare_material(catalog, caller.tenant_id, asset_id, None)
+    assets.declare_material(catalog, caller.tenant_id, asset_id, None, caller.key_id)

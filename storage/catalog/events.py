@@ -20,6 +20,7 @@ def offer_snapshot(offer: OfferRow) -> dict[str, Any]:
         "lon": offer.lon, "price_per_unit_hour": offer.price_per_unit_hour,
         "currency": offer.currency, "visibility": offer.visibility, "status": offer.status,
         "capabilities": list(offer.capabilities or ()),
+        "material": offer.material,
     }
 
 

@@ -127,3 +127,14 @@ def test_a_by_product_as_json_ld_is_its_material_sold(client: TestClient,
             "value": "03 01 05"} in item["additionalProperty"]
     assert doc["eligibleQuantity"]["maxValue"] == 12.0
     assert doc["eligibleQuantity"]["unitCode"] == "MTQ"
+
+
+def test_the_change_feed_and_the_snapshot_carry_the_offers_material(
+        client: TestClient, catalog: Catalog) -> None:
+    offer = byproduct(catalog, "borealis", "bin", SLAG)
+    platform = auth(catalog, "collector", "platform")
+    changes = client.get("/v1/feeds/offer-changes", headers=platform).json()["items"]
+    created = next(c for c in changes if c["offer"]["id"] == offer)
+    assert created["offer"]["material"]["code"] == "10 02 02"
+    snapshot = client.get("/v1/feeds/offers", headers=platform).json()["items"]
+    assert next(o for o in snapshot if o["id"] == offer)["material"]["code"] == "10 02 02"

@@ -26,6 +26,10 @@ def test_an_owner_reads_who_did_what_to_its_tenant(client: TestClient, catalog: 
                       json={"visibility": "partners"}).status_code == 200
     assert client.put("/v1/tenant/partners/globex", headers=owner).is_success
     assert client.delete("/v1/tenant/partners/globex", headers=owner).is_success
+    add_asset(catalog, "acme", "bin", kind="container", unit="m3")
+    assert client.put("/v1/assets/bin/material", headers=owner, json={
+        "code": "03 01 05", "description": "sawdust"}).status_code == 200
+    assert client.delete("/v1/assets/bin/material", headers=owner).status_code == 204
     add_asset(catalog, "initech", "i1")
     offer = add_live_offer(catalog, "initech", "i1", time.time() + 86400)
     platform_row, platform_key = catalog.mint_key("acme", "platform")
@@ -44,6 +48,8 @@ def test_an_owner_reads_who_did_what_to_its_tenant(client: TestClient, catalog: 
         ("policy.changed", row.id, "z1"),
         ("partner.added", row.id, "globex"),
         ("partner.removed", row.id, "globex"),
+        ("material.declared", row.id, "bin"),
+        ("material.declared", row.id, "bin"),
         ("booking.cancelled", platform_row.id, str(booking["id"])),
         ("group.joined", None, "acme-group"),
     ]
