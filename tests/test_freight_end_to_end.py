@@ -72,10 +72,12 @@ class Freight:
         return list(got.json()["items"])
 
     def corridor(self, **params: Any) -> list[dict[str, Any]]:
-        """Origin near the depot, destination near Venlo, departing in the next 7 days."""
-        return self.offers(self.platform, lat=DEPOT.lat, lon=DEPOT.lon, km=CORRIDOR_KM,
-                           dest_lat=STOP.lat, dest_lon=STOP.lon, dest_km=CORRIDOR_KM,
-                           start=self.now, end=self.now + 7 * DAY, **params)
+        """Origin near the depot, destination near Venlo, departing in the next 7 days
+        (unless ``params`` say otherwise)."""
+        return self.offers(self.platform, **{
+            "lat": DEPOT.lat, "lon": DEPOT.lon, "km": CORRIDOR_KM, "dest_lat": STOP.lat,
+            "dest_lon": STOP.lon, "dest_km": CORRIDOR_KM, "start": self.now,
+            "end": self.now + 7 * DAY, **params})
 
 
 @pytest.fixture
@@ -171,7 +173,8 @@ def test_a_truck_agents_readings_become_leg_offers_a_platform_books_and_the_impa
     freight: Freight,
 ) -> None:
     f = freight
-    found = f.corridor(min_quantity=1.0)
+    # Enough free that the run is still worth offering (min_quantity 1 t) after the booking.
+    found = f.corridor(min_quantity=BOOKED_T + 1.0)
     # Every offer the corridor finds is an outbound run: from the depot, to Venlo, departing
     # around 05:30 on a weekday ahead; its distance the simulated road's, as driven.
     runs = outbound_runs(f.now)
@@ -179,7 +182,7 @@ def test_a_truck_agents_readings_become_leg_offers_a_platform_books_and_the_impa
     road_km = path_km(road_path(Place("", DEPOT.lat, DEPOT.lon), Place("", STOP.lat, STOP.lon)))
     for o in found:
         leg = o["leg"]
-        assert o["asset"] == TRUCK and o["unit"] == "t" and o["available"] >= 1.0
+        assert o["asset"] == TRUCK and o["unit"] == "t" and o["available"] >= BOOKED_T + 1.0
         assert any(ts(o["start"]) <= run <= ts(o["end"]) for run in runs), o
         assert haversine_km(leg["destination"]["lat"], leg["destination"]["lon"],
                             STOP.lat, STOP.lon) <= CORRIDOR_KM
@@ -193,6 +196,9 @@ def test_a_truck_agents_readings_become_leg_offers_a_platform_books_and_the_impa
     assert returns and not {o["id"] for o in returns} & {o["id"] for o in found}
 
     first = found[0]
+    # A departure window around that run's finds that run alone.
+    window = f.corridor(start=ts(first["start"]) - 3600, end=ts(first["end"]) + 3600)
+    assert [o["id"] for o in window] == [first["id"]]
     held = f.api.post("/v1/bookings", json={"offer_id": first["id"], "quantity": BOOKED_T},
                       headers=f.platform)
     assert held.status_code == 201, held.text
