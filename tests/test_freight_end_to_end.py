@@ -63,7 +63,6 @@ class Freight:
     owner: dict[str, str]
     platform: dict[str, str]
     now: float
-    sampled: int
 
     def offers(self, who: dict[str, str], **params: Any) -> list[dict[str, Any]]:
         got = self.api.get("/v1/offers", params={"kind": "vehicle", "limit": 1000, **params},
@@ -115,21 +114,19 @@ stops = ["{STOP.code}"]
     ingest = Ingest(store, catalog, mosquitto.url, client_id=f"freight-{uuid.uuid4().hex[:8]}",
                     max_age_s=(HISTORY_D + 1) * DAY)
     ingest.start()
-    agent: Agent | None = None
     try:
         assert ingest.wait_ready(15)
         agent = Agent(config)  # its clock starts now
-        agent.start()
-        clock = agent.clock
-        wait_for("the agent to catch up with the wall clock",
-                 lambda: clock.now() >= time.time() - 1.0, 30)
-        wait_for("every reading to leave the outbox", lambda: agent.stats.queued == 0, 30)
-        agent.stop()
+        try:
+            agent.start()
+            wait_for("the agent to catch up with the wall clock",
+                     lambda: agent.clock.now() >= time.time() - 1.0, 30)
+            wait_for("every reading to leave the outbox", lambda: agent.stats.queued == 0, 30)
+        finally:
+            agent.stop()
         sampled = agent.stats.sampled
         wait_for("ingest to store every reading", lambda: store.count(TENANT) >= sampled, 30)
     finally:
-        if agent is not None:
-            agent.stop()
         ingest.stop()
     assert store.count(TENANT) == sampled, "every reading stored exactly once"
     assert sum(ingest.stats.rejected.values()) == 0
@@ -144,7 +141,7 @@ stops = ["{STOP.code}"]
     now = time.time()
     report = run_once(catalog, store, now=now)
     assert report.errors == 0
-    yield Freight(catalog, store, api, owner, platform, now, sampled)
+    yield Freight(catalog, store, api, owner, platform, now)
     catalog.close()
     store.close()
 
@@ -196,7 +193,7 @@ def test_a_truck_agents_readings_become_leg_offers_a_platform_books_and_the_impa
     assert returns and not {o["id"] for o in returns} & {o["id"] for o in found}
 
     first = found[0]
-    # A departure window around that run's finds that run alone.
+    # A departure window around that run finds that run alone.
     window = f.corridor(start=ts(first["start"]) - 3600, end=ts(first["end"]) + 3600)
     assert [o["id"] for o in window] == [first["id"]]
     held = f.api.post("/v1/bookings", json={"offer_id": first["id"], "quantity": BOOKED_T},
