@@ -45,13 +45,13 @@ from analytics.legs import (
 from analytics.offers import floor_quantity
 from analytics.policy import SharingPolicy
 from analytics.publish import (
-    CREATED,
     LIVE,
     UPDATED,
     WITHDRAWN,
     PublishCounts,
     _peak,
     counting_bookings,
+    create_offer,
     worth_updating,
 )
 from analytics.trips import TRACK_METRICS, align, infer_trips
@@ -154,11 +154,7 @@ def publish_legs(session: Session, asset: AssetRow, policy: SharingPolicy,
         elif fields["quantity"] < policy.min_quantity:
             continue  # a stored offer of the run stays pending: withdrawn below
         if row is None:
-            row = OfferRow(tenant_id=asset.tenant_id, asset_id=asset.id, status=LIVE,
-                           created_at=now, updated_at=now, **fields)
-            session.add(row)
-            session.flush()
-            record_offer_event(session, row, CREATED, now, 0.0)
+            create_offer(session, asset, fields, now)
             created += 1
             continue
         pending.remove(row)
