@@ -45,6 +45,19 @@ class BatchReadClient(mqtt.Client):
     _read_buffer: bytearray
     _read_socket: object
 
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """One read (every complete packet in it) per round of paho's loop. paho's own reads
+        once per message it has in flight, right for a packet per read; with a chunk per read
+        that kept the thread reading a broker's whole window, tens of thousands of messages,
+        before it wrote a PUBACK or a PINGREQ: a CPU-starved ingest was dropped for exceeding
+        its keepalive, and drained again what it had not yet acknowledged."""
+        if self._sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        rc = self._packet_read()
+        if rc > 0:
+            return self._loop_rc_handle(rc)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
     def _packet_read(self) -> MQTTErrorCode:
         sock = self._sock
         if getattr(self, "_read_socket", None) is not sock:

@@ -154,3 +154,22 @@ def test_our_publish_window_is_what_the_broker_accepts_not_pahos_20(
     client.on_connect = lambda *args: connected.append(args)
     _received(client, connack, [])
     assert connected and client._max_inflight_messages == window
+
+
+def test_one_loop_round_reads_one_chunk_so_acks_and_pings_go_out_between_chunks() -> None:
+    # paho's loop_read reads once per message of ours in flight; with a chunk of packets per
+    # read that held the thread reading the broker's whole window before it wrote anything.
+    client = paho_client("c", mqtt.MQTTv5)
+    sock = ScriptedSocket()
+    client._sock = sock  # type: ignore[assignment]
+    for mid in range(1, 51):  # receipts of ours awaiting their PUBACK
+        client._out_messages[mid] = mqtt.MQTTMessage(mid)
+    packet = _publish(b"a/b", b"x" * 200, 1, 1, v5=True)
+    per_chunk = BatchReadClient.CHUNK // len(packet)
+    sock.chunks = [packet * per_chunk] * 3
+    got: list[int] = []
+    client.on_message = lambda _c, _u, m: got.append(m.mid)
+    assert client.loop_read() == mqtt.MQTT_ERR_SUCCESS
+    assert len(got) == per_chunk and len(sock.chunks) == 2
+    client.loop_read()
+    assert len(got) == 2 * per_chunk
