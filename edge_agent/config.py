@@ -21,7 +21,9 @@ from edge_agent.policy import MetricPolicy
 from edge_agent.sources import SOURCES
 from idleshare.assets import KINDS_BY_NAME, Asset, check_id
 from idleshare.errors import ConfigError
+from idleshare.materials import MATERIAL_KINDS, Material, MaterialError
 from idleshare.urls import MqttUrl
+from idleshare.wire import announced_asset, material_of
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,9 @@ class AssetConfig:
     settings: Any = field(default=None, metadata=INTERNAL)
     #: Per-metric reporting, from ``[assets.metrics.<name>]`` (see :mod:`edge_agent.policy`).
     metrics: dict[str, MetricPolicy] = field(default_factory=dict, metadata=INTERNAL)
+    #: A container's material (EWC code, description, hazardous, density), from the asset's
+    #: ``material`` table; named in the birth.
+    material: Material | None = field(default=None, metadata=INTERNAL)
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
@@ -185,6 +190,9 @@ class AssetConfig:
             fail("source", f"must be one of {sorted(SOURCES)}", self.source)
         if not (math.isfinite(self.interval_s) and self.interval_s >= 1):
             fail("interval_s", "must be >= 1", self.interval_s)
+        if self.material is not None and self.kind not in MATERIAL_KINDS:
+            raise ConfigError(f"material is only for a {' or '.join(sorted(MATERIAL_KINDS))}: "
+                              f"this asset is a {self.kind}")
         if not self.unit:
             object.__setattr__(self, "unit", KINDS_BY_NAME[self.kind].default_unit)
         if self.settings is None:
@@ -202,9 +210,8 @@ class AssetConfig:
                      unit=self.unit, lat=self.lat, lon=self.lon, name=self.name)
 
     def announced(self, tenant: str) -> dict[str, object]:
-        """The asset as the birth message lists it (``site`` only when set)."""
-        fields = self.to_asset(tenant).to_dict()
-        return {**fields, "site": self.site} if self.site else fields
+        """The asset as the birth message lists it (``site`` and ``material`` when set)."""
+        return announced_asset(self.to_asset(tenant), self.site, self.material)
 
 
 @dataclass(frozen=True)
@@ -274,7 +281,7 @@ def _asset(table: Any, where: str, base_dir: Path) -> AssetConfig:
         if other in table:
             raise ConfigError(f"{where}.{other} is a section for source {other!r}, "
                               f"but source is {source!r}")
-    fields = {k: v for k, v in table.items() if k not in (source, "metrics")}
+    fields = {k: v for k, v in table.items() if k not in (source, "metrics", "material")}
     settings = build(SOURCES[source].settings_type, table.get(source, {}), f"{where}.{source}",
                      base_dir)
     metrics = table.get("metrics", {})
@@ -282,5 +289,15 @@ def _asset(table: Any, where: str, base_dir: Path) -> AssetConfig:
         raise ConfigError(f"{where}.metrics must be a table of [{where}.metrics.<name>] tables")
     policies = {str(name): build(MetricPolicy, policy, f"{where}.metrics.{name}")
                 for name, policy in metrics.items()}
+    material = _material(table["material"], f"{where}.material") if "material" in table else None
     return build(AssetConfig, fields, where, base_dir,
-                 internal={"settings": settings, "metrics": policies})
+                 internal={"settings": settings, "metrics": policies, "material": material})
+
+
+def _material(table: Any, where: str) -> Material:
+    """``material = { code = "03 01 05", description = "...", ... }``, read as a birth's is."""
+    try:
+        return material_of(table)
+    except MaterialError as err:
+        key = where if err.field == "material" else f"{where}.{err.field}"
+        raise ConfigError(f"{key}: {err}") from None

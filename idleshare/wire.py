@@ -14,7 +14,8 @@ only grows, so ingest can drop repeats and see gaps). Times are seconds since th
 This module uses only the standard library: the edge agent encodes packs and decodes receipts
 with it; ingest validates the shape defined here strictly with pydantic (``ingest/schema.py``),
 parses topics and base names with :func:`parse_topic` and :func:`parse_base_name`, and encodes
-receipts with :func:`encode_receipt`.
+receipts with :func:`encode_receipt`. A birth lists each asset as :func:`announced_asset` gives
+it, a container's declared material included (:func:`material_of` reads it back).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from idleshare.assets import check_id
+from idleshare.assets import Asset, check_id
 from idleshare.errors import ConfigError, WireError
+from idleshare.materials import Material, MaterialError
 
 VERSION = "v1"
 ROOT = f"idleshare/{VERSION}"
@@ -168,6 +170,42 @@ def encode_status(
     values = (agent, state, time, version, list(assets), queued, dropped, receipts)
     return json.dumps(dict(zip(STATUS_FIELDS, values, strict=True)),
                       separators=(",", ":")).encode()
+
+
+#: The keys of a material in a birth (:meth:`idleshare.materials.Material.to_dict`).
+MATERIAL_FIELDS = ("code", "description", "hazardous", "density_t_per_m3")
+
+
+def announced_asset(asset: Asset, site: str = "", material: Material | None = None
+                    ) -> dict[str, object]:
+    """An asset as a birth lists it: :meth:`Asset.to_dict`, with ``site`` and ``material``
+    (the container's, code in pairs) only when set."""
+    fields = asset.to_dict()
+    if site:
+        fields["site"] = site
+    if material is not None:
+        fields["material"] = material.to_dict()
+    return fields
+
+
+def material_of(data: object) -> Material:
+    """A material as a birth (or the agent's config) gives it: an object of
+    :data:`MATERIAL_FIELDS` (``code`` required, ``hazardous`` true or false if given);
+    :class:`MaterialError` naming the field at fault otherwise."""
+    if not isinstance(data, Mapping):
+        raise MaterialError("material", f"a material is an object of {list(MATERIAL_FIELDS)}: "
+                            f"got {data!r:.100}")
+    unknown = sorted(set(data) - set(MATERIAL_FIELDS))
+    if unknown:
+        raise MaterialError(str(unknown[0])[:64], f"{str(unknown[0])[:64]!r} is not a key of "
+                            f"a material: expected one of {list(MATERIAL_FIELDS)}")
+    if "code" not in data:
+        raise MaterialError("code", "a material needs its EWC code, as in '03 01 05'")
+    hazardous = data.get("hazardous")
+    if hazardous is not None and not isinstance(hazardous, bool):
+        raise MaterialError("hazardous", f"hazardous must be true or false: got "
+                            f"{hazardous!r:.100}")
+    return Material.from_dict(dict(data))
 
 
 # -- storage receipts ------------------------------------------------------------------------

@@ -12,7 +12,15 @@ import math
 from typing import Annotated
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    RootModel,
+    field_validator,
+    model_validator,
+)
 
 from idleshare import wire
 from idleshare.assets import ID_PATTERN
@@ -168,6 +176,9 @@ class AnnouncedAsset(BaseModel):
     metrics: tuple[str, ...] = ()
     #: The tenant's site the asset stands at (``/v1/sites``); none: unchanged.
     site: Id | None = None
+    #: A container's material (``wire.material_of`` reads it). Any JSON here: a bad material
+    #: leaves the rest of the birth applied (``ingest.status`` counts it), not rejected.
+    material: JsonValue = None
 
 
 class AgentStatus(BaseModel):

@@ -1,5 +1,13 @@
-"""Agent status messages: a birth registers the assets it lists (at the sites it names) and
-records the agent's queue depth and dropped count; a last will marks its assets offline."""
+"""Agent status messages: a birth registers the assets it lists (at the sites it names, with
+the materials its containers declare) and records the agent's queue depth and dropped count; a
+last will marks its assets offline.
+
+A birth's material is a container's declaration until its owner speaks: once the owner has
+declared or withdrawn the material (``PUT``/``DELETE /v1/assets/{id}/material``, an audit entry
+with no ``agent``), that stands and births leave it alone, so an agent's retained status cannot
+undo the owner's word every minute. Until then a birth naming another material replaces the
+one an earlier birth declared (the agent's config changed), in the audit log as by the agent.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +15,28 @@ import logging
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from idleshare import wire
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError, WireError
+from idleshare.materials import MATERIAL_KINDS, Material, MaterialError
 from ingest.metrics import IngestMetrics
 from ingest.schema import AgentStatus
-from storage.catalog import Catalog
+from market import audit
+from storage.catalog import AssetRow, Catalog
+from storage.catalog.locks import lock_asset
+from storage.catalog.models import AuditRow
 
 log = logging.getLogger(__name__)
 
 #: Why a birth was applied only in part (``births_partial_total{reason}``).
 UNKNOWN_SITE = "unknown_site"
-#: Unknown sites already logged, at most this many remembered (then forgotten and logged again).
+#: ... or with a material refused (not a container's, or not a valid declaration).
+INVALID_MATERIAL = "invalid_material"
+#: Unknown sites and refused materials already logged, at most this many remembered (then
+#: forgotten and logged again).
 MAX_WARNED = 10_000
 
 
@@ -37,11 +54,16 @@ class Status:
     dropped: int = 0
     #: (asset id, site id) of the assets whose site the birth names.
     sites: tuple[tuple[str, str], ...] = ()
+    #: (asset id, material) of the containers whose material the birth names, and (asset id,
+    #: why) of the materials refused.
+    materials: tuple[tuple[str, Material], ...] = ()
+    refused_materials: tuple[tuple[str, str], ...] = ()
 
 
 def parse_status(topic: wire.Topic, payload: bytes | bytearray) -> Status:
     """Raises WireError ``bad_status`` for anything but a well-formed message of the topic's
-    agent; a birth is accepted or rejected whole."""
+    agent; a birth is accepted or rejected whole, but for a refused material (set aside in
+    ``refused_materials``)."""
     try:
         msg = AgentStatus.model_validate_json(payload)
     except ValidationError as err:
@@ -53,14 +75,53 @@ def parse_status(topic: wire.Topic, payload: bytes | bytearray) -> Status:
         raise WireError("bad_status", f"agent {msg.agent!r} on the topic of {topic.agent!r}")
     try:
         # Assets on a tenant's status topic belong to that tenant, whatever they claim.
-        assets = tuple(Asset(tenant=topic.tenant, **a.model_dump(exclude={"site"}))
+        assets = tuple(Asset(tenant=topic.tenant, **a.model_dump(exclude={"site", "material"}))
                        for a in msg.assets)
     except ConfigError as err:
         raise WireError("bad_status", str(err)) from err
+    materials, refused = [], []
+    for a in msg.assets:
+        if a.material is None:
+            continue
+        try:
+            if a.kind not in MATERIAL_KINDS:
+                raise MaterialError("material", f"only a {' or '.join(sorted(MATERIAL_KINDS))} "
+                                    f"holds a material: {a.id!r} is a {a.kind}")
+            materials.append((a.id, wire.material_of(a.material)))
+        except MaterialError as err:
+            refused.append((a.id, str(err)))
     return Status(tenant=topic.tenant, agent=msg.agent, online=msg.state == wire.ONLINE,
                   time=msg.time, assets=assets, receipts=msg.receipts, queued=msg.queued,
                   dropped=msg.dropped,
-                  sites=tuple((a.id, a.site) for a in msg.assets if a.site is not None))
+                  sites=tuple((a.id, a.site) for a in msg.assets if a.site is not None),
+                  materials=tuple(materials), refused_materials=tuple(refused))
+
+
+def declare_from_birth(catalog: Catalog, tenant: str, agent: str, asset_id: str,
+                       material: Material) -> bool:
+    """Declare the material a birth names for the tenant's container unless its owner has
+    declared or withdrawn one (rule above); True when the declaration changed."""
+    declared = material.to_dict()
+    with catalog.session() as s:
+        row = s.get(AssetRow, (tenant, asset_id))
+        if row is None or row.material == declared:  # every refresh: a read, no lock
+            return False
+        row = lock_asset(s, tenant, asset_id)  # an owner's declaration meanwhile is seen
+        if row is None or row.material == declared or _owner_declared(s, tenant, asset_id):
+            return False
+        row.material = declared
+        audit.record(s, tenant, None, "material.declared", asset_id,
+                     {"material": declared, "agent": agent})
+        return True
+
+
+def _owner_declared(s: Session, tenant: str, asset_id: str) -> bool:
+    """The asset's latest material declaration is the owner's (not from an agent's birth)."""
+    a = AuditRow
+    latest = s.scalar(select(a.detail).where(
+        a.tenant_id == tenant, a.action == "material.declared", a.target == asset_id
+    ).order_by(a.id.desc()).limit(1))
+    return latest is not None and "agent" not in latest
 
 
 class StatusRecorder:
@@ -68,7 +129,7 @@ class StatusRecorder:
 
     def __init__(self, catalog: Catalog, metrics: IngestMetrics) -> None:
         self.catalog, self.metrics = catalog, metrics
-        self._warned: set[tuple[str, str]] = set()  # (tenant, site) logged as unknown
+        self._warned: set[tuple[str, ...]] = set()  # unknown sites, refused materials logged
 
     def apply(self, status: Status) -> None:
         if not status.online:
@@ -87,11 +148,26 @@ class StatusRecorder:
         if unknown:
             self.metrics.birth_partial(UNKNOWN_SITE)
             for site in sorted(unknown):
-                if (status.tenant, site) in self._warned:
-                    continue
-                if len(self._warned) >= MAX_WARNED:
-                    self._warned.clear()
-                self._warned.add((status.tenant, site))
-                log.warning("agent %s/%s names site %r, which its tenant does not have: its "
-                            "assets are registered without a site", status.tenant,
-                            status.agent, site, extra={"event": UNKNOWN_SITE})
+                if self._first_time(status.tenant, site):
+                    log.warning("agent %s/%s names site %r, which its tenant does not have: "
+                                "its assets are registered without a site", status.tenant,
+                                status.agent, site, extra={"event": UNKNOWN_SITE})
+        for asset_id, material in status.materials:
+            declare_from_birth(self.catalog, status.tenant, status.agent, asset_id, material)
+        # A refused material leaves the asset registered and its declaration as it was.
+        if status.refused_materials:
+            self.metrics.birth_partial(INVALID_MATERIAL)
+            for asset_id, why in status.refused_materials:
+                if self._first_time(status.tenant, asset_id, why):
+                    log.warning("agent %s/%s names a material for %r that is refused: %s",
+                                status.tenant, status.agent, asset_id, why,
+                                extra={"event": INVALID_MATERIAL})
+
+    def _first_time(self, *what: str) -> bool:
+        """Whether ``what`` is new to the log (a bounded memory: forgotten past MAX_WARNED)."""
+        if what in self._warned:
+            return False
+        if len(self._warned) >= MAX_WARNED:
+            self._warned.clear()
+        self._warned.add(what)
+        return True

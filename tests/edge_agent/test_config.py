@@ -144,3 +144,55 @@ def test_every_shipped_sample_parses() -> None:
     for sample in samples:
         cfg = load(Path(str(sample)))
         assert cfg.assets, sample.name
+
+
+CONTAINER = MINIMAL + "[[assets]]\nid = 'bin-1'\nkind = 'container'\ncapacity = 20\n"
+
+
+def test_a_containers_material_is_read_in_its_normal_form_and_announced_in_the_birth() -> None:
+    cfg = parse(CONTAINER + "material = { code = '10 02 02', description = 'unprocessed slag', "
+                "density_t_per_m3 = 2 }\n")
+    material = cfg.assets[1].material
+    assert material is not None
+    assert (material.code, material.description, material.hazardous,
+            material.density_t_per_m3) == ("100202", "unprocessed slag", False, 2.0)
+    assert cfg.assets[1].announced("acme")["material"] == {
+        "code": "10 02 02", "description": "unprocessed slag", "hazardous": False,
+        "density_t_per_m3": 2.0}
+    # An asset without one announces none; a starred code is hazardous.
+    assert cfg.assets[0].material is None and "material" not in cfg.assets[0].announced("acme")
+    starred = parse(CONTAINER + "material = { code = '10 02 07*', description = 'dust' }\n")
+    assert starred.assets[1].material is not None and starred.assets[1].material.hazardous
+
+
+@pytest.mark.parametrize(
+    ("material", "message"),
+    [
+        ("{ code = '03 01', description = 'saw' }", "assets[1].material.code: an EWC code has 6"),
+        ("{ code = '99 01 05', description = 'saw' }",
+         "assets[1].material.code: an EWC code must start with an EWC chapter 01-20"),
+        ("{ description = 'saw' }", "assets[1].material.code: a material needs its EWC code"),
+        ("{ code = '03 01 05' }", "assets[1].material.description: a material needs a"),
+        ("{ code = '03 01 05', description = 'saw', hazardous = 'no' }",
+         "assets[1].material.hazardous: hazardous must be true or false: got 'no'"),
+        ("{ code = '10 02 07*', description = 'dust', hazardous = false }",
+         "assets[1].material.hazardous: code '10 02 07*' is starred as hazardous"),
+        ("{ code = '03 01 05', description = 'saw', density_t_per_m3 = 0 }",
+         "assets[1].material.density_t_per_m3: density_t_per_m3 must be a number in"),
+        ("{ code = '03 01 05', description = 'saw', colour = 'red' }",
+         "assets[1].material.colour: 'colour' is not a key of a material"),
+        ("'03 01 05'", "assets[1].material: a material is an object of"),
+    ],
+)
+def test_a_bad_material_is_refused_naming_the_key(material: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(f"{CONTAINER}material = {material}\n")
+    assert str(err.value).startswith(message)
+
+
+def test_only_a_container_may_declare_a_material() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(MINIMAL.replace("capacity = 400", "capacity = 400\nmaterial = { code = '03 01 05', "
+                              "description = 'sawdust' }"))
+    assert str(err.value) == ("assets[0].material is only for a container: this asset is a "
+                              "warehouse_zone")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 ALLOWED_IDLESHARE = {"idleshare", "idleshare.errors", "idleshare.assets", "idleshare.wire",
-                     "idleshare.urls"}
+                     "idleshare.urls", "idleshare.materials"}
 FORBIDDEN = {"pydantic", "numpy", "sklearn", "fastapi", "typer", "influxdb_client",
              "sqlalchemy", "storage", "ingest", "analytics", "api"}
 

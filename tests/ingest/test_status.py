@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from edge_agent.config import AssetConfig
 from idleshare import wire
 from idleshare.errors import WireError
+from idleshare.materials import Material
 from ingest.status import parse_status
 
 TOPIC = wire.Topic.parse(wire.status_topic("acme", "agent-1"))
@@ -57,3 +59,39 @@ def test_anything_else_is_bad_status(payload: bytes) -> None:
     with pytest.raises(WireError) as info:
         parse_status(TOPIC, payload)
     assert info.value.reason == "bad_status"
+
+
+SLAG = Material(code="10 02 02", description="unprocessed slag", density_t_per_m3=1.6)
+BIN = {"id": "bin-1", "kind": "container", "capacity": 20, "unit": "m3"}
+
+
+def test_a_containers_material_makes_the_round_trip_from_the_agents_config() -> None:
+    config = AssetConfig(id="bin-1", kind="container", capacity=20, material=SLAG)
+    payload = wire.encode_status("agent-1", "online", 5.0, "1", [config.announced("acme")])
+    s = parse_status(TOPIC, payload)
+    assert s.materials == (("bin-1", SLAG),) and s.refused_materials == ()
+    assert [a.id for a in s.assets] == ["bin-1"]
+
+
+@pytest.mark.parametrize(("material", "why"), [
+    ({"code": "03 01", "description": "saw"}, "an EWC code has 6 digits"),
+    ({"code": "03 01 05", "description": "saw", "hazardous": "no"}, "hazardous must be true"),
+    ({"code": "03 01 05", "description": "saw", "extra": 1}, "'extra' is not a key"),
+    ({"description": "saw"}, "a material needs its EWC code"),
+    ("03 01 05", "a material is an object of"),
+    ([1, 2], "a material is an object of"),
+])
+def test_a_bad_material_is_set_aside_and_the_rest_of_the_birth_stands(
+    material: object, why: str
+) -> None:
+    s = parse_status(TOPIC, status(assets=[ZONE, {**BIN, "material": material}]))
+    assert [a.id for a in s.assets] == ["zone-1", "bin-1"] and s.materials == ()
+    [(asset_id, reason)] = s.refused_materials
+    assert asset_id == "bin-1" and why in reason
+
+
+def test_a_material_on_an_asset_other_than_a_container_is_set_aside() -> None:
+    s = parse_status(TOPIC, status(assets=[{**ZONE, "material": SLAG.to_dict()}]))
+    assert s.materials == () and [a.id for a in s.assets] == ["zone-1"]
+    assert s.refused_materials == (
+        ("zone-1", "only a container holds a material: 'zone-1' is a warehouse_zone"),)
