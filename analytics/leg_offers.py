@@ -49,9 +49,9 @@ from analytics.publish import (
     UPDATED,
     WITHDRAWN,
     PublishCounts,
-    _peak,
     counting_bookings,
     create_offer,
+    peak_committed,
     worth_updating,
 )
 from analytics.trips import TRACK_METRICS, align, infer_trips
@@ -146,7 +146,7 @@ def publish_legs(session: Session, asset: AssetRow, policy: SharingPolicy,
         row = _same_run(pending, fields)
         others = [(b.start, b.end, b.quantity) for b in bookings
                   if row is None or b.offer_id != row.id]
-        free = fields["quantity"] - _peak(others, fields["start"], fields["end"])
+        free = fields["quantity"] - peak_committed(others, fields["start"], fields["end"])
         fields["quantity"] = float(floor_quantity(np.asarray(free)))
         taken = 0.0 if row is None else booked.get(row.id, 0.0)
         if row is not None and taken > 0:  # kept: never below its bookings, never grown

@@ -80,7 +80,7 @@ def create_offer(session: Session, asset: AssetRow, fields: dict[str, object], n
     return row
 
 
-def _peak(blocks: list[tuple[float, float, float]], start: float, end: float) -> float:
+def peak_committed(blocks: list[tuple[float, float, float]], start: float, end: float) -> float:
     """Most quantity committed at any moment of ``[start, end)`` by ``(s, e, q)`` blocks."""
     edges = sorted({start, *(s for s, _, _ in blocks if start < s < end)})
     return max((sum(q for s, e, q in blocks if s <= t < e) for t in edges), default=0.0)
@@ -150,7 +150,7 @@ def publish(session: Session, asset: AssetRow, policy: SharingPolicy, analysis: 
 
     wanted = []
     for start, end, quantity, confidence in offers.tolist():
-        quantity = float(floor_quantity(quantity - _peak(committed, start, end)))
+        quantity = float(floor_quantity(quantity - peak_committed(committed, start, end)))
         if quantity >= policy.min_quantity:
             wanted.append((start, end, dict(listing, quantity=quantity, confidence=confidence)))
     # Same window first, then the largest overlap: an offer whose window moved or grew keeps
