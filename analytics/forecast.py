@@ -36,7 +36,12 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from analytics.calibration import asset_shifts, conformal_shift
+from analytics.calibration import (
+    asset_precision_shifts,
+    asset_shifts,
+    conformal_shift,
+    precision_shift,
+)
 from analytics.series import MAX_GAP_S, Steps
 
 HOUR = 3600.0
@@ -50,6 +55,14 @@ AHEAD, CURRENT = FEATURES.index("ahead"), FEATURES.index("current")
 MARGINS = tuple(np.round(np.arange(0.1, 2.51, 0.05), 2))
 #: The margin when the history holds no second week to learn it from.
 FALLBACK_MARGIN = 0.4
+#: Least series with calibration hours for a learned drift margin: on fewer, one week pair
+#: measures noise, not drift (the plant's single series: margins 0.1-2.5 at origins two days
+#: apart), so they are calibrated on both out-of-sample weeks at margin 1 instead.
+MIN_DRIFT_SERIES = 10
+#: Precision the offer bound is calibrated to on the calibration hours (:func:`analytics.
+#: calibration.precision_shift`): the platform's 97 % floor plus a point for the drift to the
+#: next week. The owner's reserve comes on top of it.
+OFFER_PRECISION = 0.98
 #: The current level is the latest deviation from the anchor in this many hours before the
 #: origin (a day back: an origin before today's first reading still sees yesterday's level).
 CURRENT_WINDOW_H = 24
@@ -290,7 +303,9 @@ class FleetForecaster(BaseEstimator):
     from ``origin - calibration_h`` as a true out-of-sample test and shifts each lower quantile
     so that the share of actual values at or above it matches its level there (split-conformal).
     ``predict(X)`` forecasts the ``horizon_h`` hours after the same origin, for the rows of
-    ``X`` (the assets fitted on, or others of the kind with the same hours).
+    ``X`` (the assets fitted on, or others of the kind with the same hours);
+    ``predict_offer(X)`` the *offer bound* of the same hours, the lowest quantile calibrated
+    instead to ``offer_precision`` of its unit-hours truly free (what offers promise).
 
     Parameters
     ----------
@@ -307,7 +322,12 @@ class FleetForecaster(BaseEstimator):
         steadier or higher than the calibration week). None learns it: the residual model is
         trained a week earlier, and the margin is the largest in :data:`MARGINS` whose shifts
         on the week before the calibration week held at the level in the calibration week
-        (:data:`FALLBACK_MARGIN` when the history is too short for that).
+        (:data:`FALLBACK_MARGIN` when the history is too short for that). A fleet of fewer
+        than :data:`MIN_DRIFT_SERIES` series is calibrated at margin 1 on both out-of-sample
+        weeks instead (``two_weeks_``).
+    offer_precision : float, default=OFFER_PRECISION
+        Precision (share of offered unit-hours truly free) the offer bound is calibrated to,
+        per asset like the lower quantiles, on the same calibration hours.
     per_asset : bool, default=True
         Each asset's own split-conformal shift on its calibration week (the fleet's where it
         has fewer than :data:`analytics.calibration.MIN_ASSET_RESIDUALS` hours), computed in
@@ -328,6 +348,10 @@ class FleetForecaster(BaseEstimator):
         The fleet's calibration shift of each quantile (0 for the median and above).
     margin_ : ndarray of shape (len(quantiles),)
         The margin used per quantile (learned, or ``margin``).
+    two_weeks_ : bool
+        Whether calibration uses the two weeks before the origin (few series) or the last.
+    offer_shift_ : float
+        The fleet's precision shift of the lowest quantile (the offer bound's).
     persistence_ : ndarray of shape (horizon_h,)
         Share of the current deviation kept in the median, per hour ahead.
     n_features_in_ : int
@@ -339,6 +363,7 @@ class FleetForecaster(BaseEstimator):
     quantiles: tuple[float, ...] = (0.1, 0.5)
     calibration_h: int = WEEK_H
     margin: float | None = None
+    offer_precision: float = OFFER_PRECISION
     per_asset: bool = True
     max_series: int = 500
     max_rows: int = 200_000
@@ -368,6 +393,8 @@ class FleetForecaster(BaseEstimator):
                 raise ValueError(f"{name} must be an integer >= 1: got {value}")
         if self.margin is not None and not 0 < self.margin <= max(MARGINS):
             raise ValueError(f"margin must be in (0, {max(MARGINS)}]: got {self.margin}")
+        if not 0 < self.offer_precision < 1:
+            raise ValueError(f"offer_precision must be in (0, 1): got {self.offer_precision}")
         if not np.isfinite(self.t0):
             raise ValueError(f"t0 must be finite: got {self.t0}")
 
@@ -411,15 +438,22 @@ class FleetForecaster(BaseEstimator):
             F, target = F[keep], target[keep]
         self.model_ = QuantileForecaster(self._learned() or (0.1,), random_state=self.random_state,
                                          bounds=(-1.0, 1.0)).fit(F, target)
-        resid = self._calibration_residuals(series, t0, cut)
+        self.two_weeks_ = False
+        actual, lower = self._calibration_forecasts(series, t0, cut)
         if self.margin is not None:
             self.margin_ = np.full(len(self.quantiles), float(self.margin))
         elif earlier is None:
             self.margin_ = np.full(len(self.quantiles), FALLBACK_MARGIN)
+        elif sum(a.size > 0 for a in actual) < MIN_DRIFT_SERIES:
+            self.margin_, self.two_weeks_ = np.ones(len(self.quantiles)), True
+            actual, lower = self._calibration_forecasts(series, t0, cut)
         else:
             self.margin_ = self._drift_margins(
-                self._calibration_residuals(series[:, :cut], t0, earlier), resid)
-        pooled = np.concatenate(resid)
+                _residuals(*self._calibration_forecasts(series[:, :cut], t0, earlier)),
+                _residuals(actual, lower))
+        pooled = np.concatenate(_residuals(actual, lower))
+        self.offer_shift_ = precision_shift(np.concatenate(actual),
+                                            np.concatenate(lower)[:, 0], self.offer_precision)
         # Only the lower quantiles are promises; the median stays as it is.
         self.shift_ = np.array([conformal_shift(pooled[:, i], q * m) if q < 0.5 else 0.0
                                 for i, (q, m) in enumerate(zip(self.quantiles, self.margin_,
@@ -455,11 +489,22 @@ class FleetForecaster(BaseEstimator):
                     out[i] = m
         return out
 
-    def _calibration_residuals(self, series: np.ndarray, t0: float, cut: int
-                               ) -> list[np.ndarray]:
-        """Per series, actual minus the uncalibrated quantiles over the hours from ``cut`` to
-        the end of ``series`` (forecast from ``cut``: out of sample), shape (n_i, n_q); hours
-        without data or anchor are left out."""
+    def _calibration_forecasts(self, series: np.ndarray, t0: float, cut: int
+                               ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per series, the actual values (n_i,) and the uncalibrated quantiles (n_i, n_q) of
+        its calibration hours: from ``cut`` to the end of ``series``, forecast from ``cut``
+        (out of sample), and with ``two_weeks_`` also the week before, forecast from its
+        start. Hours without data or anchor are left out."""
+        if not self.two_weeks_:
+            return self._forecasts_from(series, t0, cut)
+        week = self._forecasts_from(series[:, :cut], t0, cut - self.calibration_h)
+        last = self._forecasts_from(series, t0, cut)
+        return ([np.concatenate(p) for p in zip(week[0], last[0], strict=True)],
+                [np.concatenate(p) for p in zip(week[1], last[1], strict=True)])
+
+    def _forecasts_from(self, series: np.ndarray, t0: float, cut: int
+                        ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Actual values and uncalibrated quantiles from ``cut`` to the end of ``series``."""
         cal_idx = np.arange(cut, series.shape[1])
         feats, actual = [], []
         for s in series:
@@ -471,27 +516,44 @@ class FleetForecaster(BaseEstimator):
         sizes = np.cumsum([a.size for a in actual])[:-1]
         F = np.concatenate(feats)
         if not F.size:
-            return [np.zeros((a.size, len(self.quantiles))) for a in actual]
-        resid = np.concatenate(actual)[:, None] - self._quantiles(F, level_median(
-            F, self.persistence_))
-        return np.split(resid, sizes)
+            return actual, [np.zeros((a.size, len(self.quantiles))) for a in actual]
+        return actual, np.split(self._quantiles(F, level_median(F, self.persistence_)), sizes)
 
-    def _shifts(self, X: np.ndarray, t0: float) -> np.ndarray:
-        """Calibration shift per row of ``X`` and quantile: each asset's own split-conformal
-        shift on its calibration week where it has enough hours, else the fleet's
-        (:mod:`analytics.calibration`); the fleet's for every row unless ``per_asset``."""
+    def _shifts(self, X: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
+        """Calibration shift per row of ``X`` and quantile, and of the offer bound: each
+        asset's own split-conformal (and precision) shift on its calibration hours where it
+        has enough of them, else the fleet's (:mod:`analytics.calibration`); the fleet's for
+        every row unless ``per_asset``."""
         shifts = np.tile(self.shift_, (len(X), 1))
+        offer = np.full(len(X), self.offer_shift_)
         if not self.per_asset:
-            return shifts
-        resid = self._calibration_residuals(X, t0, X.shape[1] - self.calibration_h)
+            return shifts, offer
+        actual, lower = self._calibration_forecasts(X, t0, X.shape[1] - self.calibration_h)
+        resid = _residuals(actual, lower)
         for i, q in enumerate(self.quantiles):
             if q < 0.5:
                 shifts[:, i] = asset_shifts([r[:, i] for r in resid], q * self.margin_[i],
                                             float(self.shift_[i]))
-        return shifts
+        offer = asset_precision_shifts(actual, [q[:, 0] for q in lower], self.offer_precision,
+                                       self.offer_shift_)
+        return shifts, offer
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Quantile forecasts for the ``horizon_h`` hours after the last column of ``X``.
+        """Quantile forecasts for the ``horizon_h`` hours after the last column of ``X``
+        (:meth:`predict_all`)."""
+        return self.predict_all(X)[0]
+
+    def predict_offer(self, X: np.ndarray) -> np.ndarray:
+        """The offer bound of the ``horizon_h`` hours after the last column of ``X``, shape
+        (n_assets, horizon_h) (:meth:`predict_all`)."""
+        return self.predict_all(X)[1]
+
+    def predict_all(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantile forecasts and the offer bound for the ``horizon_h`` hours after the last
+        column of ``X``, in one pass.
+
+        The offer bound is the lowest quantile before calibration plus the asset's precision
+        shift, clipped to [0, 1] and held at the median.
 
         An hour without an anchor (no data at that hour of the week in the last four weeks)
         falls back to the daily naive value, else the series' mean, else 0.
@@ -503,8 +565,10 @@ class FleetForecaster(BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_assets, horizon_h, len(quantiles))
+        quantiles : ndarray of shape (n_assets, horizon_h, len(quantiles))
             Free fractions in [0, 1], non-crossing.
+        offer : ndarray of shape (n_assets, horizon_h)
+            Free fractions in [0, 1], at most the median.
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=float, ensure_all_finite="allow-nan", reset=False)
@@ -520,8 +584,9 @@ class FleetForecaster(BaseEstimator):
                              np.nan_to_num(np.nanmean(y)))
                     for y in X])
             base = np.where(np.isnan(base), fallback, base)
-        shifts = np.repeat(self._shifts(X, t0), self.horizon_h, axis=0)
-        pred = np.clip(self._quantiles(F, base) + shifts, 0.0, 1.0)
+        shifts, offer_shifts = (np.repeat(s, self.horizon_h, axis=0) for s in self._shifts(X, t0))
+        raw = self._quantiles(F, base)
+        pred = np.clip(raw + shifts, 0.0, 1.0)
         # Non-crossing around the median, which stays as it is: a calibrated lower quantile
         # above it is held at it (and an upper one below it, at it).
         mid = int(np.searchsorted(np.asarray(self.quantiles), 0.5))
@@ -529,4 +594,12 @@ class FleetForecaster(BaseEstimator):
             pred[:, i] = np.minimum(pred[:, i], pred[:, i + 1])
         for i in range(mid + 1, pred.shape[1]):
             pred[:, i] = np.maximum(pred[:, i], pred[:, i - 1])
-        return pred.reshape(len(X), self.horizon_h, -1)
+        offer = np.clip(raw[:, 0] + offer_shifts, 0.0, 1.0)
+        if 0.5 in self.quantiles:
+            offer = np.minimum(offer, pred[:, self.quantiles.index(0.5)])
+        return pred.reshape(len(X), self.horizon_h, -1), offer.reshape(len(X), self.horizon_h)
+
+
+def _residuals(actual: list[np.ndarray], quantiles: list[np.ndarray]) -> list[np.ndarray]:
+    """Per series, actual minus each quantile, shape (n_i, n_q)."""
+    return [a[:, None] - q for a, q in zip(actual, quantiles, strict=True)]
