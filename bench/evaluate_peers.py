@@ -189,7 +189,7 @@ def side_by_side(data: ForecastData, ours: ForecastFigures, step_h: int = 48,
 def side_by_side_lines(title: str, s: SideBySide, step_h: int, unit: str) -> list[str]:
     """One block of ``python -m bench evaluate``'s report: idleshare's column, then the peer's."""
     def row(label: str, ours: str, peer: str) -> str:
-        return f"  {label:<30}{ours:<16}{peer}"
+        return f"  {label:<34}{ours:<12}{peer}"
 
     def pct(f: ForecastFigures | IntradayFigures, attr: str) -> str:
         return f"{getattr(f, attr):.1%}"
