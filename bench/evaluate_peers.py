@@ -7,8 +7,9 @@ It is fitted per asset at every origin on the asset's last :data:`PEER_HISTORY_H
 35 days the platform's forecaster reads, :data:`analytics.fleet.FORECAST_LOOKBACK_S`), hours
 without data filled by linear interpolation (MSTL takes no gaps) up to the last hour with
 data, from which it forecasts on to the end of the horizon. Its median is its point
-forecast; its P10 is the lower end of its own 80 % prediction interval, so its offers are made
-by the same offer rule from a P10 of the same meaning.
+forecast; its P10 is the lower end of its own 80 % prediction interval, and its offers are
+made from that P10 by the same offer rule (idleshare's from its own offer bound, calibrated
+to a precision: :meth:`analytics.forecast.FleetForecaster.predict_all`).
 
 Definitions are those of :mod:`bench.evaluate` (MAE, naive baselines, P10 coverage, offer
 precision, idle capture on both bases) and :mod:`bench.intraday` (intraday origins, next
@@ -42,9 +43,10 @@ from bench.evaluate import (
 )
 from bench.intraday import IntradayFigures, active_hours, intraday_backtest
 
-#: A forecaster for the backtests: ``(history, t0) -> (assets, 168, 2)`` free fractions,
-#: P10 and median of the 7 days after the history (as ``FleetForecaster.predict``).
-Forecast = Callable[[np.ndarray, float], np.ndarray]
+#: A forecaster for the backtests: ``(history, t0) -> (quantiles, bound)``, the free
+#: fractions' P10 and median, shape (assets, 168, 2), and the bound offers are made from,
+#: shape (assets, 168), for the 7 days after the history (as ``FleetForecaster.predict_all``).
+Forecast = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 PEER = "statsforecast MSTL (seasons 24 h and 168 h, AutoETS trend)"
 #: Hours of history the peer is fitted on (the platform's forecaster reads as many).
@@ -63,9 +65,10 @@ def interpolated(y: np.ndarray) -> np.ndarray:
     return np.interp(np.arange(y.size), known, y[known])
 
 
-def mstl_forecast(history: np.ndarray, t0: float) -> np.ndarray:
-    """The peer's P10 and median, shape (assets, 168, 2), each row fitted on its own last
-    :data:`PEER_HISTORY_H` hours (``t0`` is not needed: MSTL learns the seasons' phase).
+def mstl_forecast(history: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    """The peer's P10 and median, shape (assets, 168, 2), and its offer bound, the P10; each
+    row fitted on its own last :data:`PEER_HISTORY_H` hours (``t0`` is not needed: MSTL
+    learns the seasons' phase).
 
     The fit ends at the last hour with data and the forecast runs on through the hours
     without data up to the origin: holding the last value over a car park's night (no
@@ -85,7 +88,7 @@ def mstl_forecast(history: np.ndarray, t0: float) -> np.ndarray:
         median = np.clip(f["mean"][gap:], 0.0, 1.0)
         out[i, :, 0] = np.minimum(np.clip(f[f"lo-{INTERVAL_LEVEL}"][gap:], 0.0, 1.0), median)
         out[i, :, 1] = median
-    return out
+    return out, out[:, :, 0]
 
 
 def peer_backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | None = None,
@@ -99,10 +102,10 @@ def peer_backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | 
     truly = offered_total = free_total = 0.0
     series = np.stack(data.series)
     for o in origins:
-        pred = forecast(series[:, :o], data.t0)  # the hours before the origin only
+        pred, bound = forecast(series[:, :o], data.t0)  # the hours before the origin only
         idx = np.arange(o, o + WEEK_H)
         start = data.t0 + o * HOUR
-        for cap, y, q in zip(data.capacities, data.series, pred, strict=True):
+        for cap, y, q, b in zip(data.capacities, data.series, pred, bound, strict=True):
             actual = y[idx]
             day, week = daily_naive(y, o, idx), seasonal_naive(y, o, idx)
             ok = np.isfinite(actual) & np.isfinite(day) & np.isfinite(week)
@@ -111,7 +114,7 @@ def peer_backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | 
             err_week.append(np.abs(week[ok] - actual[ok]))
             covered.append(actual[ok] >= q[ok, 0])
             # Offers made at the origin, judged in hours with data (no data: nothing offered).
-            lower = np.where(np.isfinite(actual), q[:, 0] * cap, 0.0)
+            lower = np.where(np.isfinite(actual), b * cap, 0.0)
             offered = hourly_offered(offers_from_forecast(lower, start, cap, policy, start),
                                      start, WEEK_H)
             free = np.nan_to_num(actual) * cap
@@ -149,7 +152,7 @@ def peer_intraday(data: ForecastData, step_h: int = 2, short_h: int = 8,
     series = np.stack(data.series)
     origins = intraday_origins(data, step_h, day_step)
     for o in origins:
-        medians = forecast(series[:, :o], data.t0)[:, :, 1]
+        medians = forecast(series[:, :o], data.t0)[0][:, :, 1]
         idx = np.arange(o, o + WEEK_H)
         for y, median in zip(data.series, medians, strict=True):
             actual, naive = y[idx], seasonal_naive(y, o, idx)

@@ -55,8 +55,8 @@ def intraday(parks: ForecastData) -> IntradayFigures:
     return intraday_backtest(parks, day_step=10)
 
 
-def idleshare_forecast(history: np.ndarray, t0: float) -> np.ndarray:
-    return FleetForecaster(t0=t0).fit(history).predict(history)
+def idleshare_forecast(history: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    return FleetForecaster(t0=t0).fit(history).predict_all(history)
 
 
 def without_time(f: ForecastFigures) -> dict[str, float]:
@@ -93,8 +93,8 @@ def test_mstl_forecasts_every_asset_a_week_of_non_crossing_fractions(
     parks: ForecastData,
 ) -> None:
     history = np.stack(parks.series)[:, :parks.first]
-    pred = mstl_forecast(history, parks.t0)
-    assert pred.shape == (6, WEEK_H, 2)
+    pred, bound = mstl_forecast(history, parks.t0)
+    assert pred.shape == (6, WEEK_H, 2) and np.array_equal(bound, pred[:, :, 0])
     assert np.all((pred >= 0.0) & (pred <= 1.0)) and np.all(pred[:, :, 0] <= pred[:, :, 1])
     assert (pred[:, :, 1] - pred[:, :, 0]).mean(axis=1).min() > 0.01  # every asset a band
 
@@ -102,11 +102,11 @@ def test_mstl_forecasts_every_asset_a_week_of_non_crossing_fractions(
 def test_the_intraday_backtest_of_a_peer_uses_the_evaluations_origins_and_hours(
     parks: ForecastData, intraday: IntradayFigures,
 ) -> None:
-    def weekly_naive(history: np.ndarray, t0: float) -> np.ndarray:
+    def weekly_naive(history: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
         o = history.shape[1]
         idx = np.arange(o, o + WEEK_H)
         week = np.stack([seasonal_naive(y, o, idx) for y in history])
-        return np.stack([week, week], axis=-1)
+        return np.stack([week, week], axis=-1), week
 
     theirs = peer_intraday(parks, day_step=10, forecast=weekly_naive)
     assert theirs.origins == len(intraday_origins(parks, day_step=10)) \
