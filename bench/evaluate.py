@@ -247,7 +247,9 @@ def capture_bound(data: ForecastData, step_h: int = 48, level: float = 0.1,
     expected to do better at the same coverage; returns its capture, precision, coverage.
     With ``precision``, the shift is instead each asset's :func:`analytics.calibration.
     precision_shift` to that precision over the same hours: the reference for offers made
-    from a bound calibrated to a precision."""
+    from a bound calibrated to a precision. It is a reference, not a bound on every
+    forecaster: one shift per asset for all hours, and no current level (the forecaster,
+    whose bound follows each hour's learned spread, captures more on all three sets)."""
     from analytics.calibration import conformal_shift, precision_shift
 
     policy = policy or SharingPolicy.from_dict({})
