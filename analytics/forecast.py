@@ -22,7 +22,12 @@ Definitions (also in docs/analytics.md)
     same hour 1..4 weeks back and their mean, the recent level (mean over the 24 hours before
     the origin of value minus its value a week before), the current deviation and the anchor.
     One model serves every asset of a kind, since features and target are fractions of
-    capacity. P10 is the free fraction we are 90 % sure of.
+    capacity. P10 is the free fraction we are 90 % sure of. The *offer bound* is the same
+    lowest quantile calibrated instead to :data:`OFFER_PRECISION` of its unit-hours truly
+    free (:mod:`analytics.calibration`): what offers promise.
+
+The series, baselines and features are in :mod:`analytics.forecast_features`, the quantile
+model in :mod:`analytics.quantile_model`; both are imported from here by their users.
 """
 
 from __future__ import annotations
@@ -31,8 +36,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.base import BaseEstimator
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -42,15 +46,27 @@ from analytics.calibration import (
     conformal_shift,
     precision_shift,
 )
-from analytics.series import MAX_GAP_S, Steps
+from analytics.forecast_features import (
+    AHEAD,
+    ANCHOR_BAND,
+    CURRENT,
+    CURRENT_WINDOW_H,
+    FEATURES,
+    HOUR,
+    LAG_WEEKS,
+    WEEK_H,
+    anchor,
+    current_deviation,
+    daily_naive,
+    features,
+    hourly_free,
+    level_median,
+    persistence,
+    seasonal_naive,
+    training_rows,
+)
+from analytics.quantile_model import QuantileForecaster
 
-HOUR = 3600.0
-WEEK_H = 168
-#: Weeks back used as lag features.
-LAG_WEEKS = (1, 2, 3, 4)
-FEATURES = ("hour", "weekday", "ahead", *(f"lag_{k}w" for k in LAG_WEEKS), "lag_mean", "level",
-            "current", "anchor")
-AHEAD, CURRENT = FEATURES.index("ahead"), FEATURES.index("current")
 #: Margins tried when learning the drift from a calibration week to the next.
 MARGINS = tuple(np.round(np.arange(0.1, 2.51, 0.05), 2))
 #: The margin when the history holds no second week to learn it from.
@@ -63,225 +79,11 @@ MIN_DRIFT_SERIES = 10
 #: calibration.precision_shift`): the platform's 97 % floor plus a point for the drift to the
 #: next week. The owner's reserve comes on top of it.
 OFFER_PRECISION = 0.98
-#: The current level is the latest deviation from the anchor in this many hours before the
-#: origin (a day back: an origin before today's first reading still sees yesterday's level).
-CURRENT_WINDOW_H = 24
-#: How far the anchor may stray from the median of the same hour 1-3 weeks back.
-ANCHOR_BAND = 0.15
 
 
 class TooLittleHistory(ValueError):
     """The readings do not reach back far enough to train a forecaster (lags, training
     hours and the calibration week): callers fall back to seasonal-naive offers."""
-
-
-def hourly_free(times: np.ndarray, free: np.ndarray, start: float, n_hours: int,
-                max_gap_s: float = MAX_GAP_S) -> np.ndarray:
-    """Time-weighted mean free quantity per hour ``[start + i h, start + (i+1) h)``.
-
-    Returns NaN for an hour with no data. ``start`` should be a whole UTC hour.
-    """
-    out = np.full(n_hours, np.nan)
-    if len(times) == 0 or n_hours <= 0:
-        return out
-    steps = Steps.from_readings(times, free, max_gap_s)
-    covered, integral = steps.cumulative(start + HOUR * np.arange(n_hours + 1))
-    seconds, weighted = np.diff(covered), np.diff(integral)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(seconds > 0, weighted / seconds, np.nan)
-
-
-def _lag(y: np.ndarray, idx: np.ndarray, back: int | np.ndarray, origin: int) -> np.ndarray:
-    j = idx - back
-    ok = (j >= 0) & (j < origin)
-    return np.where(ok, y[np.clip(j, 0, y.size - 1)], np.nan)
-
-
-def features(y: np.ndarray, t0: float, origin: int, idx: np.ndarray) -> np.ndarray:
-    """Feature rows (:data:`FEATURES`) for target hours ``idx`` seen from ``origin``.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n,)
-        Hourly free fractions; hour ``i`` starts at ``t0 + i h``. Only ``y[:origin]`` is read.
-    t0 : float
-        Start of hour 0, epoch seconds (a whole UTC hour).
-    origin : int
-        First forecast hour; the history is every hour before it.
-    idx : ndarray of int
-        Target hours, each in ``[origin, origin + 168]``.
-    """
-    idx = np.asarray(idx, dtype=int)
-    hours = (t0 // HOUR + idx).astype(np.int64)
-    lags = np.column_stack([_lag(y, idx, k * WEEK_H, origin) for k in LAG_WEEKS])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: mean of nothing
-        lag_mean = np.nanmean(lags, axis=1)
-        recent = np.arange(max(origin - 24, 0), origin)
-        level = float(np.nanmean(y[recent] - _lag(y, recent, WEEK_H, origin))) if recent.size \
-            else np.nan
-    return np.column_stack((hours % 24, (hours // 24 + 3) % 7, idx - origin, lags, lag_mean,
-                            np.full(idx.size, level), np.full(idx.size, current_deviation(
-                                y, origin)), anchor(y, origin, idx)))
-
-
-def current_deviation(y: np.ndarray, origin: int) -> float:
-    """How far the latest hour with data in the :data:`CURRENT_WINDOW_H` hours before
-    ``origin`` ran above its anchor (value minus anchor); NaN if none."""
-    recent = np.arange(max(origin - CURRENT_WINDOW_H, 0), origin)
-    dev = y[recent] - anchor(y, origin, recent)
-    known = np.flatnonzero(np.isfinite(dev))
-    return float(dev[known[-1]]) if known.size else float("nan")
-
-
-def persistence(F: np.ndarray, residual: np.ndarray, horizon_h: int) -> np.ndarray:
-    """How much of the current deviation (feature ``current``) persists ``a`` hours ahead, per
-    ``a`` in ``[0, horizon_h)``: the least-squares slope of the residual over the anchor on it
-    through the origin, clipped to [0, 1] (0 where no problem had a current level)."""
-    d, ahead = F[:, CURRENT], F[:, AHEAD].astype(int)
-    ok = np.isfinite(d) & np.isfinite(residual) & (ahead >= 0) & (ahead < horizon_h)
-    num = np.bincount(ahead[ok], weights=d[ok] * residual[ok], minlength=horizon_h)
-    den = np.bincount(ahead[ok], weights=d[ok] ** 2, minlength=horizon_h)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.clip(np.where(den > 0, num / den, 0.0), 0.0, 1.0)[:horizon_h]
-
-
-def level_median(F: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """The median: the anchor plus the persisting share ``phi`` of the current deviation."""
-    ahead = np.clip(F[:, AHEAD].astype(int), 0, phi.size - 1)
-    return F[:, -1] + phi[ahead] * np.nan_to_num(F[:, CURRENT])
-
-
-def training_rows(y: np.ndarray, t0: float, origin: int, horizon_h: int = WEEK_H,
-                  step_h: int = 24, max_origins: int = 28) -> tuple[np.ndarray, np.ndarray]:
-    """Past forecasting problems of one series: features and actual values for targets before
-    ``origin``, from earlier origins every ``step_h`` hours (at most ``max_origins``)."""
-    xs, ys = [], []
-    for o in range(origin - step_h, max(origin - step_h * max_origins, WEEK_H) - 1, -step_h):
-        idx = np.arange(o, min(o + horizon_h, origin))
-        idx = idx[np.isfinite(y[idx])]
-        if idx.size:
-            xs.append(features(y, t0, o, idx))
-            ys.append(y[idx])
-    if not xs:
-        return np.zeros((0, len(FEATURES))), np.zeros(0)
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def seasonal_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_weeks: int = 4) -> np.ndarray:
-    """The latest value at the same hour of the week before ``origin`` (NaN if none)."""
-    out = np.full(np.shape(idx), np.nan)
-    for k in range(max_weeks, 0, -1):  # nearest week last, so it wins
-        lag = _lag(y, np.asarray(idx), k * WEEK_H, origin)
-        out = np.where(np.isfinite(lag), lag, out)
-    return out
-
-
-def anchor(y: np.ndarray, origin: int, idx: np.ndarray) -> np.ndarray:
-    """Robust weekly naive: :func:`seasonal_naive`, held within :data:`ANCHOR_BAND` of the
-    median of the same hour 1, 2 and 3 weeks back (one odd week is not repeated in full).
-    NaN where no week has data."""
-    idx = np.asarray(idx, dtype=int)
-    week = seasonal_naive(y, origin, idx)
-    lags = np.sort(np.column_stack([_lag(y, idx, k * WEEK_H, origin) for k in (1, 2, 3)]),
-                   axis=1)  # NaN sorts last
-    med = _median_of_sorted_three(lags)
-    return np.where(np.isfinite(med), np.clip(week, med - ANCHOR_BAND, med + ANCHOR_BAND), week)
-
-
-def _median_of_sorted_three(s: np.ndarray) -> np.ndarray:
-    """Row medians of the finite values of rows sorted with NaN last (np.nanmedian, without
-    its per-call cost, which dominated forecasting big fleets)."""
-    n = np.isfinite(s).sum(axis=1)
-    return np.select([n == 3, n == 2, n == 1], [s[:, 1], (s[:, 0] + s[:, 1]) / 2, s[:, 0]],
-                     np.nan)
-
-
-# The parameters are dataclass fields: the generated ``__init__`` only stores them, as
-# scikit-learn requires; ``BaseEstimator`` keeps its ``repr`` and estimators compare by identity.
-@dataclass(eq=False, repr=False)
-class QuantileForecaster(RegressorMixin, BaseEstimator):
-    """Quantiles of the free fraction from :func:`features`, by gradient boosting.
-
-    One :class:`~sklearn.ensemble.HistGradientBoostingRegressor` with quantile loss per
-    quantile; predictions are clipped to ``bounds`` and made non-crossing by sorting.
-
-    Parameters
-    ----------
-    quantiles : tuple of float, default=(0.1, 0.5)
-        Quantile levels in (0, 1), increasing.
-    max_iter : int, default=100
-        Boosting rounds per quantile.
-    learning_rate : float, default=0.1
-    max_leaf_nodes : int, default=31
-    random_state : int or None, default=0
-    bounds : tuple of float, default=(0.0, 1.0)
-        Predictions are clipped to this range (free fractions; ``(-1, 1)`` for residuals).
-
-    Attributes
-    ----------
-    models_ : list of HistGradientBoostingRegressor
-        One per quantile.
-    n_iter_ : ndarray of int
-        Boosting rounds run per quantile.
-    n_features_in_ : int
-    """
-
-    quantiles: tuple[float, ...] = (0.1, 0.5)
-    max_iter: int = 100
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 31
-    random_state: int | None = 0
-    bounds: tuple[float, float] = (0.0, 1.0)
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> QuantileForecaster:
-        """Fit one model per quantile; returns ``self``."""
-        q = np.asarray(self.quantiles, dtype=float)
-        if q.ndim != 1 or q.size == 0 or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
-            raise ValueError(f"quantiles must be increasing levels in (0, 1): got {self.quantiles}")
-        X, y = validate_data(self, X, y, dtype=float, ensure_all_finite="allow-nan",
-                             y_numeric=True)
-        # A column with no value at all (a lag longer than the history) cannot be binned; as a
-        # constant it is never split on, so predictions ignore it whatever it holds later.
-        X = np.where(np.isnan(X).all(axis=0), 0.0, X)
-        self.models_ = [
-            HistGradientBoostingRegressor(
-                loss="quantile", quantile=float(level), max_iter=self.max_iter,
-                learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-                random_state=self.random_state, early_stopping=False,
-            ).fit(X, y)
-            for level in q
-        ]
-        self.n_iter_ = np.array([m.n_iter_ for m in self.models_])
-        return self
-
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # lags longer than the history are NaN
-        return tags
-
-    def predict_quantiles(self, X: np.ndarray) -> np.ndarray:
-        """Predicted quantiles, shape (n, len(quantiles)), sorted along each row."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=float, ensure_all_finite="allow-nan", reset=False)
-        pred = np.column_stack([m.predict(X) for m in self.models_])
-        return np.sort(np.clip(pred, *self.bounds), axis=1)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """The middle quantile (the median with the defaults), for ``score`` and MAE."""
-        return self.predict_quantiles(X)[:, len(self.models_) // 2]
-
-
-def daily_naive(y: np.ndarray, origin: int, idx: np.ndarray, max_days: int = 7) -> np.ndarray:
-    """Seasonal naive with a period of one day, as :func:`analytics.offers.
-    seasonal_naive_offers` assumes: the latest value at the same hour of day before
-    ``origin`` (NaN if none in ``max_days``)."""
-    idx = np.asarray(idx, dtype=int)
-    out = np.full(idx.shape, np.nan)
-    for k in range(max_days, 0, -1):  # nearest day last, so it wins
-        lag = _lag(y, idx, 24 * ((idx - origin) // 24 + k), origin)
-        out = np.where(np.isfinite(lag), lag, out)
-    return out
 
 
 @dataclass(eq=False, repr=False)  # as QuantileForecaster
@@ -603,3 +405,31 @@ class FleetForecaster(BaseEstimator):
 def _residuals(actual: list[np.ndarray], quantiles: list[np.ndarray]) -> list[np.ndarray]:
     """Per series, actual minus each quantile, shape (n_i, n_q)."""
     return [a[:, None] - q for a, q in zip(actual, quantiles, strict=True)]
+
+
+__all__ = [
+    "AHEAD",
+    "ANCHOR_BAND",
+    "CURRENT",
+    "CURRENT_WINDOW_H",
+    "FALLBACK_MARGIN",
+    "FEATURES",
+    "HOUR",
+    "LAG_WEEKS",
+    "MARGINS",
+    "MIN_DRIFT_SERIES",
+    "OFFER_PRECISION",
+    "WEEK_H",
+    "FleetForecaster",
+    "QuantileForecaster",
+    "TooLittleHistory",
+    "anchor",
+    "current_deviation",
+    "daily_naive",
+    "features",
+    "hourly_free",
+    "level_median",
+    "persistence",
+    "seasonal_naive",
+    "training_rows",
+]
