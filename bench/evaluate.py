@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -94,11 +95,22 @@ class ForecastFigures:
 ParkingFigures = ForecastFigures
 
 
-def backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | None = None
-             ) -> ForecastFigures:
+#: A forecaster as the backtest calls it: ``(history, t0)`` -> quantiles (P10, median) of shape
+#: (assets, 168, 2) and the offer bound (assets, 168), for the 7 days after the history.
+Forecast = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+
+def idleshare_forecast(history: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    """The platform's forecaster, refitted on ``history``: its quantiles and offer bound."""
+    return FleetForecaster(t0=t0).fit(history).predict_all(history)
+
+
+def backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | None = None,
+             forecast: Forecast = idleshare_forecast) -> ForecastFigures:
     """Rolling-origin backtest: at each origin the model is refitted on the history before it,
     forecasts 7 days, and offers are made from its offer bound with ``policy`` (default
-    policy)."""
+    policy). ``forecast`` is idleshare's forecaster unless another is plugged in (the
+    peer comparison's), so both are judged by the same code."""
     began = time.perf_counter()
     policy = policy or SharingPolicy.from_dict({})
     origins = list(range(data.first, data.n - WEEK_H + 1, step_h))
@@ -107,9 +119,7 @@ def backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | None 
     shareable = 1.0 - policy.reserve_fraction
     series = np.stack(data.series)
     for o in origins:
-        # Refitted at every origin on the hours before it only.
-        history = series[:, :o]
-        pred, bound = FleetForecaster(t0=data.t0).fit(history).predict_all(history)
+        pred, bound = forecast(series[:, :o], data.t0)  # refitted on the hours before o only
         idx = np.arange(o, o + WEEK_H)
         start = data.t0 + o * HOUR
         for cap, y, q, b in zip(data.capacities, data.series, pred, bound, strict=True):
@@ -391,6 +401,7 @@ def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str
 
 
 __all__ = [
+    "Forecast",
     "ForecastData",
     "ForecastFigures",
     "ParkingFigures",
@@ -402,6 +413,7 @@ __all__ = [
     "evaluate_parking",
     "evaluate_steel",
     "hindsight_bounds",
+    "idleshare_forecast",
     "parking_data",
     "report",
     "steel_data",
