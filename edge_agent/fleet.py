@@ -1,4 +1,5 @@
-"""A demo fleet: about 60 assets of every kind, for three tenants, one agent each.
+"""A demo fleet: about 60 assets of every kind, for three tenants, one agent each (and one
+for its containers).
 
 ``acme-logistics`` runs warehouse zones and trucks, ``borealis-steel`` machines, equipment and
 by-product containers, ``citymotion`` a mix. Locations are around real cities, one site of
@@ -13,6 +14,13 @@ cities to others in range) on an agent of their own whose clock starts
 :data:`TRUCK_HISTORY_D` days back and runs fast enough to sample that history in about half a
 minute: recurring legs need each weekday seen twice, so leg offers appear in the demo's first
 minutes. Ingest must then take readings that old (the demo tells it).
+
+Containers hold their tenant's by-product (:data:`DEMO_MATERIALS`, declared in their agent's
+config and so in its birth). A fill forecast needs the current cycle's readings up to the
+present, which a clock starting a day back at ``speed`` reaches only after many minutes: each
+tenant's containers run on an agent of their own whose clock starts
+:data:`CONTAINER_HISTORY_D` days back at :data:`CATCH_UP_SPEED`, so by-product offers appear
+in the demo's first minutes too.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from edge_agent.config import (
 from edge_agent.sources.replay import ReplaySettings
 from edge_agent.sources.simulator import SimulatorSettings
 from edge_agent.sources.truck_sim import PAYLOAD_T, TruckSimSettings
+from idleshare.materials import MATERIAL_KINDS, Material
 
 PARKING_CSV = "uci_parking_birmingham/dataset_until_2016-12-05.csv"
 STEEL_CSV = "uci_steel_industry_energy/Steel_industry_data.csv"
@@ -45,10 +54,24 @@ INTERVAL_S = 300.0
 STEEL_RUNNING_KW = 40.0
 #: Days of truck history sampled at start (legs need 14: each weekday twice).
 TRUCK_HISTORY_D = 16
-#: The trucks' clock while it catches up: 16 days in about 28 s, so a late first sample
-#: (the agent samples from where the clock is then) costs minutes, not days.
-TRUCK_CATCH_UP_SPEED = 50_000.0
+#: Days of container history sampled at start: more than the longest time between two
+#: emptyings (120 h, see :func:`_simulated`), so every container shows a whole past cycle.
+CONTAINER_HISTORY_D = 6
+#: The clock of an agent catching up its history: 16 days in about 28 s, so a late first
+#: sample (the agent samples from where the clock is then) costs minutes, not days.
+CATCH_UP_SPEED = 50_000.0
 TRUCK_TENANT = "acme-logistics"
+#: What each tenant's containers hold. Densities are bulk densities, assumed for the demo:
+#: slag near the low end of the compacted unit weight of steel slag in FHWA-RD-97-148 (User
+#: Guidelines for Waste and Byproduct Materials in Pavement Construction, about 1.6-1.9
+#: t/m3; loose in a skip it is lighter); sawdust and shavings as wet, loose mill residues in
+#: Briggs 1994 (Forest Products Measurements and Conversion Factors, table 7-2: 0.18-0.26).
+DEMO_MATERIALS = {
+    "borealis-steel": Material(code="10 02 02", description="unprocessed slag (steelworks)",
+                               density_t_per_m3=1.6),
+    "citymotion": Material(code="03 01 05", description="sawdust and shavings (pallet repair)",
+                           density_t_per_m3=0.21),
+}
 
 
 BIRMINGHAM, MANCHESTER, LEEDS, DUISBURG, SHEFFIELD, ROTTERDAM, LYON = (
@@ -102,7 +125,9 @@ def demo_fleet(
     seed: int = 1,
     data_dir: Path | None = None,
 ) -> list[AgentConfig]:
-    """One agent config per tenant, ``n_assets`` assets in all (replays included)."""
+    """One agent config per tenant, and one more for its containers if it has any
+    (``gw-<tenant>-containers``, catching up :data:`CONTAINER_HISTORY_D` days at start):
+    ``n_assets`` assets in all (replays included)."""
     rng = random.Random(seed)
     data = data_dir if data_dir is not None else shared_data_dir()
     replays = _replay_assets(data)
@@ -112,15 +137,16 @@ def demo_fleet(
         count = max(round(n_assets * tenant.share), len(assets) + 1)
         for i in range(count - len(assets)):
             kind = tenant.kinds[i % len(tenant.kinds)]
-            assets.append(_simulated(kind, tenant.cities[i % len(tenant.cities)], i + 1, seed, rng))
-        agent_id = f"gw-{tenant.name}"
-        configs.append(AgentConfig(
-            agent=AgentSection(id=agent_id, tenant=tenant.name),
-            mqtt=MqttSection(url=mqtt_url, reconnect_max_s=10),
-            buffer=BufferSection(path=str(Path(outbox_dir) / f"{agent_id}.db")),
-            clock=ClockSection(speed=speed, start="-1d"),
-            assets=tuple(assets),
-        ))
+            assets.append(_simulated(kind, tenant.cities[i % len(tenant.cities)], i + 1, seed, rng,
+                                     DEMO_MATERIALS.get(tenant.name)))
+        containers = [a for a in assets if a.kind in MATERIAL_KINDS]
+        configs.append(_agent(f"gw-{tenant.name}", tenant.name, mqtt_url, outbox_dir,
+                              ClockSection(speed=speed, start="-1d"),
+                              [a for a in assets if a.kind not in MATERIAL_KINDS]))
+        if containers:
+            configs.append(_agent(
+                f"gw-{tenant.name}-containers", tenant.name, mqtt_url, outbox_dir,
+                ClockSection(speed=CATCH_UP_SPEED, start=f"-{CONTAINER_HISTORY_D}d"), containers))
     return configs
 
 
@@ -143,17 +169,25 @@ def demo_trucks(
             lon=round(city.lon + rng.uniform(-0.045, 0.045), 5), name=f"Articulated truck {n}",
             site=city.code, source="truck_sim", interval_s=INTERVAL_S,
             settings=TruckSimSettings(seed=seed, timezone=city.timezone)))
-    agent_id = f"gw-{TRUCK_TENANT}-trucks"
+    return _agent(f"gw-{TRUCK_TENANT}-trucks", TRUCK_TENANT, mqtt_url, outbox_dir,
+                  ClockSection(speed=CATCH_UP_SPEED, start=f"-{TRUCK_HISTORY_D}d"), trucks)
+
+
+def _agent(agent_id: str, tenant: str, mqtt_url: str, outbox_dir: str | Path,
+           clock: ClockSection, assets: list[AssetConfig]) -> AgentConfig:
+    """A demo agent: its outbox in ``outbox_dir``, reconnecting within 10 s."""
     return AgentConfig(
-        agent=AgentSection(id=agent_id, tenant=TRUCK_TENANT),
+        agent=AgentSection(id=agent_id, tenant=tenant),
         mqtt=MqttSection(url=mqtt_url, reconnect_max_s=10),
         buffer=BufferSection(path=str(Path(outbox_dir) / f"{agent_id}.db")),
-        clock=ClockSection(speed=TRUCK_CATCH_UP_SPEED, start=f"-{TRUCK_HISTORY_D}d"),
-        assets=tuple(trucks),
+        clock=clock,
+        assets=tuple(assets),
     )
 
 
-def _simulated(kind: str, city: City, n: int, seed: int, rng: random.Random) -> AssetConfig:
+def _simulated(kind: str, city: City, n: int, seed: int, rng: random.Random,
+               material: Material | None) -> AssetConfig:
+    """A simulated asset of ``kind`` near ``city``; a container holds ``material``."""
     code, label, (low, high), unit = _KIND_LOOK[kind]
     settings = SimulatorSettings(
         seed=seed, timezone=city.timezone, rated_kw=round(rng.uniform(20, 250)),
@@ -162,7 +196,8 @@ def _simulated(kind: str, city: City, n: int, seed: int, rng: random.Random) -> 
         id=f"{city.code}-{code}-{n:02d}", kind=kind, capacity=float(rng.randint(low, high)),
         unit=unit, lat=round(city.lat + rng.uniform(-0.05, 0.05), 5),
         lon=round(city.lon + rng.uniform(-0.08, 0.08), 5), name=f"{label} {n}",
-        site=city.code, source="simulator", interval_s=INTERVAL_S, settings=settings)
+        site=city.code, source="simulator", interval_s=INTERVAL_S, settings=settings,
+        material=material if kind in MATERIAL_KINDS else None)
 
 
 def _replay_assets(data: Path) -> dict[str, list[AssetConfig]]:

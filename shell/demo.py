@@ -1,11 +1,13 @@
 """``idleshare demo``: the whole platform on one machine, on embedded defaults.
 
 Broker (in-process amqtt unless ``mqtt_url`` is set), readings store (SQLite unless
-``influx_url`` is set), a simulated fleet of agents (one per tenant, and one for a few trucks
-with two weeks of history: :func:`edge_agent.fleet.demo_trucks`), ingest, analytics on a
-schedule and the API, started in dependency order and stopped in reverse. Once the analytics
-has found them, the console shows leg offers, a booking of the demo platform on one and the
-impact total (:mod:`shell.demo_showcase`).
+``influx_url`` is set), a simulated fleet of agents (one per tenant, one for each tenant's
+by-product containers with six days of history, and one for a few trucks with two weeks of
+it: :mod:`edge_agent.fleet`), ingest, analytics on a schedule and the API, started in
+dependency order and stopped in reverse. Once the analytics has found them, the console shows
+leg offers, a booking of the demo platform on one and the impact total, then by-product
+offers, a collection it books and the impact total with the tonnes collected
+(:mod:`shell.demo_showcase`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ log = logging.getLogger("shell.demo")
 
 #: Seconds between analytics passes in the demo (the simulated clock runs fast).
 DEMO_ANALYTICS_INTERVAL_S = 15.0
+#: Longest wait for one agent to connect before the next is started (a broker that is down
+#: does not stop the demo: the agents keep trying).
+AGENT_CONNECT_S = 5.0
 
 
 def create_demo_sites(catalog: Catalog) -> None:
@@ -66,7 +71,12 @@ class Demo:
         from analytics.runner import run_forever
         from api.main import create_app
         from edge_agent.agent import Agent
-        from edge_agent.fleet import TRUCK_HISTORY_D, demo_fleet, demo_trucks
+        from edge_agent.fleet import (
+            CONTAINER_HISTORY_D,
+            TRUCK_HISTORY_D,
+            demo_fleet,
+            demo_trucks,
+        )
         from ingest.service import Ingest
         from market.caller import Caller
         from market.outbound import OutboundPolicy
@@ -109,8 +119,9 @@ class Demo:
         create_demo_sites(catalog)
 
         # The trucks' history is older than the 7 days ingest takes by default.
+        history_d = max(TRUCK_HISTORY_D, CONTAINER_HISTORY_D)
         ingest = Ingest(store, catalog, mqtt_url, client_id=f"idleshare-demo-{time.time_ns()}",
-                        max_age_s=(TRUCK_HISTORY_D + 1) * 86400.0)
+                        max_age_s=(history_d + 1) * 86400.0)
         ingest.start()
         self._stops.append(ingest.stop)
 
@@ -118,6 +129,12 @@ class Demo:
         for agent in agents:
             agent.start()
             self._stops.append(agent.stop)
+            # The embedded broker (amqtt 0.12.1) walks its subscriptions while a client
+            # connects and drops that connection if another client subscribes meanwhile (a
+            # RuntimeError in Broker._handle_client_session): connect the agents one by one.
+            deadline = time.monotonic() + AGENT_CONNECT_S
+            while not agent.stats.connected and time.monotonic() < deadline:
+                time.sleep(0.02)
 
         stop_analytics = threading.Event()
         worker = threading.Thread(

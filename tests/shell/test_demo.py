@@ -1,5 +1,6 @@
 """`idleshare demo` as a user runs it: starts, prints a key, serves offers, shows leg offers
-of its trucks, a booking on one and the impact total, stops cleanly."""
+of its trucks, a booking on one and the impact total, then by-product offers of its containers,
+a collection booked on one and the impact total with the tonnes collected, stops cleanly."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from edge_agent.fleet import DEMO_MATERIALS
 from market.impact_factors import HGV_AVERAGE_LADEN_TKM
-from shell.demo_showcase import DEMO_BOOKING_T
+from shell.demo_showcase import DEMO_BOOKING_T, DEMO_COLLECTION_M3
 from tests.servers import free_port
 
 
@@ -41,7 +43,9 @@ def next_line(lines: queue.Queue[str], output: list[str], proc: subprocess.Popen
     raise AssertionError(f"no line starting {starts!r}:\n" + "".join(output))
 
 
-def test_demo_starts_serves_offers_shows_leg_offers_and_stops_cleanly(tmp_path: Path) -> None:
+def test_demo_starts_serves_offers_shows_leg_and_byproduct_offers_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "shell.cli", "demo", "--port", str(port),
@@ -78,14 +82,43 @@ def test_demo_starts_serves_offers_shows_leg_offers_and_stops_cleanly(tmp_path: 
                        f"&lon={leg['origin']['lon']}&km=25&dest_lat={leg['destination']['lat']}"
                        f"&dest_lon={leg['destination']['lon']}&dest_km=25", platform)[1]
         assert offer["id"] in {o["id"] for o in corridor["items"]}
-        next_line(lines, output, proc, "impact of the demo platform", 30)
-        # The booking's time is the leg's departure, ahead: the period runs two weeks ahead.
+        assert " 1 booking(s)" in next_line(lines, output, proc, "impact of the demo platform", 30)
+
+        # The containers' material, declared in their agents' births, gives by-product offers;
+        # the demo platform finds one by its EWC sub-chapter and books a collection.
+        next_line(lines, output, proc, "by-product offers: ", 120)
+        searched = next_line(lines, output, proc, "EWC prefix search", 10)
+        collected = next_line(lines, output, proc, "demo platform booked the collection", 10)
+        byproduct = get(f"{base}/v1/offers/{collected.split('#')[-1].strip()}", platform)[1]
+        material = byproduct["material"]
+        assert (byproduct["kind"], byproduct["unit"]) == ("container", "m3")
+        declared = {m.to_dict()["code"]: m for m in DEMO_MATERIALS.values()}
+        assert material["code"] in declared
+        assert searched.split()[3:5] == material["code"].split()[:2]  # its sub-chapter
+        for prefix in (material["code"][:2], material["code"][:5], material["code"]):
+            found = get(f"{base}/v1/offers?eural={prefix.replace(' ', '%20')}", platform)[1]
+            assert byproduct["id"] in {o["id"] for o in found["items"]}, prefix
+        other = next(c for c in declared if c[:2] != material["code"][:2])
+        found = get(f"{base}/v1/offers?eural={other[:2]}", platform)[1]["items"]
+        assert byproduct["id"] not in {o["id"] for o in found}
+        assert "t of material collected" in next_line(
+            lines, output, proc, "impact of the demo platform", 10)
+
+        # As the showcase counts: bookings start at their offer's start, a week back to two ahead.
         now = time.time()
-        total = get(f"{base}/v1/impact?start={now - 86400:.0f}&end={now + 14 * 86400:.0f}",
-                    platform)[1]["total"]
+        impact = get(f"{base}/v1/impact?start={now - 7 * 86400:.0f}&end={now + 14 * 86400:.0f}",
+                     platform)[1]
+        total, kinds = impact["total"], {k["kind"]: k for k in impact["kinds"]}
         tkm = DEMO_BOOKING_T * leg["distance_km"]
-        assert total["bookings"] == 1 and total["tonne_km"] == tkm
+        tonnes = DEMO_COLLECTION_M3 * declared[material["code"]].density_t_per_m3
+        assert total["bookings"] == 2 and total["tonne_km"] == tkm
+        assert abs(total["tonnes_diverted"] - tonnes) < 1e-9
+        # No sourced factor for a collection: the CO2e is the leg's alone.
         assert abs(total["kg_co2e_avoided"] - tkm * HGV_AVERAGE_LADEN_TKM.value) < 1e-6
+        assert total["bookings_without_co2e"] == 1
+        assert (kinds["container"]["unit"], kinds["container"]["bookings"],
+                kinds["container"]["quantity"]) == ("m3", 1, DEMO_COLLECTION_M3)
+        assert kinds["vehicle"]["bookings"] == 1
     finally:
         proc.send_signal(signal.SIGINT)
         try:
