@@ -85,11 +85,18 @@ def api(
 @app.command()
 def evaluate(
     step_h: Annotated[int, typer.Option(help="hours between backtest origins")] = 48,
+    peers: Annotated[bool, typer.Option(
+        "--peers/--no-peers", help="then an off-the-shelf forecaster (statsforecast MSTL) "
+        "through the same backtests, side by side (evaluate-peers; about 15 minutes more)")] = True,
 ) -> None:
     """Replay the real data sets and print accuracy, forecast and offer figures."""
     from bench.evaluate import report
 
     typer.echo(report(step_h=step_h))
+    if peers:
+        from bench.evaluate_peers import report as side_by_side
+
+        typer.echo(side_by_side(step_h=step_h))
 
 
 @app.command("evaluate-peers")
