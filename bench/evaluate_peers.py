@@ -21,7 +21,6 @@ figures exactly (``tests/bench/test_evaluate_peers.py``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +28,11 @@ from statsforecast.models import MSTL, AutoETS
 from threadpoolctl import threadpool_limits
 
 from analytics.fleet import FORECAST_LOOKBACK_S
-from analytics.forecast import WEEK_H, daily_naive, seasonal_naive
-from analytics.forecast_offers import hourly_offered, offers_from_forecast
+from analytics.forecast import WEEK_H, seasonal_naive
 from analytics.policy import SharingPolicy
 from bench.evaluate import (
     HOUR,
+    Forecast,
     ForecastData,
     ForecastFigures,
     backtest,
@@ -42,11 +41,6 @@ from bench.evaluate import (
     steel_data,
 )
 from bench.intraday import IntradayFigures, active_hours, intraday_backtest
-
-#: A forecaster for the backtests: ``(history, t0) -> (quantiles, bound)``, the free
-#: fractions' P10 and median, shape (assets, 168, 2), and the bound offers are made from,
-#: shape (assets, 168), for the 7 days after the history (as ``FleetForecaster.predict_all``).
-Forecast = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 PEER = "statsforecast MSTL (seasons 24 h and 168 h, AutoETS trend)"
 #: Hours of history the peer is fitted on (the platform's forecaster reads as many).
@@ -93,45 +87,9 @@ def mstl_forecast(history: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarra
 
 def peer_backtest(data: ForecastData, step_h: int = 48, policy: SharingPolicy | None = None,
                   forecast: Forecast = mstl_forecast) -> ForecastFigures:
-    """:func:`bench.evaluate.backtest` with ``forecast`` in place of idleshare's
+    """:func:`bench.evaluate.backtest` with ``forecast`` (the peer's) in place of idleshare's
     forecaster: the same origins, hours, baselines and offer rule."""
-    began = time.perf_counter()
-    policy = policy or SharingPolicy.from_dict({})
-    origins = list(range(data.first, data.n - WEEK_H + 1, step_h))
-    err, err_day, err_week, covered = [], [], [], []
-    truly = offered_total = free_total = 0.0
-    series = np.stack(data.series)
-    for o in origins:
-        pred, bound = forecast(series[:, :o], data.t0)  # the hours before the origin only
-        idx = np.arange(o, o + WEEK_H)
-        start = data.t0 + o * HOUR
-        for cap, y, q, b in zip(data.capacities, data.series, pred, bound, strict=True):
-            actual = y[idx]
-            day, week = daily_naive(y, o, idx), seasonal_naive(y, o, idx)
-            ok = np.isfinite(actual) & np.isfinite(day) & np.isfinite(week)
-            err.append(np.abs(q[ok, 1] - actual[ok]))
-            err_day.append(np.abs(day[ok] - actual[ok]))
-            err_week.append(np.abs(week[ok] - actual[ok]))
-            covered.append(actual[ok] >= q[ok, 0])
-            # Offers made at the origin, judged in hours with data (no data: nothing offered).
-            lower = np.where(np.isfinite(actual), b * cap, 0.0)
-            offered = hourly_offered(offers_from_forecast(lower, start, cap, policy, start),
-                                     start, WEEK_H)
-            free = np.nan_to_num(actual) * cap
-            truly += float(np.minimum(offered, free).sum())
-            offered_total += float(offered.sum())
-            free_total += float(free.sum())
-    e = np.concatenate(err)
-    shareable = free_total * (1.0 - policy.reserve_fraction)
-    return ForecastFigures(
-        origins=len(origins), hours=int(e.size), mae=float(e.mean()),
-        mae_daily_naive=float(np.concatenate(err_day).mean()),
-        mae_weekly_naive=float(np.concatenate(err_week).mean()),
-        p10_coverage=float(np.concatenate(covered).mean()),
-        offer_precision=truly / offered_total if offered_total else float("nan"),
-        idle_capture=truly / free_total if free_total else float("nan"),
-        seconds=time.perf_counter() - began,
-        idle_capture_shareable=truly / shareable if free_total else float("nan"))
+    return backtest(data, step_h, policy, forecast=forecast)
 
 
 def intraday_origins(data: ForecastData, step_h: int = 2, day_step: int = 1) -> list[int]:
