@@ -316,7 +316,8 @@ def evaluate_steel() -> dict[str, float]:
 
 def _forecast_lines(title: str, f: ForecastFigures, step_h: int, unit: str,
                     intraday: IntradayFigures, bound: dict[str, float], weekly_note: str = "",
-                    after_weekly: tuple[str, ...] = ()) -> list[str]:
+                    after_weekly: tuple[str, ...] = (), after_capture: tuple[str, ...] = ()
+                    ) -> list[str]:
     i = intraday
     return [
         f"{title} (rolling origin, {f.origins} origins every {step_h} h, {f.hours} {unit}, "
@@ -345,6 +346,7 @@ def _forecast_lines(title: str, f: ForecastFigures, step_h: int, unit: str,
         f"    knowing the future (the weeks before and after, calibrated in hindsight to "
         f"{OFFER_PRECISION:.0%} precision, no band): {bound['idle_capture_shareable']:.1%} at "
         f"precision {bound['offer_precision']:.1%}",
+        *after_capture,
     ]
 
 
@@ -362,6 +364,7 @@ def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str
     from bench.evaluate_legs import evaluate_legs
     from bench.evaluate_legs import report_lines as leg_lines
     from bench.intraday import intraday_backtest  # it builds on this module
+    from bench.refreshed import refreshed_backtest
     from bench.replay import replay_day
 
     occ, steel = evaluate_occupancy(), evaluate_steel()
@@ -373,6 +376,7 @@ def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str
     intraday = {name: intraday_backtest(data, day_step=intraday_day_step)
                 for name, data in sets.items()}
     bound = hindsight_bounds(step_h=step_h)
+    refreshed = refreshed_backtest(sets["parking"], day_step=intraday_day_step)
     churn = replay_day(interval_s=churn_interval_s)
     lines = [
         "uci_occupancy_detection (train datatraining.txt, test datatest.txt)",
@@ -385,7 +389,11 @@ def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str
             intraday["parking"], bounds["parking"],
             "   (from midnight origins, before the day's first reading)",
             (f"    knowing the future: whole-period week profile {bound['week_profile']:.1%}, "
-             f"mean of the weeks before and after {bound['neighbour_weeks']:.1%}",)),
+             f"mean of the weeks before and after {bound['neighbour_weeks']:.1%}",),
+            (f"    as the service offers (re-issued at {refreshed.origins} intraday origins, "
+             f"churn rule, the offer live at each hour's start; {refreshed.seconds:.0f} s): "
+             f"capture {refreshed.idle_capture_shareable:.1%} of shareable / "
+             f"{refreshed.idle_capture:.1%} of all, precision {refreshed.offer_precision:.2%}",)),
         *_forecast_lines("uci_steel_industry_energy, free power (2018-10-01 to year end)",
                          figures["steel"], step_h, "hours", intraday["steel"], bounds["steel"]),
         *_forecast_lines("uci_bike_sharing, free bikes (2012-10-01 to year end)",

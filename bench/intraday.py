@@ -84,15 +84,20 @@ def active_hours(data: ForecastData) -> list[int]:
     return sorted((first_hour + h) % 24 for h in np.flatnonzero(seen.mean(axis=0) >= 0.5))
 
 
+def intraday_origins(data: ForecastData, step_h: int = 2, day_step: int = 1) -> list[int]:
+    """Every ``step_h`` hours of the active hours, each ``day_step``-th day from the first
+    origin while the 7-day horizon ends by the data's end (module docstring)."""
+    first_hour = int(data.t0 // HOUR % 24)
+    offsets = [(h - first_hour) % 24 for h in active_hours(data)[::step_h]]
+    return [d + o for d in range(data.first, data.n - WEEK_H - 23, 24 * day_step)
+            for o in offsets]
+
+
 def intraday_backtest(data: ForecastData, step_h: int = 2, short_h: int = 8,
                       day_step: int = 1) -> IntradayFigures:
     """MAE of the median against weekly naive from intraday origins (module docstring)."""
     began = time.perf_counter()
-    hours = active_hours(data)
-    first_hour = int(data.t0 // HOUR % 24)
-    offsets = [(h - first_hour) % 24 for h in hours[::step_h]]
-    origins = [d + o for d in range(data.first, data.n - WEEK_H - 23, 24 * day_step)
-               for o in offsets]
+    origins = intraday_origins(data, step_h, day_step)
     err = {"short": [], "short_naive": [], "week": [], "week_naive": []}
     # Per (hour of day of the origin, hour ahead): current deviations and residuals over the
     # anchor of the near hours, for the persistence fitted in hindsight.
