@@ -20,7 +20,9 @@ from analytics.series import MAX_GAP_S
 MIN_FORECAST_DAYS = 14
 #: History the forecaster reads: four weeks of lags plus the calibration week.
 FORECAST_LOOKBACK_S = 35 * 86400.0
-METHOD = "forecast_p10"
+#: The offers' method: the forecaster's offer bound, calibrated per asset for precision
+#: (:meth:`analytics.forecast.FleetForecaster.predict_offer`), not its P10.
+METHOD = "forecast_bound"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def fleet_offers(assets: list[FleetAsset], now: float,
     t0 = origin_t - n_hist * HOUR
     X = np.stack([hourly_free(a.times, a.free, t0, n_hist, max_gap_s) / a.capacity
                   for a in assets])
-    lower = FleetForecaster(t0=t0, max_rows=max_rows).fit(X).predict(X)[:, :, 0]
+    lower = FleetForecaster(t0=t0, max_rows=max_rows).fit(X).predict_offer(X)
     # An hour of the week without data in the last four weeks is unknown: never promised.
     ahead = np.arange(n_hist, n_hist + WEEK_H)
     seen = np.array([np.isfinite(seasonal_naive(y, n_hist, ahead)) for y in X])

@@ -22,7 +22,7 @@ class Analysis:
     windows: list[IdleWindow]
     #: Shape (j, 4): :data:`analytics.offers.OFFER_COLUMNS`.
     offers: np.ndarray
-    #: How the offers were made: ``seasonal_naive`` or ``forecast_p10``.
+    #: How the offers were made: ``seasonal_naive`` or ``forecast_bound``.
     method: str = "seasonal_naive"
 
 

@@ -29,7 +29,7 @@ def run(catalog: Catalog, offers: list[tuple[float, float, float]], now: float =
     table = np.array([[NOW + s * H, NOW + e * H, q, 0.9] for s, e, q in offers]).reshape(-1, 4)
     with catalog.session() as s:
         row = s.get(AssetRow, (TENANT, BAY))
-        publish(s, row, POLICY, Analysis(windows=[], offers=table, method="forecast_p10"), now)
+        publish(s, row, POLICY, Analysis(windows=[], offers=table, method="forecast_bound"), now)
 
 
 def live(catalog: Catalog) -> list[tuple[float, float, float]]:
@@ -65,7 +65,7 @@ def test_every_offer_change_is_recorded_as_an_event(catalog: Catalog) -> None:
                            ("withdrawn", 30)]
     with cat.session() as s:
         offer = s.scalars(select(OfferRow).where(OfferRow.status == "live")).one()
-        assert offer.capabilities == ["cold"] and offer.method == "forecast_p10"
+        assert offer.capabilities == ["cold"] and offer.method == "forecast_bound"
         assert offer.visibility == "partners"
 
 

@@ -236,7 +236,7 @@ def test_weeks_of_a_real_car_park_give_forecast_offers_in_its_opening_hours_only
 
     live = [o for o in offers(catalog) if o.asset_id == "mkt"]
     assert report.errors == 0 and report.windows >= 5 and live
-    assert {o.method for o in live} == {"forecast_p10"}
+    assert {o.method for o in live} == {"forecast_bound"}
     for o in live:
         # Readings run from just before 08:00 to 16:30, so offers do too.
         day = now + ((o.start - now) // D) * D
