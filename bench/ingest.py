@@ -10,7 +10,9 @@
     and p99, with a publisher in another process at half the rate measured in (c) (at most
     4,000 msg/s, what one Python publisher keeps up here), receipts on;
 (e) memory: 1,000,000 messages (x scale) queued at the broker, drained by ingest in a process
-    of its own: its peak RSS.
+    of its own: its peak RSS;
+(f) recovery: InfluxDB stopped for 20 s (x scale) while as many messages as in (c) are
+    published, then started again: how soon after it answers the drain starts, and its rate.
 CPU per reading is this process's CPU time (ingest's threads; the servers run apart) during a
 drain, divided by the readings stored; (a) and (a') give the same per message: paho's client and
 ingest's batch reader (``ingest.mqtt.BatchReadClient``), each with an empty callback. (c) also
@@ -42,6 +44,7 @@ from paho.mqtt.properties import Properties
 
 from bench import servers as benchservers
 from bench.ingest_queued import queued_drain
+from bench.ingest_recovery import recovery
 from idleshare import wire
 from idleshare.assets import Asset
 from ingest.mqtt import BatchReadClient, plain_paho_client
@@ -348,6 +351,14 @@ def run(scale: float = 1.0, out: Callable[[str], None] = print,
             figures.update(d_rate=rate, d_p50_s=p50, d_p99_s=p99, d_lost=sent - stored)
             out(f"(d) publish to queryable at {rate:,.0f} msg/s for {fresh_s:g} s: "
                 f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, lost {sent - stored}")
+            back = recovery(servers, store, catalog, n_single, t0 + 7200, outage_s=fresh_s)
+            figures.update(f_outage_s=back.outage_s, f_drain_started_s=back.drain_started_s,
+                           f_readings_per_s=back.readings_per_s, f_lost=back.lost)
+            out(f"(f) InfluxDB stopped for {back.outage_s:g} s while {back.messages:,} messages "
+                f"were published: drain started {back.drain_started_s:.2f} s after it answered "
+                f"again (target <= 1 s), backlog drained at {back.readings_per_s:,.0f} "
+                f"readings/s = {back.readings_per_s / figures['c1_msgs_per_s_on']:.0%} of (c), "
+                f"lost {back.lost}")
             deep = queued_drain(servers, f"sqlite:///{tmp}/catalog.db", n_queued, t0)
             figures.update(e_queued=n_queued, e_peak_rss_mb=deep.peak_rss_mb,
                            e_msgs_per_s=n_queued / deep.seconds, e_lost=n_queued - deep.stored)
