@@ -52,6 +52,7 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("PATCH", "/v1/assets/{asset_id}"): {"name": "hijacked"},
     ("PUT", "/v1/assets/{asset_id}/policy"): {"visibility": "public"},
+    ("PUT", "/v1/assets/{asset_id}/material"): {"code": "03 01 05", "description": "sawdust"},
     ("POST", "/v1/keys"): {"role": "owner"},
     ("POST", "/v1/keys/{key_id}/rotate"): {"grace_s": 0},
     ("POST", "/v1/bookings"): {"offer_id": "{offer_id}", "quantity": 1},

@@ -8,11 +8,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from analytics.runner import run_once
 from idleshare.errors import StoreError
+from idleshare.materials import Material
 from ingest.influx_source.importer import Importer
-from storage.catalog import Catalog
+from market.assets import declare_material
+from storage.catalog import Catalog, OfferRow
 from storage.readings import Reading, ReadingStore
 from storage.sqlite import SqliteReadingStore
 from tests.ingest.influx_source.conftest import Clock, S, TelegrafWriter, modbus_map
@@ -158,10 +161,15 @@ def test_analytics_finds_imported_assets_and_offers_the_silo_s_material(
     telegraf.write(*(telegraf.modbus(t, "silo", 7, level_pct=80.0) for t in times))
     make_importer(modbus_map(tenant), sqlite_store, Clock(now_ns / S),
                   since_s=2 * 86400).run_pass()
+    # A container's material is offered once its owner has declared what it holds.
+    declare_material(sqlite_catalog, tenant, "silo-1", Material("03 01 05", "sawdust"))
     report = run_once(sqlite_catalog, sqlite_store, now=now_ns / S)
     assert (report.errors, report.assets) == (0, 3)
     assert report.windows == 3  # each asset idle all along
     # 24 m3 of material is worth offering; a one-machine press keeps 10 % back by default,
     # and 0.9 machine is below the default minimum quantity of 1.
     assert report.offers_created >= 1
+    with sqlite_catalog.session() as s:
+        silo = s.scalars(select(OfferRow).where(OfferRow.asset_id == "silo-1")).one()
+    assert silo.eural == "030105" and silo.quantity > 0
     assert report.kpis["machine"].idle_share == 1.0
