@@ -21,11 +21,12 @@ Definitions (also in docs/analytics.md)
 
     Publishing: a container has at most one live by-product offer per fill cycle (a cycle is
     named by its emptying, ``material["emptied_at"]``). The stored offer of the same cycle is
-    kept: a started one keeps its start; a booked one never offers less than its bookings, so
-    what a collector can still book is the forecast less what is booked; it takes the new
-    figures when the change is meaningful (:mod:`analytics.churn`). Offers of an earlier cycle
-    (the container was emptied: the material is gone) or of a withdrawn declaration are
-    withdrawn; bookings made on them stand.
+    kept: a started one keeps its start; an edge the forecast moves by less than a churn
+    step (:data:`analytics.churn.EDGE_STEP_S`) stays as stored; a booked one never offers
+    less than its bookings, so what a collector can still book is the forecast less what is
+    booked; it takes the new figures when the change is meaningful (:mod:`analytics.churn`).
+    Offers of an earlier cycle (the container was emptied: the material is gone) or of a
+    withdrawn declaration are withdrawn; bookings made on them stand.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from analytics.churn import EDGE_STEP_S
 from analytics.fill import CONFIDENCE, FillForecast, forecast_fill
 from analytics.offers import floor_quantity
 from analytics.policy import SharingPolicy
@@ -129,6 +131,13 @@ def publish_byproduct(session: Session, asset: AssetRow, fields: dict[str, Any] 
     fields = dict(fields)
     if row.start <= now:  # open already: collectors may be on their way
         fields["start"] = row.start
+    # Both edges are forecasts (when the fill reaches worth collecting, when it is full) that
+    # move by a minute or two from pass to pass as readings come in: a stored edge stands
+    # until the forecast moves it by a churn step, either way, or collectors following the
+    # feed get an event per pass (the demo: 7-10 updated per offer per day).
+    for edge in ("start", "end"):
+        if abs(fields[edge] - getattr(row, edge)) < EDGE_STEP_S:
+            fields[edge] = getattr(row, edge)
     taken = booked.get(row.id, 0.0)
     fields["quantity"] = max(fields["quantity"], taken)
     if not worth_updating(row, fields):

@@ -154,3 +154,36 @@ def test_the_analytics_pass_offers_containers_by_material_not_by_fill_windows(
     assert offer.method == METHOD and offer.eural == "030105"
     run_once(catalog, store, now=now + 300)  # a second pass changes nothing meaningful
     assert [o.id for o in live(catalog)] == [offer.id]
+
+
+def test_a_forecast_edge_moving_by_minutes_is_no_event_and_one_moving_by_hours_is(
+        catalog: Catalog) -> None:
+    from analytics.byproduct_offers import publish_byproduct
+    from storage.catalog import OfferEventRow
+
+    row = container(catalog)
+    now = T0 + 10 * HOUR
+    publish_container(catalog, fill_store(hours=10.0), row, SharingPolicy.from_dict(POLICY), now)
+    [offer] = live(catalog)
+    fields = {**offer_json_fields(offer), "start": offer.start + 120, "end": offer.end - 90}
+
+    def events() -> list[str]:
+        with catalog.session() as s:
+            return [e.type for e in s.scalars(select(OfferEventRow).order_by(OfferEventRow.id))]
+
+    with catalog.session() as s:  # the next pass's forecast: both edges a minute or two off
+        publish_byproduct(s, row, fields, now + 60)
+    assert events() == ["created"] and (live(catalog)[0].start, live(catalog)[0].end) == (
+        offer.start, offer.end)
+    with catalog.session() as s:  # a fill rate that changed: the full time two hours earlier
+        publish_byproduct(s, row, {**fields, "end": offer.end - 2 * HOUR}, now + 120)
+    assert events() == ["created", "updated"]
+    assert (live(catalog)[0].start, live(catalog)[0].end) == (offer.start, offer.end - 2 * HOUR)
+
+
+def offer_json_fields(offer: OfferRow) -> dict[str, Any]:
+    """The fields :func:`analytics.byproduct_offers.offered` gives, as ``offer`` holds them."""
+    names = ("kind", "unit", "lat", "lon", "start", "end", "quantity", "confidence", "method",
+             "price_per_unit_hour", "currency", "visibility", "capabilities", "material",
+             "eural")
+    return {n: getattr(offer, n) for n in names}
