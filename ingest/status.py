@@ -15,8 +15,6 @@ import logging
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from idleshare import wire
 from idleshare.assets import Asset
@@ -24,10 +22,8 @@ from idleshare.errors import ConfigError, WireError
 from idleshare.materials import MATERIAL_KINDS, Material, MaterialError
 from ingest.metrics import IngestMetrics
 from ingest.schema import AgentStatus
-from market import audit
-from storage.catalog import AssetRow, Catalog
-from storage.catalog.locks import lock_asset
-from storage.catalog.models import AuditRow
+from market import assets
+from storage.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -97,33 +93,6 @@ def parse_status(topic: wire.Topic, payload: bytes | bytearray) -> Status:
                   materials=tuple(materials), refused_materials=tuple(refused))
 
 
-def declare_from_birth(catalog: Catalog, tenant: str, agent: str, asset_id: str,
-                       material: Material) -> bool:
-    """Declare the material a birth names for the tenant's container unless its owner has
-    declared or withdrawn one (rule above); True when the declaration changed."""
-    declared = material.to_dict()
-    with catalog.session() as s:
-        row = s.get(AssetRow, (tenant, asset_id))
-        if row is None or row.material == declared:  # every refresh: a read, no lock
-            return False
-        row = lock_asset(s, tenant, asset_id)  # an owner's declaration meanwhile is seen
-        if row is None or row.material == declared or _owner_declared(s, tenant, asset_id):
-            return False
-        row.material = declared
-        audit.record(s, tenant, None, "material.declared", asset_id,
-                     {"material": declared, "agent": agent})
-        return True
-
-
-def _owner_declared(s: Session, tenant: str, asset_id: str) -> bool:
-    """The asset's latest material declaration is the owner's (not from an agent's birth)."""
-    a = AuditRow
-    latest = s.scalar(select(a.detail).where(
-        a.tenant_id == tenant, a.action == "material.declared", a.target == asset_id
-    ).order_by(a.id.desc()).limit(1))
-    return latest is not None and "agent" not in latest
-
-
 class StatusRecorder:
     """Writes statuses into the catalog and the agent gauges (raises StoreError to retry)."""
 
@@ -153,7 +122,8 @@ class StatusRecorder:
                                 "its assets are registered without a site", status.tenant,
                                 status.agent, site, extra={"event": UNKNOWN_SITE})
         for asset_id, material in status.materials:
-            declare_from_birth(self.catalog, status.tenant, status.agent, asset_id, material)
+            assets.declare_material_from_agent(self.catalog, status.tenant, status.agent,
+                                               asset_id, material)
         # A refused material leaves the asset registered and its declaration as it was.
         if status.refused_materials:
             self.metrics.birth_partial(INVALID_MATERIAL)

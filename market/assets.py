@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
 
 from idleshare.assets import Asset
 from idleshare.errors import ConfigError
@@ -15,6 +16,8 @@ from market import audit
 from market.errors import Conflict, Invalid, NotFound
 from market.rows import ascending, change_owned, owned
 from storage.catalog import AssetRow, Catalog, IdleWindowRow, OfferRow
+from storage.catalog.locks import lock_asset
+from storage.catalog.models import AuditRow
 
 
 def own(catalog: Catalog, tenant: str, asset_id: str) -> AssetRow:
@@ -108,3 +111,31 @@ def declare_material(catalog: Catalog, tenant: str, asset_id: str, material: Mat
         row.material = None if material is None else material.to_dict()
         audit.record(s, tenant, by, "material.declared", asset_id, {"material": row.material})
         return row
+
+
+def declare_material_from_agent(catalog: Catalog, tenant: str, agent: str, asset_id: str,
+                                material: Material) -> bool:
+    """Declare the material an agent's birth names for the tenant's container, unless its
+    owner has declared or withdrawn one through :func:`declare_material` (the owner's word
+    stands; until then a changed agent config takes effect); True when it changed."""
+    declared = material.to_dict()
+    with catalog.session() as s:
+        row = s.get(AssetRow, (tenant, asset_id))
+        if row is None or row.material == declared:  # every refresh: a read, no lock
+            return False
+        row = lock_asset(s, tenant, asset_id)  # an owner's declaration meanwhile is seen
+        if row is None or row.material == declared or _owner_declared(s, tenant, asset_id):
+            return False
+        row.material = declared
+        audit.record(s, tenant, None, "material.declared", asset_id,
+                     {"material": declared, "agent": agent})
+        return True
+
+
+def _owner_declared(s: Session, tenant: str, asset_id: str) -> bool:
+    """The asset's latest material declaration is the owner's (not from an agent's birth)."""
+    a = AuditRow
+    latest = s.scalar(select(a.detail).where(
+        a.tenant_id == tenant, a.action == "material.declared", a.target == asset_id
+    ).order_by(a.id.desc()).limit(1))
+    return latest is not None and "agent" not in latest
