@@ -92,11 +92,7 @@ def evaluate(
     """Replay the real data sets and print accuracy, forecast and offer figures."""
     from bench.evaluate import report
 
-    typer.echo(report(step_h=step_h))
-    if peers:
-        from bench.evaluate_peers import report as side_by_side
-
-        typer.echo(side_by_side(step_h=step_h))
+    typer.echo(report(step_h=step_h, peers=peers))
 
 
 @app.command("evaluate-peers")

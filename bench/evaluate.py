@@ -350,17 +350,20 @@ def _forecast_lines(title: str, f: ForecastFigures, step_h: int, unit: str,
     ]
 
 
-def report(step_h: int = 48, intraday_day_step: int = 1, churn_interval_s: float = 3600.0
-           ) -> str:
-    """Every figure, one block per data set, as ``python -m bench evaluate`` prints it.
+def report(step_h: int = 48, intraday_day_step: int = 1, churn_interval_s: float = 3600.0,
+           peers: bool = False) -> str:
+    """Every figure, one block per data set, as ``python -m bench evaluate`` prints it;
+    ``peers``: then the off-the-shelf forecaster beside these same figures
+    (:mod:`bench.evaluate_peers`).
 
     Runs with one thread per library pool: gradient boosting's OpenMP threads spin on a
     shared 2-core machine and run 10-20x slower."""
     with threadpool_limits(limits=1):
-        return _report(step_h, intraday_day_step, churn_interval_s)
+        return _report(step_h, intraday_day_step, churn_interval_s, peers)
 
 
-def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str:
+def _report(step_h: int, intraday_day_step: int, churn_interval_s: float,
+            peers: bool = False) -> str:
     from bench.evaluate_legs import evaluate_legs
     from bench.evaluate_legs import report_lines as leg_lines
     from bench.intraday import intraday_backtest  # it builds on this module
@@ -405,6 +408,12 @@ def _report(step_h: int, intraday_day_step: int, churn_interval_s: float) -> str
         f"{churn.withdrawn} withdrawn)   (target <= 4)",
         *leg_lines(evaluate_legs()),  # the simulated truck fleet: says so in its first line
     ]
+    if peers:  # idleshare's backtests above are the peer's reference, not run again
+        from bench.evaluate_peers import DATA_SETS, side_by_side, side_by_side_lines
+
+        for (_, title, unit), name in zip(DATA_SETS, sets, strict=True):
+            lines += side_by_side_lines(
+                title, side_by_side(sets[name], figures[name], step_h), step_h, unit)
     return "\n".join(lines)
 
 
