@@ -3,15 +3,11 @@ pages stay cheap however many offers there are."""
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, cast
 
-import orjson
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Connection,
     Select,
@@ -25,31 +21,16 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import SQLColumnExpression
-from sqlalchemy.sql.expression import TableClause
+from sqlalchemy.sql.elements import Label, SQLColumnExpression
 
 from idleshare.errors import StoreError
 from market.caller import Caller
-from market.offers import iso, leg_json, material_json
+from market.near import Bind, Near, as_value
+from market.search_rows import SORT_KEY, offer_json_of_row
 from market.visibility import peers, visible_filter
 from storage.catalog import BookingRow, Catalog, OfferRow, counts
 from storage.catalog.models import AssetSiteRow
 from storage.catalog.spatial import PLACES, PLACES_BY_KIND
-
-KM_PER_DEGREE = 111.195  # mean Earth radius 6371.0 km * pi / 180
-
-
-#: How a value enters a statement: as itself (an anonymous bound parameter) or, when a search
-#: shape is compiled once, as the named parameter each request fills in.
-Bind = Callable[[str, Any], Any]
-
-
-def _as_value(_name: str, value: Any) -> Any:
-    return value
-
-
-def _as_param(name: str, value: Any) -> Any:
-    return bindparam(name, value)
 
 
 def booked_column(now: float) -> ColumnElement[float]:
@@ -64,69 +45,6 @@ def booked_column(now: float) -> ColumnElement[float]:
         .correlate(OfferRow)
         .scalar_subquery()
     )
-
-
-@dataclass(frozen=True)
-class Near:
-    lat: float
-    lon: float
-    km: float
-
-    def squared_km(self, p: Bind = _as_value, prefix: str = "near") -> ColumnElement[float]:
-        """Equirectangular distance squared: within 0.5 % of great-circle distance below a few
-        hundred km, and plain arithmetic, so any SQL database computes it. From the offer's
-        location (``near``) or a leg offer's destination (``dest``), named by ``prefix``."""
-        lat, lon = (OfferRow.dest_lat, OfferRow.dest_lon) if prefix == "dest" else (
-            OfferRow.lat, OfferRow.lon)
-        scale = KM_PER_DEGREE * math.cos(math.radians(self.lat))
-        dx = (lon - p(f"{prefix}_lon", self.lon)) * p(f"{prefix}_lon_km", scale)
-        dy = (lat - p(f"{prefix}_lat", self.lat)) * KM_PER_DEGREE
-        return dx * dx + dy * dy
-
-    def values(self, prefix: str) -> dict[str, float]:
-        """The parameters :meth:`squared_km` names, and the radius squared."""
-        return {f"{prefix}_lat": self.lat, f"{prefix}_lon": self.lon,
-                f"{prefix}_lon_km": KM_PER_DEGREE * math.cos(math.radians(self.lat)),
-                f"{prefix}_km2": self.km**2}
-
-    def bounds(self) -> dict[str, float]:
-        """The bounding box of the circle, as the statements' parameters name it."""
-        dlat = self.km / KM_PER_DEGREE
-        cos = max(math.cos(math.radians(self.lat)), 1e-6)
-        dlon = min(self.km / (KM_PER_DEGREE * cos), 360.0)
-        return {
-            "box_lat0": self.lat - dlat, "box_lat1": self.lat + dlat,
-            "box_lon0": self.lon - dlon, "box_lon1": self.lon + dlon,
-        }
-
-    def box(self, indexed: bool, p: Bind = _as_value) -> ColumnElement[bool]:
-        """A bounding box before the exact test. ``indexed``: let the (status, lat, lon) index
-        find the box (sort by distance needs every offer in it); otherwise "+ 0" hides the
-        columns from SQLite's planner, so it walks the sort order and stops after a page."""
-        b = {name: p(name, value) for name, value in self.bounds().items()}
-        lat, lon = (OfferRow.lat, OfferRow.lon) if indexed else (OfferRow.lat + 0, OfferRow.lon + 0)
-        return and_(
-            lat.between(b["box_lat0"], b["box_lat1"]), lon.between(b["box_lon0"], b["box_lon1"])
-        )
-
-    def in_places(self, places: TableClause, p: Bind = _as_value) -> ColumnElement[bool]:
-        """The box in one of SQLite's R*Trees of live offers (:mod:`storage.catalog.spatial`):
-        candidates, which the exact tests then check."""
-        b = {name: p(name, value) for name, value in self.bounds().items()}
-        c = places.c
-        return and_(
-            c.lat_min <= b["box_lat1"], c.lat_max >= b["box_lat0"],
-            c.lon_min <= b["box_lon1"], c.lon_max >= b["box_lon0"],
-        )
-
-    def in_gist_box(self, p: Bind = _as_value) -> ColumnElement[bool]:
-        """The box as PostgreSQL's GiST index on ``point(lon, lat)`` answers it."""
-        b = {name: p(name, value) for name, value in self.bounds().items()}
-        corner0 = func.point(b["box_lon0"], b["box_lat0"])
-        corner1 = func.point(b["box_lon1"], b["box_lat1"])
-        return func.point(OfferRow.lon, OfferRow.lat).op("<@", return_type=Boolean)(
-            func.box(corner0, corner1)
-        )
 
 
 @dataclass(frozen=True)
@@ -152,7 +70,7 @@ class OfferQuery:
 
 
 #: Sort name -> SQL key (before the id tie-breaker); descending sorts negate the key.
-def sort_key(q: OfferQuery, p: Bind = _as_value) -> SQLColumnExpression[Any]:
+def sort_key(q: OfferQuery, p: Bind = as_value) -> SQLColumnExpression[Any]:
     o = OfferRow
     if q.sort == "price":
         return o.price_per_unit_hour
@@ -181,6 +99,13 @@ def _eural_like(prefix: str) -> str:
     return f"{prefix}%"
 
 
+def in_spatial_index(q: OfferQuery, dialect: str) -> bool:
+    """Whether a search starts from SQLite's R*Trees of live offers: a live search by
+    distance (it orders every offer in its circle)."""
+    return q.sort == "distance" and q.near is not None and dialect == "sqlite" and (
+        q.status == "live")
+
+
 def build(
     session: Session | Connection,
     caller: Caller,
@@ -188,7 +113,8 @@ def build(
     now: float,
     after: list[Any] | None,
     limit: int,
-    p: Bind = _as_value,
+    p: Bind = as_value,
+    one_step: bool = False,
 ) -> Select[Any]:
     """``SELECT <offers columns>, booked, k`` (k: the sort key) for one page of ``limit``
     rows. ``p``: how values enter the statement (see :data:`Bind`).
@@ -196,19 +122,27 @@ def build(
     Two steps: the page's ids and keys first, from the columns the indexes carry (no table
     row is read for an offer the filters drop, nor its bookings summed, unless
     ``min_quantity`` needs them), then the page's rows and booked quantities. A distance
-    search orders every offer in its circle: summing each one's bookings was most of it."""
+    search orders every offer in its circle: summing each one's bookings was most of it.
+    ``one_step`` (a search from the spatial index, in a circle expected to hold little more
+    than a page: :func:`_nearest_first`): the rows its candidates were read for are the
+    page's, with the booked sums of those in the circle."""
     o = OfferRow
     # "+ 0" steers SQLite's planner (walk the sort order, stop after a page); PostgreSQL's
     # estimates need the plain columns, or it takes every match for few and sorts them all.
     bind = session if isinstance(session, Connection) else session.get_bind()
     hide = bind.dialect.name == "sqlite"
+    places = in_spatial_index(q, bind.dialect.name)
+    one_step = one_step and places
     now_p = cast(float, p("now", now))
     booked = booked_column(now_p)
-    key = sort_key(q, p)
-    stmt = cast(Select[Any], select(o.id.label("id"), key.label("k"))).where(
+    key: Label[Any] = sort_key(q, p).label("k")
+    stmt = cast(Select[Any], select(o.id.label("id"), key)).where(
         visible_filter(session, caller, o)
     )
-    if q.kind is not None:
+    tree = PLACES
+    if places and q.kind is not None:
+        tree = PLACES_BY_KIND.get(q.kind, PLACES)
+    if q.kind is not None and tree is PLACES:  # a kind's tree holds that kind alone
         stmt = stmt.where(o.kind == p("kind", q.kind))
     if q.asset is not None:
         stmt = stmt.where(o.asset_id == p("asset", q.asset))
@@ -217,7 +151,7 @@ def build(
             AssetSiteRow.tenant_id == caller.tenant_id,
             AssetSiteRow.site_id == p("site", q.site))
         stmt = stmt.where(o.tenant_id == caller.tenant_id, o.asset_id.in_(at_site))
-    if q.status is not None:
+    if q.status is not None and not places:  # the R*Trees hold live offers alone
         stmt = stmt.where(o.status == p("status", q.status))
     for i, cap in enumerate(q.capabilities):
         text = sql_cast(o.capabilities, String)
@@ -234,19 +168,17 @@ def build(
     if q.near is not None:
         # Sort by distance orders every offer in the circle: the spatial index finds them.
         # SQLite's R*Tree holds live offers; "+ 0" makes the planner start from it and look
-        # the candidates up by id (the exact box then hidden from it too).
-        places = q.sort == "distance" and hide and q.status == "live"
+        # the candidates up by id. The circle alone decides (the R*Tree keeps 32-bit floats,
+        # its box is a first sieve); the exact box steers the other plans.
         if places:
-            tree = PLACES_BY_KIND.get(q.kind, PLACES) if q.kind is not None else PLACES
             stmt = stmt.select_from(tree.join(o, o.id == tree.c.id + 0)).where(
                 q.near.in_places(tree, p)
             )
-        elif q.sort == "distance" and not hide:
-            stmt = stmt.where(q.near.in_gist_box(p))
-        stmt = stmt.where(
-            q.near.box((q.sort == "distance" and not places) or not hide, p),
-            q.near.squared_km(p) <= p("near_km2", q.near.km**2),
-        )
+        else:
+            if q.sort == "distance" and not hide:
+                stmt = stmt.where(q.near.in_gist_box(p))
+            stmt = stmt.where(q.near.box(q.sort == "distance" or not hide, p))
+        stmt = stmt.where(q.near.squared_km(p) <= p("near_km2", q.near.km**2))
     if q.dest is not None:
         stmt = stmt.where(q.dest.squared_km(p, "dest") <= p("dest_km2", q.dest.km**2))
     if q.eural is not None:
@@ -257,18 +189,18 @@ def build(
         stmt = stmt.where(price <= p("max_price", q.max_price))
     if after is not None:
         k0, id0 = p("after_k", after[0]), p("after_id", after[1])
-        stmt = stmt.where(or_(key > k0, and_(key == k0, o.id > id0)))
-    page = stmt.order_by(key, o.id).limit(p("limit", limit)).subquery("page")
+        sort = sort_key(q, p)
+        stmt = stmt.where(or_(sort > k0, and_(sort == k0, o.id > id0)))
+    # ORDER BY the label: the key is computed once per row, not again for the sort.
+    stmt = stmt.order_by(key, o.id).limit(p("limit", limit))
+    if one_step:
+        return stmt.with_only_columns(*o.__table__.columns, booked.label("booked"), key)
+    page = stmt.subquery("page")
     return (
         select(o.__table__, booked_column(now_p).label("booked"), page.c.k)
         .join_from(o, page, o.id == page.c.id)
         .order_by(page.c.k, page.c.id)
     )
-
-
-#: The offers table's columns as search selects them, then ``booked`` and ``k``.
-_COLUMNS = [c.name for c in OfferRow.__table__.columns]
-_AT = {name: i for i, name in enumerate([*_COLUMNS, "booked", "k"])}
 
 
 @dataclass(frozen=True)
@@ -283,7 +215,7 @@ class _Prepared:
 
     def args(self, values: dict[str, Any]) -> Any:
         params = {**self.fixed, **values}
-        return params if self.names is None else tuple(params[n] for n in self.names)
+        return params if self.names is None else tuple([params[n] for n in self.names])
 
 
 #: (catalog URL, shape) -> prepared statement. A shape is what changes the SQL text: which
@@ -294,10 +226,12 @@ _MAX_PREPARED = 4096
 
 
 def _shape(
-    url: str, caller: Caller, scope: tuple[Any, ...], q: OfferQuery, cursor: bool
+    url: str, caller: Caller, scope: tuple[Any, ...], q: OfferQuery, cursor: bool,
+    one_step: bool,
 ) -> tuple[Any, ...]:
     return (
-        url, caller.tenant_id, caller.is_platform, scope, q.kind is not None, q.asset is not None,
+        url, caller.tenant_id, caller.is_platform, scope, one_step, q.kind,
+        q.asset is not None,
         q.status is not None, q.status == "live", len(q.capabilities), q.min_quantity is not None,
         q.start is not None, q.end is not None, q.near is not None, q.max_price is not None,
         q.sort, cursor, q.dest is not None, q.site is not None, q.eural is not None,
@@ -340,28 +274,32 @@ def _values(
     return v
 
 
-def _prepare(conn: Connection, caller: Caller, q: OfferQuery, cursor: bool) -> _Prepared:
+def _prepare(
+    conn: Connection, caller: Caller, q: OfferQuery, cursor: bool, one_step: bool
+) -> _Prepared:
     named: set[str] = set()
 
     def param(name: str, value: Any) -> Any:
         named.add(name)
         return bindparam(name, value)
 
-    stmt = build(conn, caller, q, 0.0, [0.0, 0] if cursor else None, 1, param)
+    stmt = build(conn, caller, q, 0.0, [0.0, 0] if cursor else None, 1, param, one_step)
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     fixed = {k: v for k, v in compiled.construct_params().items() if k not in named}
     names = tuple(compiled.positiontup or ()) if compiled.positional else None
     return _Prepared(compiled.string, names, fixed)
 
 
-def _prepared_for(conn: Connection, caller: Caller, q: OfferQuery, cursor: bool) -> _Prepared:
+def _prepared_for(
+    conn: Connection, caller: Caller, q: OfferQuery, cursor: bool, one_step: bool = False
+) -> _Prepared:
     # The peers are cached (market.visibility) and drop when the visibility generation moves,
     # so a partner or group change gives a new scope, hence a new statement, at once.
     scope = peers(cast(Session, conn), caller.tenant_id) if caller.is_platform else ()
-    key = _shape(str(conn.engine.url), caller, scope, q, cursor)
+    key = _shape(str(conn.engine.url), caller, scope, q, cursor, one_step)
     hit = _prepared.get(key)
     if hit is None:
-        hit = _prepare(conn, caller, q, cursor)
+        hit = _prepare(conn, caller, q, cursor, one_step)
         with _prepared_lock:
             if len(_prepared) >= _MAX_PREPARED:
                 _prepared.clear()
@@ -369,20 +307,20 @@ def _prepared_for(conn: Connection, caller: Caller, q: OfferQuery, cursor: bool)
     return hit
 
 
-#: Radii, as shares of the asked one, that a distance search tries first (then the whole).
-_NEAREST_FIRST = (0.4,)
+#: The radius, as a share of the asked one, that a distance search tries first.
+_NEAREST_FIRST = 0.4
 
 
-def _nearest_first(q: OfferQuery) -> list[OfferQuery]:
-    """The query, and before it (sort by distance) the same within smaller circles. A
-    smaller circle's page, when full, is the page: every offer it leaves out is farther than
-    all it holds, so it would sort after them. The spatial index reads a quarter circle in a
-    sixteenth of the time, and a page of 20 usually lies well inside the asked circle."""
-    n = q.near
-    if q.sort != "distance" or n is None:
-        return [q]
-    smaller = [replace(q, near=Near(n.lat, n.lon, n.km * share)) for share in _NEAREST_FIRST]
-    return [*smaller, q]
+def _nearest_first(q: OfferQuery, dialect: str) -> list[tuple[bool, dict[str, float]]]:
+    """The steps of a search: (one step?, the values that differ from the query's own). By
+    distance, first the same within a smaller circle: its page, when full, is the page (every
+    offer it leaves out is farther than all it holds, so it would sort after them). The
+    spatial index reads a circle of 0.4 times the radius in a sixth of the time, a page of 20
+    usually lies well inside the asked one, and so few candidates are read in one step
+    (:func:`build`); the whole circle, if needed, in two."""
+    if q.sort != "distance" or q.near is None:
+        return [(False, {})]
+    return [(in_spatial_index(q, dialect), q.near.within(_NEAREST_FIRST)), (False, {})]
 
 
 def search(
@@ -393,16 +331,16 @@ def search(
     caching-by-key and executing it through SQLAlchemy cost four times the query itself."""
     try:
         with catalog.engine.connect() as conn:
-            if conn.dialect.name != "sqlite":
+            dialect = conn.dialect.name
+            if dialect != "sqlite":
                 # One statement, no transaction: spares the BEGIN and ROLLBACK round trips.
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            prepared = _prepared_for(conn, caller, q, after is not None)
+            values = _values(q, now, after, limit, dialect == "sqlite")
             cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                sqlite = conn.dialect.name == "sqlite"
-                for step in _nearest_first(q):
-                    values = _values(step, now, after, limit, sqlite)
-                    cur.execute(prepared.sql, prepared.args(values))
+                for one_step, step in _nearest_first(q, dialect):
+                    prepared = _prepared_for(conn, caller, q, after is not None, one_step)
+                    cur.execute(prepared.sql, prepared.args({**values, **step}))
                     rows = cur.fetchall()
                     if len(rows) >= limit:
                         break
@@ -414,57 +352,4 @@ def search(
         if isinstance(err, catalog.engine.dialect.loaded_dbapi.Error):
             raise StoreError(f"catalog error: {err}") from err
         raise
-    return [(_offer_json(r), r[_K]) for r in rows]
-
-
-_ID, _TENANT, _ASSET, _KIND = _AT["id"], _AT["tenant_id"], _AT["asset_id"], _AT["kind"]
-_QTY, _UNIT, _START, _END = _AT["quantity"], _AT["unit"], _AT["start"], _AT["end"]
-_CONF, _METHOD, _LAT, _LON = _AT["confidence"], _AT["method"], _AT["lat"], _AT["lon"]
-_PRICE, _CUR, _VIS, _STATUS = (
-    _AT["price_per_unit_hour"], _AT["currency"], _AT["visibility"], _AT["status"]
-)
-_CAPS, _BOOKED, _K, _LEG = _AT["capabilities"], _AT["booked"], _AT["k"], _AT["leg"]
-_MATERIAL = _AT["material"]
-
-
-#: Epoch -> ISO text: offers start and end on few distinct instants (forecast steps), and
-#: formatting a datetime was a tenth of a search.
-_iso_cache: dict[float, str] = {}
-
-
-def _iso(epoch: float) -> str:
-    text = _iso_cache.get(epoch)
-    if text is None:
-        if len(_iso_cache) > 100_000:
-            _iso_cache.clear()
-        text = _iso_cache[epoch] = iso(epoch)
-    return text
-
-
-def _offer_json(r: Any) -> dict[str, Any]:
-    """:func:`market.offers.offer_json` of a raw row (same keys, same values)."""
-    caps = r[_CAPS]
-    if isinstance(caps, str | bytes):  # SQLite keeps JSON as text; psycopg parses it
-        caps = orjson.loads(caps)
-    quantity = r[_QTY]
-    return {
-        "id": r[_ID],
-        "tenant": r[_TENANT],
-        "asset": r[_ASSET],
-        "kind": r[_KIND],
-        "quantity": quantity,
-        "unit": r[_UNIT],
-        "start": _iso(r[_START]),
-        "end": _iso(r[_END]),
-        "confidence": r[_CONF],
-        "method": r[_METHOD],
-        "location": {"lat": r[_LAT], "lon": r[_LON]},
-        "price_per_unit_hour": r[_PRICE],
-        "currency": r[_CUR],
-        "visibility": r[_VIS],
-        "status": r[_STATUS],
-        "available": max(quantity - float(r[_BOOKED]), 0.0),
-        "capabilities": list(caps or ()),
-        "leg": leg_json(r[_LEG]),
-        "material": material_json(r[_MATERIAL]),
-    }
+    return [(offer_json_of_row(r), r[SORT_KEY]) for r in rows]

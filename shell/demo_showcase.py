@@ -26,7 +26,8 @@ from typing import Any
 from idleshare.materials import code_prefix
 from market import bookings, impact
 from market.caller import Caller
-from market.search import Near, OfferQuery, search
+from market.near import Near
+from market.search import OfferQuery, search
 from storage.catalog import Catalog
 
 log = logging.getLogger("shell.demo")

@@ -28,7 +28,8 @@ from api.schemas.offers import OfferPublic
 from idleshare.materials import MaterialError, code_prefix
 from market import offers
 from market.caller import Caller
-from market.search import Near, OfferQuery, search
+from market.near import Near
+from market.search import OfferQuery, search
 from storage.catalog import Catalog
 
 router = APIRouter(prefix="/v1/offers", tags=["offers"])

@@ -10,7 +10,8 @@ import pytest
 
 from idleshare.assets import Asset
 from market.caller import Caller
-from market.search import KM_PER_DEGREE, Near, OfferQuery, search
+from market.near import KM_PER_DEGREE, Near
+from market.search import OfferQuery, search
 from storage.catalog import BookingRow, Catalog, OfferRow
 
 T0 = 1_714_521_600.0

@@ -139,7 +139,23 @@ def test_distance_pages_found_within_a_smaller_circle_first_are_the_reference(
     expected = reference(world, "t003", "platform", path)
     assert items == expected
     lat, lon, km = (float(params[k]) for k in ("lat", "lon", "km"))
-    scale, inner_km = K * math.cos(math.radians(lat)), km * market.search._NEAREST_FIRST[0]
+    scale, inner_km = K * math.cos(math.radians(lat)), km * market.search._NEAREST_FIRST
     inner = [o for o in expected if ((o["location"]["lon"] - lon) * scale) ** 2
              + ((o["location"]["lat"] - lat) * K) ** 2 <= inner_km**2]
     assert len(inner) >= limit + 1  # the first page (and one more) within the smaller circle
+
+
+def test_distance_searches_of_each_kind_in_turn_answer_the_reference(
+    client: TestClient, world: Catalog
+) -> None:
+    """Each kind has its own spatial index: one search's statement, kept for its shape, must
+    not answer the same search of another kind from the first kind's index."""
+    h = auth(world, "t003", "platform")
+    for kind in ("warehouse_zone", "vehicle", "machine", "warehouse_zone"):
+        path = f"/v1/offers?kind={kind}&lat=51.0&lon=10.0&km=120&sort=distance"
+        url, query = path.split("?", 1)
+        params = dict(p.split("=") for p in query.split("&"))
+        items, _ = walk(client, url, h, **params | {"limit": "9"})
+        expected = reference(world, "t003", "platform", path)
+        assert len(expected) > 9, kind
+        assert items == expected, kind

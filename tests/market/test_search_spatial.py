@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, delete, insert, select, text, update
 
 from bench.api import populate
 from market.caller import Caller
-from market.search import Near, OfferQuery, _prepared_for, _values
+from market.near import Near
+from market.search import OfferQuery, _prepared_for, _values
 from storage.catalog import Catalog, OfferRow, spatial
 from storage.migrations import alembic_config
 
@@ -91,10 +92,10 @@ def test_a_catalog_upgraded_to_the_spatial_index_has_its_live_offers_in_it(
     catalog.close()
 
 
-def plan(catalog: Catalog, q: OfferQuery) -> str:
+def plan(catalog: Catalog, q: OfferQuery, one_step: bool = False) -> str:
     caller = Caller(tenant_id="t000", role="platform")
     with catalog.engine.connect() as conn:
-        prepared = _prepared_for(conn, caller, q, False)
+        prepared = _prepared_for(conn, caller, q, False, one_step)
         sqlite = conn.dialect.name == "sqlite"
         explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -110,6 +111,7 @@ def test_distance_search_reads_the_spatial_index(catalog: Catalog) -> None:
     sqlite = catalog.engine.dialect.name == "sqlite"
     used = "offer_places_machine" if sqlite else spatial.GIST_INDEX
     assert used in plan(catalog, by_distance)
+    assert used in plan(catalog, by_distance, one_step=True)  # the smaller circle's step
     if sqlite:  # every kind's candidates when no kind is asked
         every_kind = OfferQuery(near=Near(51.0, 10.0, 100.0), sort="distance")
         assert "offer_places VIRTUAL TABLE" in plan(catalog, every_kind)
