@@ -346,9 +346,11 @@ def _ceiling(figures: dict[str, Any]) -> str:
     extra_ms = costs["distance_ms"] - costs["plain_ms"]
     per_request_ms = 1e3 * figures["workers"] / figures["plain_closed_loop"]["rate"]
     ceiling = per_request_ms / (per_request_ms + max(extra_ms, 0.0))
+    whose = " (this process's; the database server's not counted)" if (
+        figures["catalog"] == "postgresql") else ""
     return (
         f"in process, search() alone: plain {costs['plain_ms']} ms, distance "
-        f"{costs['distance_ms']} ms of CPU; plain's request at its closed-loop rate takes "
+        f"{costs['distance_ms']} ms of CPU{whose}; plain's request at its closed-loop rate takes "
         f"{per_request_ms:.3f} ms of a worker, so distance can reach at most {ceiling:.0%} of "
         f"plain's rate"
     )
