@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
-from urllib.parse import unquote_plus
 
 from fastapi import Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -138,7 +137,9 @@ def read_query(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
 
     async def read(request: Request) -> Model:
         values: dict[str, Any] = {}
-        for name, value in query_pairs(request.scope["query_string"]):
+        # FastAPI has already parsed (and cached) the query string while solving the
+        # dependencies: a second parse of our own was measured to cost more, not less.
+        for name, value in request.query_params.multi_items():
             if name in singles:
                 values[name] = value
             elif name in lists:
@@ -151,22 +152,6 @@ def read_query(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
             ) from None
 
     return read
-
-
-def query_pairs(raw: bytes) -> list[tuple[str, str]]:
-    """A query string's (name, value) pairs, as Starlette's ``QueryParams`` reads them
-    (``parse_qsl`` of the Latin-1 text, blanks kept): the same answer for any input
-    (tests/api/test_params.py), a quarter of the time for the ordinary pair without an
-    escape (a distance search's six parameters: 3.8 -> 0.9 us)."""
-    pairs = []
-    for part in raw.decode("latin-1").split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            name, value = unquote_plus(name), unquote_plus(value)
-        pairs.append((name, value))
-    return pairs
 
 
 def _takes_list(annotation: Any) -> bool:

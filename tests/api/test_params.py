@@ -1,4 +1,4 @@
-"""Query parameter parsing: query strings, instants and cursors."""
+"""Query parameter parsing: instants and cursors."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import time
 
 import pytest
 from fastapi.exceptions import RequestValidationError
-from hypothesis import given
-from hypothesis import strategies as st
-from starlette.datastructures import QueryParams
 
-from api.params import decode_cursor, encode_cursor, query_pairs, split_page, to_epoch
+from api.params import decode_cursor, encode_cursor, split_page, to_epoch
 
 
 @pytest.mark.parametrize(
@@ -71,17 +68,3 @@ def test_split_page_gives_a_cursor_only_when_more_rows_follow() -> None:
     rows, cursor = split_page([1, 2, 3, 4], 3, lambda r: [r])
     assert rows == [1, 2, 3]
     assert decode_cursor(cursor, (int,)) == [3]
-
-
-@pytest.mark.parametrize("raw", [
-    b"", b"&", b"&&a=1&&", b"a", b"a=", b"=b", b"a=1&a=2", b"a=1=2", b"k%C3%BC=%E2%82%AC",
-    b"q=a+b%2Bc", b"x=%zz&y=%4", b"n=\xe9&m=%E9", b"cap=cold&cap=dock;x=1", b"a+b=c+d",
-    b"kind=warehouse_zone&lat=52.5&lon=13.4&km=50&sort=distance&limit=20",
-])
-def test_query_pairs_read_what_starlettes_query_params_read(raw: bytes) -> None:
-    assert query_pairs(raw) == QueryParams(raw).multi_items()
-
-
-@given(st.lists(st.sampled_from(list(b"ab=&+%;2C3E\xe9 ")), max_size=40).map(bytes))
-def test_query_pairs_read_any_bytes_as_starlette_does(raw: bytes) -> None:
-    assert query_pairs(raw) == QueryParams(raw).multi_items()
