@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label, SQLColumnExpression
@@ -274,6 +275,9 @@ def _values(
     return v
 
 
+_SQLITE_BY_NAME = sqlite.dialect(paramstyle="named")
+
+
 def _prepare(
     conn: Connection, caller: Caller, q: OfferQuery, cursor: bool, one_step: bool
 ) -> _Prepared:
@@ -284,7 +288,10 @@ def _prepare(
         return bindparam(name, value)
 
     stmt = build(conn, caller, q, 0.0, [0.0, 0] if cursor else None, 1, param, one_step)
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    # SQLite by name: a value named three times (a distance in WHERE, ORDER BY and the key)
+    # is bound once, and each request's values pass as they are, no tuple built.
+    dialect = _SQLITE_BY_NAME if conn.dialect.name == "sqlite" else conn.dialect
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     fixed = {k: v for k, v in compiled.construct_params().items() if k not in named}
     names = tuple(compiled.positiontup or ()) if compiled.positional else None
     return _Prepared(compiled.string, names, fixed)
