@@ -24,12 +24,15 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
 from shell.localservers import free_port
 from storage.catalog import AssetRow, Catalog, GroupMemberRow, OfferRow, PartnerRow, Tenant
+
+if TYPE_CHECKING:
+    from market.search import OfferQuery
 
 T0 = 1_900_000_000.0  # offers in the future, so they stay bookable whenever this runs
 KINDS = (("warehouse_zone", "pallet", 400.0), ("vehicle", "t", 20.0), ("machine", "machine", 4.0))
@@ -189,15 +192,16 @@ def in_process_costs(
     the plain and of the distance query, in this process on the bench catalog: best of
     ``rounds`` interleaved rounds of 300 calls. Their difference is what distance search adds
     to a request whatever the framework costs."""
+    from api.routes.offers import SearchQuery
     from market.caller import Caller
-    from market.near import Near
-    from market.search import OfferQuery, search
+    from market.search import search
+
+    def query(path: str) -> OfferQuery:  # as the API reads the mix's query string
+        params = dict(pair.split("=") for pair in path.split("?", 1)[1].split("&"))
+        return SearchQuery.model_validate(params).offer_query()
 
     caller = Caller(key_tenant, "platform")
-    queries = {
-        "plain": OfferQuery(),
-        "distance": OfferQuery(kind="warehouse_zone", near=Near(52.5, 13.4, 50.0), sort="distance"),
-    }
+    queries = {"plain": query(SEARCHES[0]), "distance": query(SEARCHES[-1])}
     now, best = time.time(), dict.fromkeys(queries, float("inf"))
     for _ in range(rounds):
         for name, q in queries.items():

@@ -190,8 +190,7 @@ def build(
         stmt = stmt.where(price <= p("max_price", q.max_price))
     if after is not None:
         k0, id0 = p("after_k", after[0]), p("after_id", after[1])
-        sort = sort_key(q, p)
-        stmt = stmt.where(or_(sort > k0, and_(sort == k0, o.id > id0)))
+        stmt = stmt.where(or_(key.element > k0, and_(key.element == k0, o.id > id0)))
     # ORDER BY the label: the key is computed once per row, not again for the sort.
     stmt = stmt.order_by(key, o.id).limit(p("limit", limit))
     if one_step:
@@ -206,17 +205,15 @@ def build(
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One search shape compiled for one dialect: the SQL text, and how to order the
-    parameters (``names`` for a positional paramstyle, else None), those fixed at compile
-    time (the visibility scope's tenant ids) merged with each request's."""
+    """One search shape compiled for one dialect: the SQL text with named parameters (SQLite
+    and psycopg both bind by name), and those fixed at compile time (the visibility scope's
+    tenant ids) merged with each request's."""
 
     sql: str
-    names: tuple[str, ...] | None
     fixed: dict[str, Any]
 
-    def args(self, values: dict[str, Any]) -> Any:
-        params = {**self.fixed, **values}
-        return params if self.names is None else tuple([params[n] for n in self.names])
+    def args(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {**self.fixed, **values}
 
 
 #: (catalog URL, shape) -> prepared statement. A shape is what changes the SQL text: which
@@ -288,13 +285,12 @@ def _prepare(
         return bindparam(name, value)
 
     stmt = build(conn, caller, q, 0.0, [0.0, 0] if cursor else None, 1, param, one_step)
-    # SQLite by name: a value named three times (a distance in WHERE, ORDER BY and the key)
-    # is bound once, and each request's values pass as they are, no tuple built.
+    # SQLite by name (its dialect's default is positional): a value named three times (a
+    # distance in WHERE, ORDER BY and the key) is bound once, the values pass as a dict.
     dialect = _SQLITE_BY_NAME if conn.dialect.name == "sqlite" else conn.dialect
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     fixed = {k: v for k, v in compiled.construct_params().items() if k not in named}
-    names = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return _Prepared(compiled.string, names, fixed)
+    return _Prepared(compiled.string, fixed)
 
 
 def _prepared_for(
